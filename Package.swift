@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "absLRP-Swift",
+    products: [
+        .library(name: "AbsLRPCore", targets: ["AbsLRPCore"]),
+        .library(name: "GAE", targets: ["GAE"]),
+        .executable(name: "abslrp", targets: ["absLRPTool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "CImageIO",
+            linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]
+        ),
+        .target(
+            name: "AbsLRPCore",
+            dependencies: ["CBLAS", "CImageIO"]
+        ),
+        .target(
+            name: "GAE",
+            dependencies: ["AbsLRPCore"]
+        ),
+        .executableTarget(
+            name: "absLRPTool",
+            dependencies: [
+                "AbsLRPCore", "GAE",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "AbsLRPCoreTests",
+            dependencies: ["AbsLRPCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,97 @@
+/// A node of a model's module tree, named and ordered as in timm, so that
+/// state-dict keys (`features.0.weight`) and relevance traces
+/// (`trace.features.0`) come out with timm's names.
+///
+/// A module owns its parameters and buffers (`state`, local names such as
+/// `weight` or `running_var`) and its children in registration order. Leaf
+/// layers (`Layer`) compute; composite modules route tensors through their
+/// children. Forward passes record what the backward passes need in a `Tape`;
+/// backward passes (gradient or a relevance rule) walk it in reverse.
+open class Module {
+    /// Full dotted path in the model (`layer1.0.conv1`); empty for the model itself.
+    public let name: String
+    /// Children in timm's registration order.
+    public private(set) var children: [Module] = []
+    /// Parameters and buffers by local name.
+    public private(set) var state: [String: Tensor] = [:]
+    /// Local state names in registration order, with their required shapes.
+    public private(set) var stateShapes: [(name: String, shape: [Int])] = []
+
+    public init(name: String) { self.name = name }
+
+    /// Dotted path of a child called `local` (`features` + `0` = `features.0`).
+    public func childName(_ local: String) -> String { name.isEmpty ? local : "\(name).\(local)" }
+
+    /// Adds `child` to the tree (registration order matters for composite relevance).
+    @discardableResult
+    public func register<M: Module>(_ child: M) -> M {
+        children.append(child)
+        return child
+    }
+
+    /// Declares a parameter or buffer of fixed shape, initialised to `value`.
+    public func registerState(_ local: String, shape: [Int], value: Float = 0) {
+        stateShapes.append((local, shape))
+        state[local] = Tensor(shape: shape, repeating: value)
+    }
+
+    /// The parameter or buffer `local`.
+    public func parameter(_ local: String) -> Tensor {
+        guard let t = state[local] else { preconditionFailure("\(name) has no state '\(local)'") }
+        return t
+    }
+
+    /// Replaces a parameter or buffer; the shape must be the declared one.
+    public func setParameter(_ local: String, _ value: Tensor) {
+        guard let declared = stateShapes.first(where: { $0.name == local }) else {
+            preconditionFailure("\(name) has no state '\(local)'")
+        }
+        precondition(declared.shape == value.shape, "\(name).\(local): shape \(value.shape), expected \(declared.shape)")
+        state[local] = value
+        stateDidChange()
+    }
+
+    /// Called after a parameter changed, so derived caches (|W|) can be rebuilt.
+    open func stateDidChange() {}
+
+    /// Every module below and including this one, depth first in registration order.
+    public var allModules: [Module] { [self] + children.flatMap(\.allModules) }
+
+    /// State-dict key -> required shape, for this module and all below it.
+    public var stateDictShapes: [(key: String, shape: [Int])] {
+        allModules.flatMap { m in m.stateShapes.map { (m.childName($0.name), $0.shape) } }
+    }
+
+    /// Forward pass; records into `context.tape` when it has one.
+    open func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        preconditionFailure("\(type(of: self)) \(name) has no single-input forward")
+    }
+
+    /// Backward pass: given `r` at this module's output (a gradient or a
+    /// relevance, per `context.mode`), returns the same quantity at its input.
+    open func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        preconditionFailure("\(type(of: self)) \(name) has no single-input backward")
+    }
+}
+
+/// Children applied one after another (`nn.Sequential`, and timm's composite
+/// modules whose forward is just their children in order). Backward visits the
+/// children in reverse registration order.
+open class Sequential: Module {
+    public init(name: String, _ children: [Module]) {
+        super.init(name: name)
+        children.forEach { register($0) }
+    }
+
+    override public init(name: String) { super.init(name: name) }
+
+    override open func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        children.reduce(x) { $1.forward($0, context) }
+    }
+
+    override open func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        let result = children.reversed().reduce(r) { $1.backward($0, context) }
+        context.trace(name, result)
+        return result
+    }
+}

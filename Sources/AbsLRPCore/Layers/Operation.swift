@@ -1,0 +1,123 @@
+/// A leaf operation of the module tree with one or more inputs, and the
+/// backward rules that every relevance and gradient pass is built from.
+///
+/// An operation supplies three vector-Jacobian products at its recorded
+/// inputs `x_i` (output `y`):
+/// - `vjp`: the true one, `J_f(x)^T g` (input gradients, GAE's masking);
+/// - `detachedVJP`: the one absLRP uses, where LayerNorm and softmax
+///   statistics are constants (equal to `vjp` for every other layer);
+/// - `absoluteVJP`: that of the absolute twin `f_abs` (|weights|, |inputs|)
+///   at `|x|`, `J_{f_abs}(|x|)^T s`.
+///
+/// The absLRP rule (spec section 1) is then written once:
+///
+///     S   = R / (|y| + eps)            (R itself when !dividesRelevance)
+///     R_i = normalize_sum(x_i * detachedVJP_i(S) + |x_i| * absoluteVJP_i(S))
+///
+/// (`x * sign(x) = |x|`, so the twin's `sign(x_i)` factor folds into `|x_i|`).
+open class Operation: Module {
+    /// Whether absLRP divides the incoming relevance by `|y| + eps`
+    /// (false only for VGG's max pools, as the reference does).
+    public var dividesRelevance = true
+
+    /// True vector-Jacobian product, one tensor per input.
+    open func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
+        preconditionFailure("\(type(of: self)) has no vjp")
+    }
+
+    /// VJP with normalisation statistics held constant; `vjp` unless overridden.
+    open func detachedVJP(_ s: Tensor, _ record: Record) -> [Tensor] { vjp(s, record) }
+
+    /// VJP of the absolute twin at `|x|`; `detachedVJP` unless overridden
+    /// (right for layers whose Jacobian does not depend on the sign of x or weights).
+    open func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] { detachedVJP(s, record) }
+
+    /// `x_i * detachedVJP_i(S) + |x_i| * absoluteVJP_i(S)` before normalisation.
+    /// Layers with a cheaper fused form override this.
+    open func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
+        let d = detachedVJP(s, record), a = absoluteVJP(s, record)
+        return (0..<record.inputs.count).map { i in
+            var out = record.inputs[i]
+            out.storage.withUnsafeMutableBufferPointer { x in
+                d[i].storage.withUnsafeBufferPointer { dv in
+                    a[i].storage.withUnsafeBufferPointer { av in
+                        for j in x.indices { x[j] = x[j] * dv[j] + abs(x[j]) * av[j] }
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// Applies `context.mode` to `r` at this operation's output and returns
+    /// the result at each input.
+    public func propagate(_ r: Tensor, _ context: BackwardContext) -> [Tensor] {
+        let record = context.tape.record(for: self)
+        precondition(r.shape == record.output.shape, "\(name): backward got \(r.shape), output was \(record.output.shape)")
+        switch context.mode {
+        case .gradient:
+            return vjp(r, record)
+        case .absLRP:
+            let s = dividesRelevance ? Operation.stabilizedRatio(r, record.output, epsilon: relevanceEpsilon, absolute: true) : r
+            return absLRPContributions(s, record).map { $0.normalizedSum() }
+        case .lrpEpsilon(let eps):
+            let s = Operation.stabilizedRatio(r, record.output, epsilon: eps, absolute: false)
+            return zip(record.inputs, detachedVJP(s, record)).map { $0 * $1 }
+        case .lrpZPlus:
+            return zPlusRelevance(r, record)
+        }
+    }
+
+    /// LRP-z+ at this operation. Linear and convolution layers override it
+    /// with the positive-weight rule; elsewhere it is LRP-0 (epsilon 1e-9).
+    open func zPlusRelevance(_ r: Tensor, _ record: Record) -> [Tensor] {
+        let s = Operation.stabilizedRatio(r, record.output, epsilon: relevanceEpsilon, absolute: false)
+        return zip(record.inputs, detachedVJP(s, record)).map { $0 * $1 }
+    }
+
+    /// `r / (|y| + eps)` (absolute) or `r / (y + eps * sign(y))` with sign(0) = 1.
+    static func stabilizedRatio(_ r: Tensor, _ y: Tensor, epsilon: Float, absolute: Bool) -> Tensor {
+        r.zipMap(y) { rv, yv in
+            absolute ? rv / (abs(yv) + epsilon) : rv / (yv + (yv >= 0 ? epsilon : -epsilon))
+        }
+    }
+}
+
+/// A single-input leaf layer (Conv2d, Linear, BatchNorm2d, ReLU, ...).
+open class Layer: Operation {
+    /// The layer's function `y = f(x)`.
+    open func apply(_ x: Tensor) -> Tensor { preconditionFailure("\(type(of: self)) has no apply") }
+
+    override open func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let y = apply(x)
+        context.save(self, inputs: [x], output: y)
+        return y
+    }
+
+    override open func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        let result = propagate(r, context)[0]
+        context.trace(name, result)
+        return result
+    }
+}
+
+/// A leaf operation of two inputs (residual add, position-embedding add,
+/// the attention matrix products). Its relevance is traced as `name.0` and `name.1`.
+open class BinaryOperation: Operation {
+    /// The operation's function `y = f(a, b)`.
+    open func apply(_ a: Tensor, _ b: Tensor) -> Tensor { preconditionFailure("\(type(of: self)) has no apply") }
+
+    public func forward(_ a: Tensor, _ b: Tensor, _ context: ForwardContext) -> Tensor {
+        let y = apply(a, b)
+        context.save(self, inputs: [a, b], output: y)
+        return y
+    }
+
+    /// Backward to both inputs.
+    public func backward2(_ r: Tensor, _ context: BackwardContext) -> (Tensor, Tensor) {
+        let result = propagate(r, context)
+        context.trace(childName("0"), result[0])
+        context.trace(childName("1"), result[1])
+        return (result[0], result[1])
+    }
+}

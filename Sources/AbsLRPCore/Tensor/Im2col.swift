@@ -1,0 +1,85 @@
+/// Geometry of a 2-D convolution or pooling window over one image.
+public struct ConvGeometry: Equatable, Sendable {
+    public var channels, height, width: Int
+    public var kernelHeight, kernelWidth: Int
+    public var stride, padding: Int
+
+    public init(channels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) {
+        self.channels = channels; self.height = height; self.width = width
+        self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
+        self.stride = stride; self.padding = padding
+    }
+
+    /// `floor((H + 2p - kh) / s) + 1`
+    public var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    /// `floor((W + 2p - kw) / s) + 1`
+    public var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    /// Rows of the column matrix: `C * kh * kw`.
+    public var patchSize: Int { channels * kernelHeight * kernelWidth }
+    /// Columns of the column matrix: `OH * OW`.
+    public var outputPixels: Int { outputHeight * outputWidth }
+}
+
+/// Unfolds one image (C, H, W) into the column matrix `[C*kh*kw, OH*OW]`
+/// (row `(c*kh + i)*kw + j`, column `oy*OW + ox`), zero where the window
+/// reaches into the padding. `columns` must hold `patchSize * outputPixels`
+/// values, laid out with row stride `ldc` (default `outputPixels`), so several
+/// images can share one wide column matrix.
+public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
+    let oh = g.outputHeight, ow = g.outputWidth, ld = ldc ?? g.outputPixels
+    for c in 0..<g.channels {
+        let plane = image + c * g.height * g.width
+        for i in 0..<g.kernelHeight {
+            for j in 0..<g.kernelWidth {
+                let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * ld
+                for oy in 0..<oh {
+                    let y = oy * g.stride - g.padding + i
+                    let out = row + oy * ow
+                    if y < 0 || y >= g.height {
+                        out.update(repeating: 0, count: ow)
+                        continue
+                    }
+                    let src = plane + y * g.width
+                    if g.stride == 1 {
+                        let x0 = j - g.padding
+                        for ox in 0..<ow {
+                            let x = x0 + ox
+                            out[ox] = (x >= 0 && x < g.width) ? src[x] : 0
+                        }
+                    } else {
+                        for ox in 0..<ow {
+                            let x = ox * g.stride - g.padding + j
+                            out[ox] = (x >= 0 && x < g.width) ? src[x] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of `im2col`: adds every entry of the column matrix back into
+/// the image position it was read from (overlapping windows accumulate;
+/// padding entries are dropped). `image` (C, H, W) is accumulated into, not
+/// cleared.
+public func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, _ image: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
+    let oh = g.outputHeight, ow = g.outputWidth, ld = ldc ?? g.outputPixels
+    for c in 0..<g.channels {
+        let plane = image + c * g.height * g.width
+        for i in 0..<g.kernelHeight {
+            for j in 0..<g.kernelWidth {
+                let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * ld
+                for oy in 0..<oh {
+                    let y = oy * g.stride - g.padding + i
+                    if y < 0 || y >= g.height { continue }
+                    let dst = plane + y * g.width
+                    let src = row + oy * ow
+                    for ox in 0..<ow {
+                        let x = ox * g.stride - g.padding + j
+                        if x >= 0 && x < g.width { dst[x] += src[ox] }
+                    }
+                }
+            }
+        }
+    }
+}

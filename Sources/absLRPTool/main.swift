@@ -1,0 +1,2 @@
+import AbsLRPCore
+print("abslrp: build ok")
