@@ -36,17 +36,7 @@ open class Operation: Module {
     /// Layers with a cheaper fused form override this.
     open func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let d = detachedVJP(s, record), a = absoluteVJP(s, record)
-        return (0..<record.inputs.count).map { i in
-            var out = record.inputs[i]
-            out.storage.withUnsafeMutableBufferPointer { x in
-                d[i].storage.withUnsafeBufferPointer { dv in
-                    a[i].storage.withUnsafeBufferPointer { av in
-                        for j in x.indices { x[j] = x[j] * dv[j] + abs(x[j]) * av[j] }
-                    }
-                }
-            }
-            return out
-        }
+        return (0..<record.inputs.count).map { fusedContribution(record.inputs[$0], detached: d[$0], absolute: a[$0]) }
     }
 
     /// Applies `context.mode` to `r` at this operation's output and returns

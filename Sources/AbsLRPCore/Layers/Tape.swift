@@ -17,6 +17,9 @@ public final class Tape {
 
     func save(_ op: AnyObject, _ record: Record) { records[ObjectIdentifier(op)] = record }
 
+    /// Whether `op` was recorded.
+    func has(_ op: AnyObject) -> Bool { records[ObjectIdentifier(op)] != nil }
+
     func record(for op: Module) -> Record {
         guard let r = records[ObjectIdentifier(op)] else {
             preconditionFailure("no record for \(op.name): backward pass without a recorded forward")

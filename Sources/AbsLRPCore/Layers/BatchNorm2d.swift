@@ -1,0 +1,62 @@
+import Foundation
+
+/// Batch normalisation in evaluation mode (`nn.BatchNorm2d`), per channel c:
+///
+///     y = (x - mu_c) / sqrt(var_c + eps) * gamma_c + beta_c
+///
+/// - input/output: (B, C, H, W); state `weight` (gamma), `bias` (beta),
+///   `running_mean` (mu), `running_var` (var), all (C).
+/// - VJP: `gamma_c / sqrt(var_c + eps) * g`; the absolute twin uses `|gamma|`
+///   (the running statistics are buffers, not made absolute).
+public final class BatchNorm2d: Layer {
+    public let channels: Int
+    public let eps: Float
+
+    public init(name: String, channels: Int, eps: Float = 1e-5) {
+        self.channels = channels; self.eps = eps
+        super.init(name: name)
+        registerState("weight", shape: [channels], value: 1)
+        registerState("bias", shape: [channels])
+        registerState("running_mean", shape: [channels])
+        registerState("running_var", shape: [channels], value: 1)
+    }
+
+    /// Per-channel `gamma / sqrt(var + eps)`, as PyTorch folds it.
+    private var scale: [Float] {
+        let g = parameter("weight").storage, v = parameter("running_var").storage
+        return (0..<channels).map { g[$0] / (v[$0] + eps).squareRoot() }
+    }
+
+    override public func apply(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4 && x.shape[1] == channels, "\(name): input \(x.shape), expected (B, \(channels), H, W)")
+        let alpha = scale
+        let m = parameter("running_mean").storage, b = parameter("bias").storage
+        let beta = (0..<channels).map { b[$0] - m[$0] * alpha[$0] }
+        return channelAffine(x, alpha, beta)
+    }
+
+    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
+        [channelAffine(g, scale, nil)]
+    }
+
+    override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
+        let g = parameter("weight").storage, v = parameter("running_var").storage
+        return [channelAffine(s, (0..<channels).map { abs(g[$0]) / (v[$0] + eps).squareRoot() }, nil)]
+    }
+
+    /// `t[:, c] * alpha[c] + beta[c]` over an NCHW tensor.
+    private func channelAffine(_ t: Tensor, _ alpha: [Float], _ beta: [Float]?) -> Tensor {
+        var out = t
+        let plane = t.shape[2] * t.shape[3]
+        out.storage.withUnsafeMutableBufferPointer { o in
+            for n in 0..<t.shape[0] {
+                for c in 0..<channels {
+                    let base = (n * channels + c) * plane
+                    let a = alpha[c], b = beta?[c] ?? 0
+                    for i in base..<(base + plane) { o[i] = o[i] * a + b }
+                }
+            }
+        }
+        return out
+    }
+}

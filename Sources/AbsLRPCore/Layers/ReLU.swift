@@ -1,0 +1,15 @@
+/// Rectified linear unit, `y = max(x, 0)`; its absolute twin at `|x|` is `|x|`.
+///
+/// - VJP: `g * [x > 0]`; twin VJP: `s * [|x| > 0]`.
+/// - absLRP contribution: `x*[x>0]*S + |x|*[x != 0]*S`.
+public final class ReLU: Layer {
+    override public func apply(_ x: Tensor) -> Tensor { x.map { $0 > 0 ? $0 : 0 } }
+
+    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
+        [g.zipMap(record.inputs[0]) { gv, xv in xv > 0 ? gv : 0 }]
+    }
+
+    override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
+        [s.zipMap(record.inputs[0]) { sv, xv in xv != 0 ? sv : 0 }]
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// An image classifier: a configuration, the network built from it (a timm
+/// module tree), and the passes every explanation method is made of.
+///
+/// - input: (B, C, H, W) preprocessed images; output: logits (B, K).
+public final class Classifier {
+    public let configuration: ModelConfiguration
+    /// The root of the module tree (name ""); state-dict keys are its paths.
+    public let network: Module
+
+    /// Builds the network with zero weights (load weights next, or randomise).
+    public init(configuration: ModelConfiguration) {
+        self.configuration = configuration
+        switch configuration.architecture {
+        case .vgg(let c): network = VGG(c)
+        case .resnet(let c): network = ResNet(c)
+        case .visionTransformer(let c): network = VisionTransformer(c)
+        }
+    }
+
+    public var numClasses: Int { configuration.numClasses }
+
+    /// Checks that a batch fits the model: (B >= 1, C, H, W) with the model's
+    /// channels, and H, W the size the architecture takes.
+    public func validateInput(_ x: Tensor) throws {
+        let c = configuration
+        guard x.rank == 4, x.shape[0] >= 1, x.shape[1] == c.inChannels else {
+            throw ClassifierInputError.wrongShape(expected: "(B, \(c.inChannels), H, W)", actual: x.shape)
+        }
+        let (h, w) = (x.shape[2], x.shape[3])
+        switch c.architecture {
+        case .visionTransformer(let v):
+            guard h == v.imageSize && w == v.imageSize else {
+                throw ClassifierInputError.wrongSize(model: c.name, expected: "\(v.imageSize)x\(v.imageSize)", actual: [h, w])
+            }
+        case .vgg(let v):
+            let pools = v.cfg.filter { $0 == nil }.count
+            let factor = 1 << pools
+            guard h >= factor && w >= factor else {
+                throw ClassifierInputError.wrongSize(model: c.name, expected: "at least \(factor)x\(factor)", actual: [h, w])
+            }
+        case .resnet:
+            break  // padded stem and stages take any size
+        }
+    }
+
+    /// Logits without recording anything.
+    public func logits(_ x: Tensor) -> Tensor {
+        network.forward(x, ForwardContext())
+    }
+
+    /// Logits and the tape that backward passes walk.
+    public func recordedForward(_ x: Tensor) -> (logits: Tensor, tape: Tape) {
+        let tape = Tape()
+        return (network.forward(x, ForwardContext(tape: tape)), tape)
+    }
+
+    /// Propagates `outputSignal` (B, K) from the logits back to the input
+    /// with `mode`, over a recorded forward. With `traces`, also returns the
+    /// value at every module's input by module name (`model` for the input).
+    public func backward(_ outputSignal: Tensor, tape: Tape, mode: BackwardMode,
+                         traces: Bool = false) -> (input: Tensor, traces: [String: Tensor]) {
+        let context = BackwardContext(tape: tape, mode: mode, recordTraces: traces)
+        let result = network.backward(outputSignal, context)
+        return (result, context.traces ?? [:])
+    }
+
+    /// Gradient of `sum_b logits[b, targets[b]]` with respect to the input,
+    /// on the unmodified model.
+    public func inputGradient(_ x: Tensor, targets: [Int]) -> (logits: Tensor, gradient: Tensor) {
+        let (logits, tape) = recordedForward(x)
+        let seed = Tensor.oneHot(targets, classes: logits.shape[1])
+        return (logits, backward(seed, tape: tape, mode: .gradient).input)
+    }
+}
+
+/// A batch the model cannot take.
+public enum ClassifierInputError: Error, CustomStringConvertible, Equatable {
+    case wrongShape(expected: String, actual: [Int])
+    case wrongSize(model: String, expected: String, actual: [Int])
+    case targetOutOfRange(target: Int, classes: Int)
+    case targetCount(expected: Int, actual: Int)
+
+    public var description: String {
+        switch self {
+        case .wrongShape(let e, let a): return "input shape \(a) does not fit the model: expected \(e)"
+        case .wrongSize(let m, let e, let a): return "model \(m) takes images of \(e), got \(a[0])x\(a[1])"
+        case .targetOutOfRange(let t, let k): return "target class \(t) is out of range: the model has classes 0..<\(k)"
+        case .targetCount(let e, let a): return "\(a) targets for a batch of \(e) images"
+        }
+    }
+}
+
+extension Tensor {
+    /// (B, K) one-hot rows.
+    public static func oneHot(_ indices: [Int], classes: Int) -> Tensor {
+        var t = Tensor(shape: [indices.count, classes])
+        for (b, i) in indices.enumerated() { t.storage[b * classes + i] = 1 }
+        return t
+    }
+}

@@ -1,0 +1,176 @@
+/// Arguments of timm's `ResNet` (default stem: 7x7/2 conv to 64, BN, ReLU,
+/// 3x3/2 max pool; no SE, anti-aliasing, drop-block or drop-path).
+public struct ResNetConfiguration: Sendable, Equatable {
+    public enum Block: String, Sendable { case basic, bottleneck
+        /// Output channels per unit of stage width (timm's `expansion`).
+        var expansion: Int { self == .basic ? 1 : 4 }
+    }
+    public var block: Block
+    /// Blocks per stage.
+    public var layers: [Int]
+    /// Widths of the four stages.
+    public var channels: [Int]
+    public var numClasses: Int
+    public var inChannels: Int
+
+    public init(block: Block, layers: [Int], channels: [Int] = [64, 128, 256, 512], numClasses: Int = 1000, inChannels: Int = 3) {
+        self.block = block; self.layers = layers; self.channels = channels
+        self.numClasses = numClasses; self.inChannels = inChannels
+    }
+
+    init(args: [String: Any]) throws {
+        let r = ArgumentReader(args: args)
+        try r.rejectUnknown(["block", "layers", "channels", "num_classes", "in_chans", "global_pool", "drop_rate",
+                             "stem_type", "stem_width", "cardinality", "base_width", "output_stride", "zero_init_last"],
+                            family: "resnet")
+        guard let b = r.string("block"), let block = Block(rawValue: b.lowercased().replacingOccurrences(of: "block", with: "")) else {
+            throw ModelConfigurationError.invalidArgument(name: "block", reason: "need \"basic\" or \"bottleneck\"")
+        }
+        self.block = block
+        layers = try r.ints("layers", default: [])
+        channels = try r.ints("channels", default: [64, 128, 256, 512])
+        guard layers.count == 4, layers.allSatisfy({ $0 > 0 }), channels.count == 4, channels.allSatisfy({ $0 > 0 }) else {
+            throw ModelConfigurationError.invalidArgument(name: "layers/channels", reason: "need four positive values each")
+        }
+        numClasses = try r.int("num_classes", default: 1000)
+        inChannels = try r.int("in_chans", default: 3)
+        try r.require("global_pool", in: ["avg"], reason: "only average pooling is supported")
+        try r.require("stem_type", in: [""], reason: "only timm's default 7x7 stem is supported")
+        try r.require("stem_width", in: ["64"], reason: "only timm's default stem width is supported")
+        try r.require("cardinality", in: ["1"], reason: "grouped convolutions are not supported")
+        try r.require("base_width", in: ["64"], reason: "only the default base width is supported")
+        try r.require("output_stride", in: ["32"], reason: "dilated ResNets are not supported")
+    }
+
+    var arguments: [String: Any] {
+        ["block": block.rawValue, "layers": layers, "channels": channels, "num_classes": numClasses, "in_chans": inChannels]
+    }
+}
+
+/// timm's `ResNet`: conv1, bn1, act1, maxpool, layer1..layer4, global_pool, fc.
+///
+/// - input (B, in_chans, H, W); output logits (B, num_classes).
+public final class ResNet: Sequential {
+    public let configuration: ResNetConfiguration
+
+    public init(_ c: ResNetConfiguration) {
+        configuration = c
+        super.init(name: "")
+        register(Conv2d(name: "conv1", inChannels: c.inChannels, outChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false))
+        register(BatchNorm2d(name: "bn1", channels: 64))
+        register(ReLU(name: "act1"))
+        register(MaxPool2d(name: "maxpool", kernelSize: 3, stride: 2, padding: 1))
+        var inChannels = 64
+        for stage in 0..<4 {
+            let layer = Sequential(name: "layer\(stage + 1)")
+            for i in 0..<c.layers[stage] {
+                let stride = (stage > 0 && i == 0) ? 2 : 1
+                let width = c.channels[stage], out = width * c.block.expansion
+                let needsDownsample = i == 0 && (stride != 1 || inChannels != out)
+                let name = layer.childName("\(i)")
+                switch c.block {
+                case .basic:
+                    layer.register(BasicBlock(name: name, inChannels: inChannels, width: width, stride: stride, downsample: needsDownsample))
+                case .bottleneck:
+                    layer.register(Bottleneck(name: name, inChannels: inChannels, width: width, stride: stride, downsample: needsDownsample))
+                }
+                inChannels = out
+            }
+            register(layer)
+        }
+        register(SelectAdaptivePool2d(name: "global_pool"))
+        register(Linear(name: "fc", inFeatures: inChannels, outFeatures: c.numClasses))
+    }
+}
+
+/// A residual block: a main branch, an optional downsample shortcut
+/// (1x1 conv + BN), the residual addition and the final activation.
+///
+///     y = act(main(x) + shortcut(x))
+///
+/// Backward (spec section 2): act -> residual addition, split into main and
+/// shortcut shares -> shortcut through downsample, main through the main
+/// branch in reverse -> the block's input gets the plain sum of both.
+public class ResidualBlock: Module {
+    /// The main-branch modules in forward order.
+    var mainBranch: [Module] = []
+    var downsample: Sequential?
+    let residualAddition: ResidualAddition
+    let finalActivation: ReLU
+
+    init(name: String, finalActivation: String) {
+        residualAddition = ResidualAddition(name: "\(name).residual_addition")
+        self.finalActivation = ReLU(name: "\(name).\(finalActivation)")
+        super.init(name: name)
+    }
+
+    /// Adds the downsample shortcut (timm: conv 1x1 with stride, then BN).
+    func registerDownsample(inChannels: Int, outChannels: Int, stride: Int) {
+        let d = Sequential(name: childName("downsample"))
+        d.register(Conv2d(name: d.childName("0"), inChannels: inChannels, outChannels: outChannels,
+                          kernelSize: 1, stride: stride, bias: false))
+        d.register(BatchNorm2d(name: d.childName("1"), channels: outChannels))
+        downsample = register(d)
+    }
+
+    override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let main = mainBranch.reduce(x) { $1.forward($0, context) }
+        let shortcut = downsample?.forward(x, context) ?? x
+        return finalActivation.forward(residualAddition.forward(main, shortcut, context), context)
+    }
+
+    override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        let (mainShare, shortcutShare) = residualAddition.backward2(finalActivation.backward(r, context), context)
+        let shortcut = downsample?.backward(shortcutShare, context) ?? shortcutShare
+        let main = mainBranch.reversed().reduce(mainShare) { $1.backward($0, context) }
+        let result = main + shortcut
+        context.trace(name, result)
+        return result
+    }
+}
+
+/// timm's `BasicBlock`: conv1 (3x3, stride), bn1, drop_block, act1, aa,
+/// conv2 (3x3), bn2; act2 after the residual addition. Expansion 1.
+public final class BasicBlock: ResidualBlock {
+    init(name: String, inChannels: Int, width: Int, stride: Int, downsample: Bool) {
+        super.init(name: name, finalActivation: "act2")
+        let n = childName
+        mainBranch = [
+            Conv2d(name: n("conv1"), inChannels: inChannels, outChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false),
+            BatchNorm2d(name: n("bn1"), channels: width),
+            Identity(name: n("drop_block"), passesRelevanceThrough: false),
+            ReLU(name: n("act1")),
+            Identity(name: n("aa"), passesRelevanceThrough: false),
+            Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, padding: 1, bias: false),
+            BatchNorm2d(name: n("bn2"), channels: width),
+        ]
+        mainBranch.forEach { register($0) }
+        register(finalActivation)
+        if downsample { registerDownsample(inChannels: inChannels, outChannels: width, stride: stride) }
+    }
+}
+
+/// timm's `Bottleneck`: conv1 (1x1), bn1, act1, conv2 (3x3, stride), bn2,
+/// drop_block, act2, aa, conv3 (1x1 to 4x width), bn3; act3 after the
+/// residual addition. Expansion 4.
+public final class Bottleneck: ResidualBlock {
+    init(name: String, inChannels: Int, width: Int, stride: Int, downsample: Bool) {
+        super.init(name: name, finalActivation: "act3")
+        let n = childName, out = width * 4
+        mainBranch = [
+            Conv2d(name: n("conv1"), inChannels: inChannels, outChannels: width, kernelSize: 1, bias: false),
+            BatchNorm2d(name: n("bn1"), channels: width),
+            ReLU(name: n("act1")),
+            Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false),
+            BatchNorm2d(name: n("bn2"), channels: width),
+            Identity(name: n("drop_block"), passesRelevanceThrough: false),
+            ReLU(name: n("act2")),
+            Identity(name: n("aa"), passesRelevanceThrough: false),
+            Conv2d(name: n("conv3"), inChannels: width, outChannels: out, kernelSize: 1, bias: false),
+            BatchNorm2d(name: n("bn3"), channels: out),
+        ]
+        mainBranch.forEach { register($0) }
+        register(finalActivation)
+        if downsample { registerDownsample(inChannels: inChannels, outChannels: out, stride: stride) }
+    }
+}

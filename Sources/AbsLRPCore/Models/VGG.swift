@@ -1,0 +1,148 @@
+/// Arguments of timm's `VGG`.
+public struct VGGConfiguration: Sendable, Equatable {
+    /// Widths of the 3x3 convolutions; nil is a 2x2/2 max pool ("M").
+    public var cfg: [Int?]
+    /// pre_logits' 7x7 conv goes to `Int(4096 * mlpRatio)` channels.
+    public var mlpRatio: Double
+    public var numClasses: Int
+    public var inChannels: Int
+    /// Conv, BatchNorm2d, ReLU instead of Conv, ReLU.
+    public var batchNorm: Bool
+
+    public init(cfg: [Int?], mlpRatio: Double = 1, numClasses: Int = 1000, inChannels: Int = 3, batchNorm: Bool = false) {
+        self.cfg = cfg; self.mlpRatio = mlpRatio; self.numClasses = numClasses
+        self.inChannels = inChannels; self.batchNorm = batchNorm
+    }
+
+    init(args: [String: Any]) throws {
+        let r = ArgumentReader(args: args)
+        try r.rejectUnknown(["cfg", "mlp_ratio", "num_classes", "in_chans", "norm_layer", "global_pool",
+                             "drop_rate", "output_stride"], family: "vgg")
+        guard let raw = args["cfg"] as? [Any], !raw.isEmpty else {
+            throw ModelConfigurationError.invalidArgument(name: "cfg", reason: "need a list of widths and \"M\"")
+        }
+        cfg = try raw.map { item in
+            if let s = item as? String, s == "M" { return nil }
+            if let v = item as? Int, v > 0 { return v }
+            throw ModelConfigurationError.invalidArgument(name: "cfg", reason: "entry \(item) is neither a width nor \"M\"")
+        }
+        guard cfg.contains(where: { $0 != nil }) else {
+            throw ModelConfigurationError.invalidArgument(name: "cfg", reason: "no convolution")
+        }
+        mlpRatio = try r.double("mlp_ratio", default: 1)
+        numClasses = try r.int("num_classes", default: 1000)
+        inChannels = try r.int("in_chans", default: 3)
+        switch r.string("norm_layer") {
+        case nil: batchNorm = false
+        case "batchnorm2d", "batchnorm": batchNorm = true
+        case let other?: throw ModelConfigurationError.unsupportedOption(
+            name: "norm_layer", value: other, reason: "only batchnorm2d is supported")
+        }
+        try r.require("global_pool", in: ["avg"], reason: "VGG here pools by average")
+        try r.require("output_stride", in: ["32"], reason: "timm's VGG only supports 32")
+        guard Int(4096 * mlpRatio) > 0 else {
+            throw ModelConfigurationError.invalidArgument(name: "mlp_ratio", reason: "4096 * \(mlpRatio) is below one channel")
+        }
+    }
+
+    var arguments: [String: Any] {
+        var a: [String: Any] = ["cfg": cfg.map { $0.map { $0 as Any } ?? "M" }, "mlp_ratio": mlpRatio,
+                                "num_classes": numClasses, "in_chans": inChannels]
+        if batchNorm { a["norm_layer"] = "batchnorm2d" }
+        return a
+    }
+}
+
+/// timm's `VGG`: `features` (3x3 convs [+ BatchNorm2d] + ReLU, 2x2 max pools),
+/// `pre_logits` (ConvMlp: 7x7 conv, ReLU, dropout, 1x1 conv to 4096, ReLU)
+/// and `head` (global average pool, dropout, linear, flatten).
+///
+/// - input (B, in_chans, H, W), H and W multiples of 2^(number of pools);
+///   output logits (B, num_classes).
+/// - Max pools do not divide relevance by |y| (the reference's VGG rule).
+public final class VGG: Sequential {
+    public let configuration: VGGConfiguration
+
+    public init(_ c: VGGConfiguration) {
+        configuration = c
+        super.init(name: "")
+        let features = Sequential(name: "features")
+        var channels = c.inChannels
+        for width in c.cfg {
+            let i = features.children.count
+            let n = features.childName
+            if let width {
+                features.register(Conv2d(name: n("\(i)"), inChannels: channels, outChannels: width, kernelSize: 3, padding: 1))
+                if c.batchNorm { features.register(BatchNorm2d(name: n("\(i + 1)"), channels: width)) }
+                features.register(ReLU(name: n("\(features.children.count)")))
+                channels = width
+            } else {
+                let pool = MaxPool2d(name: n("\(i)"), kernelSize: 2, stride: 2)
+                pool.dividesRelevance = false
+                features.register(pool)
+            }
+        }
+        register(features)
+        register(ConvMlp(name: "pre_logits", inChannels: channels, outChannels: 4096,
+                         hiddenChannels: Int(4096 * c.mlpRatio), kernelSize: 7))
+        register(ClassifierHead(name: "head", inFeatures: 4096, numClasses: c.numClasses, flattenLast: true))
+    }
+}
+
+/// timm's `ConvMlp` (VGG's `pre_logits`): fc1 (k x k conv), act1, drop, fc2
+/// (1x1 conv), act2. A feature map smaller than k x k is first average-pooled
+/// up to at least k x k (`F.adaptive_avg_pool2d` in timm's forward); here that
+/// pool is a recorded layer, `pre_logits.adaptive_pool`, explained like any
+/// average pool (the reference has no rule for it and cannot explain such inputs).
+public final class ConvMlp: Sequential {
+    public let kernelSize: Int
+    private let adaptivePool: AdaptiveAvgPool2d
+
+    public init(name: String, inChannels: Int, outChannels: Int, hiddenChannels: Int, kernelSize: Int) {
+        self.kernelSize = kernelSize
+        adaptivePool = AdaptiveAvgPool2d(name: name.isEmpty ? "adaptive_pool" : "\(name).adaptive_pool",
+                                         outputSize: { h, w in (max(kernelSize, h), max(kernelSize, w)) })
+        super.init(name: name)
+        register(Conv2d(name: childName("fc1"), inChannels: inChannels, outChannels: hiddenChannels,
+                        kernelSize: kernelSize))
+        register(ReLU(name: childName("act1")))
+        register(Dropout(name: childName("drop")))
+        register(Conv2d(name: childName("fc2"), inChannels: hiddenChannels, outChannels: outChannels, kernelSize: 1))
+        register(ReLU(name: childName("act2")))
+    }
+
+    override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let small = x.shape[2] < kernelSize || x.shape[3] < kernelSize
+        return super.forward(small ? adaptivePool.forward(x, context) : x, context)
+    }
+
+    override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        var result = children.reversed().reduce(r) { $1.backward($0, context) }
+        if context.tape.has(adaptivePool) { result = adaptivePool.backward(result, context) }
+        context.trace(name, result)
+        return result
+    }
+}
+
+/// timm's `ClassifierHead` over a (B, C, H, W) map: `global_pool` (average
+/// pool to 1x1 then flatten, i.e. `SelectAdaptivePool2d` with children
+/// `pool` and `flatten`), `drop`, `fc`, and `flatten` (an Identity).
+public final class ClassifierHead: Sequential {
+    public init(name: String, inFeatures: Int, numClasses: Int, flattenLast: Bool) {
+        super.init(name: name)
+        register(SelectAdaptivePool2d(name: childName("global_pool")))
+        register(Dropout(name: childName("drop")))
+        register(Linear(name: childName("fc"), inFeatures: inFeatures, outFeatures: numClasses))
+        if flattenLast { register(Identity(name: childName("flatten"), passesRelevanceThrough: false)) }
+    }
+}
+
+/// timm's `SelectAdaptivePool2d` with average pooling and flatten: children
+/// `pool` (AdaptiveAvgPool2d(1)) and `flatten`. (B, C, H, W) to (B, C).
+public final class SelectAdaptivePool2d: Sequential {
+    override public init(name: String) {
+        super.init(name: name)
+        register(AdaptiveAvgPool2d(name: childName("pool"), outputHeight: 1, outputWidth: 1))
+        register(Flatten(name: childName("flatten")))
+    }
+}

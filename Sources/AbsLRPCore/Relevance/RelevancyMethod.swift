@@ -1,0 +1,26 @@
+/// An explanation method: given a batch and the class to explain per image,
+/// a relevance map of the input's shape, normalised to max |value| 1 per image
+/// (as the reference's `RelevancyMethod.relevancy` returns it).
+public protocol RelevancyMethod: AnyObject {
+    /// The name users type (`abslrp`, `gradient`, ...).
+    var name: String { get }
+    /// The model the method explains.
+    var classifier: Classifier { get }
+    /// Relevance (B, C, H, W) of `x` (B, C, H, W) for `targets` (argmax of
+    /// the logits when nil).
+    func relevance(_ x: Tensor, targets: [Int]?) throws -> Tensor
+}
+
+extension RelevancyMethod {
+    /// The classes to explain: `targets` checked against the model, or the argmax.
+    func resolveTargets(_ targets: [Int]?, logits: Tensor) throws -> [Int] {
+        guard let targets else { return logits.argmaxRows() }
+        guard targets.count == logits.shape[0] else {
+            throw ClassifierInputError.targetCount(expected: logits.shape[0], actual: targets.count)
+        }
+        for t in targets where t < 0 || t >= logits.shape[1] {
+            throw ClassifierInputError.targetOutOfRange(target: t, classes: logits.shape[1])
+        }
+        return targets
+    }
+}
