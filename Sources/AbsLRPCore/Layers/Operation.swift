@@ -39,6 +39,23 @@ open class Operation: Module {
         return (0..<record.inputs.count).map { fusedContribution(record.inputs[$0], detached: d[$0], absolute: a[$0]) }
     }
 
+    /// `G_i = detachedVJP_i(S) + sign(x_i) * absoluteVJP_i(S)`: the
+    /// vector-Jacobian product of `f(x) + f_abs(|x|)` with respect to each input.
+    public func absLRPGradients(_ s: Tensor, _ record: Record) -> [Tensor] {
+        let d = detachedVJP(s, record), a = absoluteVJP(s, record)
+        return (0..<record.inputs.count).map { i in
+            var out = d[i]
+            out.storage.withUnsafeMutableBufferPointer { o in
+                record.inputs[i].storage.withUnsafeBufferPointer { xs in
+                    a[i].storage.withUnsafeBufferPointer { av in
+                        for j in o.indices { o[j] += signum(xs[j]) * av[j] }
+                    }
+                }
+            }
+            return out
+        }
+    }
+
     /// Applies `context.mode` to `r` at this operation's output and returns
     /// the result at each input.
     public func propagate(_ r: Tensor, _ context: BackwardContext) -> [Tensor] {
@@ -47,15 +64,21 @@ open class Operation: Module {
         switch context.mode {
         case .gradient:
             return vjp(r, record)
+        case .detachedGradient:
+            return detachedVJP(r, record)
         case .absLRP:
-            let s = dividesRelevance ? Operation.stabilizedRatio(r, record.output, epsilon: relevanceEpsilon, absolute: true) : r
-            return absLRPContributions(s, record).map { $0.normalizedSum() }
+            return absLRPContributions(absLRPRatio(r, record), record).map { $0.normalizedSum() }
         case .lrpEpsilon(let eps):
             let s = Operation.stabilizedRatio(r, record.output, epsilon: eps, absolute: false)
             return zip(record.inputs, detachedVJP(s, record)).map { $0 * $1 }
         case .lrpZPlus:
             return zPlusRelevance(r, record)
         }
+    }
+
+    /// absLRP's `S`: `R / (|y| + eps)`, or `R` when the layer does not divide.
+    func absLRPRatio(_ r: Tensor, _ record: Record) -> Tensor {
+        dividesRelevance ? Operation.stabilizedRatio(r, record.output, epsilon: relevanceEpsilon, absolute: true) : r
     }
 
     /// LRP-z+ at this operation. Linear and convolution layers override it

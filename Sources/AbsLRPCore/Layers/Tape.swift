@@ -46,6 +46,11 @@ public final class ForwardContext {
 public enum BackwardMode: Equatable, Sendable {
     /// The vector-Jacobian product of the unmodified model (input gradients).
     case gradient
+    /// The vector-Jacobian product of the reference's modified forward, in
+    /// which LayerNorm and softmax statistics are constants (`detachedVJP`).
+    /// absLRP needs it where a residual addition's shortcut is also the
+    /// start of the branch it is added to (see `ResidualAddition`).
+    case detachedGradient
     /// The absLRP rule (spec section 1).
     case absLRP
     /// LRP-epsilon: `R_i = x_i * J^T (R / (y + eps * sign(y)))`, gradient-style.

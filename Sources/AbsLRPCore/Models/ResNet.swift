@@ -120,7 +120,16 @@ public class ResidualBlock: Module {
     }
 
     override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
-        let (mainShare, shortcutShare) = residualAddition.backward2(finalActivation.backward(r, context), context)
+        let atSum = finalActivation.backward(r, context)
+        let (mainShare, shortcutShare): (Tensor, Tensor)
+        if downsample == nil {
+            let branchContext = BackwardContext(tape: context.tape, mode: .detachedGradient)
+            (mainShare, shortcutShare) = residualAddition.backwardIdentityShortcut(atSum, context) { g in
+                self.mainBranch.reversed().reduce(g) { $1.backward($0, branchContext) }
+            }
+        } else {
+            (mainShare, shortcutShare) = residualAddition.backward2(atSum, context)
+        }
         let shortcut = downsample?.backward(shortcutShare, context) ?? shortcutShare
         let main = mainBranch.reversed().reduce(mainShare) { $1.backward($0, context) }
         let result = main + shortcut

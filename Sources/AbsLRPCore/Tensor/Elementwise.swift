@@ -41,10 +41,12 @@ extension Tensor {
     /// Per-sample normalisation to unit L1 mass: `t / (sum|t| + 1e-9)` over
     /// everything but the batch axis (spec: "normalize sum").
     public func normalizedSum() -> Tensor {
+        // Accumulated in Double: the sum of ~10^5 terms in Float drifts by
+        // ~1e-5 relative, which the contrastive difference amplifies.
         normalizedPerSample { row in
-            var s: Float = 0
-            for v in row { s += abs(v) }
-            return s
+            var s: Double = 0
+            for v in row { s += Double(abs(v)) }
+            return Float(s)
         }
     }
 
