@@ -11,8 +11,8 @@
 public final class Conv2d: Layer {
     public let inChannels, outChannels, kernelSize, stride, padding: Int
     public let hasBias: Bool
-    /// `[O, 2*C*kh*kw]`: each row is `W[o, :]` followed by `|W[o, :]|`.
-    private var stackedWeight: [Float] = []
+    /// `[O, 2*C*kh*kw]`: each row is `W[o, :]` followed by `|W[o, :]|`; nil until needed.
+    private var cachedStackedWeight: [Float]?
 
     public init(name: String, inChannels: Int, outChannels: Int, kernelSize: Int,
                 stride: Int = 1, padding: Int = 0, bias: Bool = true) {
@@ -22,18 +22,29 @@ public final class Conv2d: Layer {
         super.init(name: name)
         registerState("weight", shape: [outChannels, inChannels, kernelSize, kernelSize])
         if bias { registerState("bias", shape: [outChannels]) }
-        stateDidChange()
     }
 
-    override public func stateDidChange() {
+    override public func stateDidChange() { cachedStackedWeight = nil }
+
+    /// `[W | |W|]`, built on first use after the weights change (forward-only
+    /// use never pays for it).
+    private var stackedWeight: [Float] {
+        if let cached = cachedStackedWeight { return cached }
+        let built = buildStackedWeight()
+        cachedStackedWeight = built
+        return built
+    }
+
+    private func buildStackedWeight() -> [Float] {
         let w = parameter("weight").storage, p = patchSize
-        stackedWeight = [Float](repeating: 0, count: 2 * w.count)
+        var stacked = [Float](repeating: 0, count: 2 * w.count)
         for o in 0..<outChannels {
             for j in 0..<p {
-                stackedWeight[o * 2 * p + j] = w[o * p + j]
-                stackedWeight[o * 2 * p + p + j] = abs(w[o * p + j])
+                stacked[o * 2 * p + j] = w[o * p + j]
+                stacked[o * 2 * p + p + j] = abs(w[o * p + j])
             }
         }
+        return stacked
     }
 
     private var patchSize: Int { inChannels * kernelSize * kernelSize }

@@ -10,25 +10,37 @@
 public final class Linear: Layer {
     public let inFeatures, outFeatures: Int
     public let hasBias: Bool
-    private var stackedWeight: [Float] = []
+    /// `[out, 2*in]`: each row is `W[o, :]` followed by `|W[o, :]|`; nil until needed.
+    private var cachedStackedWeight: [Float]?
 
     public init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         self.inFeatures = inFeatures; self.outFeatures = outFeatures; self.hasBias = bias
         super.init(name: name)
         registerState("weight", shape: [outFeatures, inFeatures])
         if bias { registerState("bias", shape: [outFeatures]) }
-        stateDidChange()
     }
 
-    override public func stateDidChange() {
+    override public func stateDidChange() { cachedStackedWeight = nil }
+
+    /// `[W | |W|]`, built on first use after the weights change (forward-only
+    /// use never pays for it).
+    private var stackedWeight: [Float] {
+        if let cached = cachedStackedWeight { return cached }
+        let built = buildStackedWeight()
+        cachedStackedWeight = built
+        return built
+    }
+
+    private func buildStackedWeight() -> [Float] {
         let w = parameter("weight").storage, n = inFeatures
-        stackedWeight = [Float](repeating: 0, count: 2 * w.count)
+        var stacked = [Float](repeating: 0, count: 2 * w.count)
         for o in 0..<outFeatures {
             for j in 0..<n {
-                stackedWeight[o * 2 * n + j] = w[o * n + j]
-                stackedWeight[o * 2 * n + n + j] = abs(w[o * n + j])
+                stacked[o * 2 * n + j] = w[o * n + j]
+                stacked[o * 2 * n + n + j] = abs(w[o * n + j])
             }
         }
+        return stacked
     }
 
     override public func apply(_ x: Tensor) -> Tensor {

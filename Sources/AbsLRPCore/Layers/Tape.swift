@@ -20,7 +20,8 @@ public final class Tape {
     /// Whether `op` was recorded.
     func has(_ op: AnyObject) -> Bool { records[ObjectIdentifier(op)] != nil }
 
-    func record(for op: Module) -> Record {
+    /// The record of `op`; it must have been recorded.
+    public func record(for op: Module) -> Record {
         guard let r = records[ObjectIdentifier(op)] else {
             preconditionFailure("no record for \(op.name): backward pass without a recorded forward")
         }

@@ -15,9 +15,18 @@ public enum WeightLoadError: Error, CustomStringConvertible, Equatable {
         case .unexpectedKey(let k, let s): return "unexpected key '\(k)' (shape \(s)) not in the architecture"
         case .shapeMismatch(let k, let e, let a): return "key '\(k)' has shape \(a), the architecture needs \(e)"
         case .mismatches(let file, let problems):
-            let shown = problems.prefix(8).map { "  - \($0)" }.joined(separator: "\n")
-            let more = problems.count > 8 ? "\n  ... and \(problems.count - 8) more" : ""
-            return "weights \(file) do not fit the architecture (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n\(shown)\(more)"
+            // Grouped by kind, a few of each, so a wrong file is recognisable at a glance.
+            let groups: [(String, [WeightLoadError])] = [
+                ("missing", problems.filter { if case .missingKey = $0 { true } else { false } }),
+                ("unexpected", problems.filter { if case .unexpectedKey = $0 { true } else { false } }),
+                ("mis-shaped", problems.filter { if case .shapeMismatch = $0 { true } else { false } }),
+            ]
+            var lines = ["weights \(file) do not fit the architecture (\(problems.count) problem\(problems.count == 1 ? "" : "s")):"]
+            for (kind, items) in groups where !items.isEmpty {
+                lines += items.prefix(4).map { "  - \($0)" }
+                if items.count > 4 { lines.append("  ... and \(items.count - 4) more \(kind) keys") }
+            }
+            return lines.joined(separator: "\n")
         }
     }
 }

@@ -1,0 +1,165 @@
+import Foundation
+
+/// Layer normalisation over the last axis (`nn.LayerNorm(features, eps)`).
+///
+/// - input `x`: (..., C); output `y`: (..., C), C = `features`
+/// - `weight` (gamma): (C); `bias` (beta): (C)
+///
+/// Per row (every index of the leading axes), with the biased variance:
+///
+///     mu  = mean(x),  var = mean((x - mu)^2),  r = 1 / sqrt(var + eps)
+///     y   = (x - mu) * r * gamma + beta
+///
+/// Backward products at the recorded `x` (per row, `xh = (x - mu) * r`):
+/// - `vjp` (the unmodified layer, input gradients):
+///   `r * (gh - mean(gh) - xh * mean(gh * xh))` with `gh = g * gamma`;
+/// - `detachedVJP` (absLRP's `LayerNormalization`: `mu` and `var` are
+///   constants): `gamma * r * s`;
+/// - `absoluteVJP` (the twin `(|x| - mu_a) r_a |gamma| + |beta|`, with `mu_a`,
+///   `var_a` the statistics of `|x|`, also constants): `|gamma| * r_a * s`.
+///
+/// Statistics are not kept on the tape; the backward pass recomputes them
+/// from the recorded input (a few flops per element).
+///
+/// In Vision Transformers the module that owns the parameters is timm's
+/// `norm1`/`norm2`/`norm` (state-dict names), while the reference explains
+/// the relevance through its own `norm_layer1`/`norm_layer2`/`norm_layer`
+/// module sharing those parameters; `traceName` is that name.
+public final class LayerNorm: Layer {
+    public let features: Int
+    public let eps: Float
+    /// Name under which backward passes trace the value at this layer's input.
+    public let traceName: String
+
+    /// - Parameters:
+    ///   - name: the parameter owner's dotted path (state-dict prefix).
+    ///   - traceName: dotted path used for traces (`name` when nil).
+    public init(name: String, features: Int, eps: Float = 1e-6, traceName: String? = nil) {
+        self.features = features
+        self.eps = eps
+        self.traceName = traceName ?? name
+        super.init(name: name)
+        registerState("weight", shape: [features], value: 1)
+        registerState("bias", shape: [features])
+    }
+
+    /// Mean and `1 / sqrt(var + eps)` of one row of `c` values (of `|x|` when
+    /// `absolute`), accumulated in Double; the variance is the biased one.
+    @inline(__always)
+    private func moments(_ row: UnsafePointer<Float>, absolute: Bool) -> (mean: Float, invStd: Float) {
+        let c = features
+        var sum = 0.0
+        for j in 0..<c { sum += Double(absolute ? abs(row[j]) : row[j]) }
+        let mean = sum / Double(c)
+        var squares = 0.0
+        for j in 0..<c {
+            let d = Double(absolute ? abs(row[j]) : row[j]) - mean
+            squares += d * d
+        }
+        let variance = squares / Double(c)
+        return (Float(mean), Float(1 / (variance + Double(eps)).squareRoot()))
+    }
+
+    private func checkShape(_ x: Tensor) {
+        precondition(x.rank >= 1 && x.shape.last == features, "\(name): input \(x.shape), expected last axis \(features)")
+    }
+
+    override public func apply(_ x: Tensor) -> Tensor {
+        checkShape(x)
+        let c = features, rows = x.count / max(c, 1)
+        var y = x
+        let gamma = parameter("weight").storage, beta = parameter("bias").storage
+        y.storage.withUnsafeMutableBufferPointer { ys in
+            x.storage.withUnsafeBufferPointer { xs in
+                for r in 0..<rows {
+                    let row = xs.baseAddress! + r * c
+                    let (mean, invStd) = moments(row, absolute: false)
+                    for j in 0..<c { ys[r * c + j] = (row[j] - mean) * invStd * gamma[j] + beta[j] }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The full LayerNorm backward (statistics differentiated too).
+    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
+        let x = record.inputs[0]
+        checkShape(x)
+        let c = features, rows = x.count / max(c, 1)
+        let gamma = parameter("weight").storage
+        var out = g
+        var gh = [Float](repeating: 0, count: c), xh = gh
+        out.storage.withUnsafeMutableBufferPointer { os in
+            x.storage.withUnsafeBufferPointer { xs in
+                for r in 0..<rows {
+                    let row = xs.baseAddress! + r * c
+                    let (mean, invStd) = moments(row, absolute: false)
+                    var meanGh = 0.0, meanGhXh = 0.0
+                    for j in 0..<c {
+                        xh[j] = (row[j] - mean) * invStd
+                        gh[j] = os[r * c + j] * gamma[j]
+                        meanGh += Double(gh[j])
+                        meanGhXh += Double(gh[j] * xh[j])
+                    }
+                    let a = Float(meanGh / Double(c)), b = Float(meanGhXh / Double(c))
+                    for j in 0..<c { os[r * c + j] = invStd * (gh[j] - a - xh[j] * b) }
+                }
+            }
+        }
+        return [out]
+    }
+
+    /// `s * gamma * r` (or `* |gamma| * r_a` for the twin), row by row.
+    private func scaled(_ s: Tensor, _ x: Tensor, absolute: Bool) -> Tensor {
+        checkShape(x)
+        let c = features, rows = x.count / max(c, 1)
+        let gamma = parameter("weight").storage.map { absolute ? abs($0) : $0 }
+        var out = s
+        out.storage.withUnsafeMutableBufferPointer { os in
+            x.storage.withUnsafeBufferPointer { xs in
+                for r in 0..<rows {
+                    let invStd = moments(xs.baseAddress! + r * c, absolute: absolute).invStd
+                    for j in 0..<c { os[r * c + j] *= gamma[j] * invStd }
+                }
+            }
+        }
+        return out
+    }
+
+    override public func detachedVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
+        [scaled(s, record.inputs[0], absolute: false)]
+    }
+
+    override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
+        [scaled(s, record.inputs[0], absolute: true)]
+    }
+
+    /// Fused `x * gamma * r * S + |x| * |gamma| * r_a * S`, one pass per row.
+    override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
+        let x = record.inputs[0]
+        checkShape(x)
+        let c = features, rows = x.count / max(c, 1)
+        let gamma = parameter("weight").storage
+        var out = s
+        out.storage.withUnsafeMutableBufferPointer { os in
+            x.storage.withUnsafeBufferPointer { xs in
+                for r in 0..<rows {
+                    let row = xs.baseAddress! + r * c
+                    let invStd = moments(row, absolute: false).invStd
+                    let invStdAbs = moments(row, absolute: true).invStd
+                    for j in 0..<c {
+                        let xv = row[j]
+                        os[r * c + j] *= xv * gamma[j] * invStd + abs(xv) * abs(gamma[j]) * invStdAbs
+                    }
+                }
+            }
+        }
+        return [out]
+    }
+
+    override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        let result = propagate(r, context)[0]
+        context.trace(traceName, result)
+        return result
+    }
+}

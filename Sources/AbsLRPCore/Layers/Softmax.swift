@@ -1,0 +1,85 @@
+import Foundation
+
+/// Softmax over the last axis (`attn.softmax(dim=-1)`; the reference's
+/// `SoftmaxAttention`):
+///
+///     h = exp(x - max(x)) / sum(exp(x - max(x)))      per row
+///
+/// - input and output: (..., N), rows of N values.
+/// - `vjp` (the unmodified softmax): `h * (g - sum(g * h))` per row.
+/// - `detachedVJP` (absLRP: the max and the denominator are constants): `h * s`.
+/// - `absoluteVJP` (the twin, softmax of `|x|` with its own max and
+///   denominator, also constants): `softmax(|x|) * s`.
+/// - absLRP contribution: `x * h * S + |x| * softmax(|x|) * S`.
+///
+/// `h` is the recorded output; `softmax(|x|)` is recomputed from the
+/// recorded input in the backward pass.
+public final class Softmax: Layer {
+    /// Row length of `t` (its last axis).
+    private func rowLength(_ t: Tensor) -> Int {
+        precondition(t.rank >= 1 && t.shape.last! > 0, "\(name): cannot take a softmax over shape \(t.shape)")
+        return t.shape.last!
+    }
+
+    /// Softmax of each row of `x` (of `|x|` when `absolute`).
+    private func softmax(_ x: Tensor, absolute: Bool) -> Tensor {
+        let n = rowLength(x), rows = x.count / n
+        var out = x
+        out.storage.withUnsafeMutableBufferPointer { os in
+            for r in 0..<rows {
+                let row = os.baseAddress! + r * n
+                if absolute { for j in 0..<n { row[j] = abs(row[j]) } }
+                var m = row[0]
+                for j in 1..<n { m = max(m, row[j]) }
+                var sum: Float = 0
+                for j in 0..<n {
+                    let e = exp(row[j] - m)
+                    row[j] = e
+                    sum += e
+                }
+                let inv = 1 / sum
+                for j in 0..<n { row[j] *= inv }
+            }
+        }
+        return out
+    }
+
+    override public func apply(_ x: Tensor) -> Tensor { softmax(x, absolute: false) }
+
+    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
+        let h = record.output
+        let n = rowLength(h), rows = h.count / n
+        var out = g
+        out.storage.withUnsafeMutableBufferPointer { os in
+            h.storage.withUnsafeBufferPointer { hs in
+                for r in 0..<rows {
+                    var dot: Float = 0
+                    for j in (r * n)..<((r + 1) * n) { dot += os[j] * hs[j] }
+                    for j in (r * n)..<((r + 1) * n) { os[j] = hs[j] * (os[j] - dot) }
+                }
+            }
+        }
+        return [out]
+    }
+
+    override public func detachedVJP(_ s: Tensor, _ record: Record) -> [Tensor] { [s * record.output] }
+
+    override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
+        [s * softmax(record.inputs[0], absolute: true)]
+    }
+
+    override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
+        let x = record.inputs[0], h = record.output
+        var out = softmax(x, absolute: true)
+        out.storage.withUnsafeMutableBufferPointer { os in
+            x.storage.withUnsafeBufferPointer { xs in
+                h.storage.withUnsafeBufferPointer { hs in
+                    s.storage.withUnsafeBufferPointer { ss in
+                        for j in os.indices { os[j] = ss[j] * (xs[j] * hs[j] + abs(xs[j]) * os[j]) }
+                    }
+                }
+            }
+        }
+        return [out]
+    }
+}

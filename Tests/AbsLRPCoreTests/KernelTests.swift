@@ -1,0 +1,160 @@
+import XCTest
+@testable import AbsLRPCore
+
+/// Every kernel against a naive-loop version, element by element (relative
+/// 1e-5), on odd shapes.
+final class KernelTests: XCTestCase {
+    /// Direct 7-loop convolution.
+    static func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int) -> Tensor {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let oh = (h + 2 * padding - kh) / stride + 1, ow = (wd + 2 * padding - kw) / stride + 1
+        var y = Tensor(shape: [n, o, oh, ow])
+        for bi in 0..<n { for oc in 0..<o { for i in 0..<oh { for j in 0..<ow {
+            var s = Double(b?.storage[oc] ?? 0)
+            for ic in 0..<c { for u in 0..<kh { for v in 0..<kw {
+                let yy = i * stride - padding + u, xx = j * stride - padding + v
+                if yy >= 0 && yy < h && xx >= 0 && xx < wd {
+                    s += Double(x[bi, ic, yy, xx]) * Double(w[oc, ic, u, v])
+                }
+            } } }
+            y[bi, oc, i, j] = Float(s)
+        } } } }
+        return y
+    }
+
+    func testConv2dMatchesDirectConvolutionOnOddShapes() {
+        let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Int, bias: Bool)] = [
+            (3, 5, 17, 13, 7, 2, 3, true), (4, 6, 9, 11, 1, 1, 0, false), (2, 3, 8, 5, 3, 1, 1, true),
+            (3, 4, 10, 10, 2, 2, 0, true), (5, 2, 7, 9, 3, 2, 1, false), (3, 3, 6, 7, 1, 2, 0, true),
+        ]
+        for (i, t) in cases.enumerated() {
+            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p, bias: t.bias)
+            conv.setParameter("weight", randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(i)))
+            if t.bias { conv.setParameter("bias", randomTensor([t.o], seed: UInt64(100 + i))) }
+            let x = randomTensor([2, t.c, t.h, t.w], seed: UInt64(200 + i))
+            let expected = Self.naiveConv(x, conv.parameter("weight"), t.bias ? conv.parameter("bias") : nil, stride: t.s, padding: t.p)
+            assertClose(conv.apply(x), expected, rtol: 1e-5, atol: 1e-5, "conv case \(i)")
+        }
+    }
+
+    func testCol2imIsTheAdjointOfIm2col() {
+        for (i, g) in [ConvGeometry(channels: 3, height: 11, width: 7, kernelHeight: 7, kernelWidth: 7, stride: 2, padding: 3),
+                       ConvGeometry(channels: 2, height: 5, width: 6, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
+                       ConvGeometry(channels: 4, height: 8, width: 8, kernelHeight: 2, kernelWidth: 2, stride: 2, padding: 0)].enumerated() {
+            let x = randomTensor([g.channels, g.height, g.width], seed: UInt64(i))
+            let c = randomTensor([g.patchSize, g.outputPixels], seed: UInt64(50 + i))
+            var cols = [Float](repeating: 0, count: g.patchSize * g.outputPixels)
+            var back = [Float](repeating: 0, count: x.count)
+            x.storage.withUnsafeBufferPointer { im2col($0.baseAddress!, g, &cols) }
+            c.storage.withUnsafeBufferPointer { col2im($0.baseAddress!, g, &back) }
+            let lhs = zip(cols, c.storage).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            let rhs = zip(x.storage, back).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, abs(lhs)), "geometry \(i)")
+        }
+    }
+
+    func testIm2colMatchesNaiveGather() {
+        let g = ConvGeometry(channels: 2, height: 9, width: 6, kernelHeight: 3, kernelWidth: 5, stride: 2, padding: 2)
+        let x = randomTensor([2, 9, 6], seed: 3)
+        var cols = [Float](repeating: .nan, count: g.patchSize * g.outputPixels)
+        x.storage.withUnsafeBufferPointer { im2col($0.baseAddress!, g, &cols) }
+        for c in 0..<2 { for i in 0..<3 { for j in 0..<5 { for oy in 0..<g.outputHeight { for ox in 0..<g.outputWidth {
+            let y = oy * 2 - 2 + i, xx = ox * 2 - 2 + j
+            let expected: Float = (y >= 0 && y < 9 && xx >= 0 && xx < 6) ? x[c, y, xx] : 0
+            XCTAssertEqual(cols[((c * 3 + i) * 5 + j) * g.outputPixels + oy * g.outputWidth + ox], expected)
+        } } } } }
+    }
+
+    func testSgemmMatchesNaiveProductWithTransposesAndStrides() {
+        let (m, n, k) = (5, 7, 3)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = randomTensor([ta ? k : m, ta ? m : k], seed: 1), b = randomTensor([tb ? n : k, tb ? k : n], seed: 2)
+            var c = [Float](repeating: 1, count: m * n)
+            a.storage.withUnsafeBufferPointer { ap in b.storage.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                sgemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 2, a: ap.baseAddress!, b: bp.baseAddress!,
+                      beta: 0.5, c: cp.baseAddress!)
+            } } }
+            for i in 0..<m { for j in 0..<n {
+                var s: Float = 0
+                for p in 0..<k { s += (ta ? a[p, i] : a[i, p]) * (tb ? b[j, p] : b[p, j]) }
+                XCTAssertEqual(c[i * n + j], 2 * s + 0.5, accuracy: 1e-5 * max(1, abs(2 * s)), "ta \(ta) tb \(tb)")
+            } }
+        }
+    }
+
+    func testLinearMatchesNaiveLoop() {
+        let lin = Linear(name: "fc", inFeatures: 13, outFeatures: 7)
+        lin.setParameter("weight", randomTensor([7, 13], seed: 4))
+        lin.setParameter("bias", randomTensor([7], seed: 5))
+        let x = randomTensor([3, 2, 13], seed: 6)
+        let y = lin.apply(x)
+        XCTAssertEqual(y.shape, [3, 2, 7])
+        var expected = Tensor(shape: [3, 2, 7])
+        for r in 0..<6 { for o in 0..<7 {
+            var s = Double(lin.parameter("bias").storage[o])
+            for i in 0..<13 { s += Double(x.storage[r * 13 + i]) * Double(lin.parameter("weight")[o, i]) }
+            expected.storage[r * 7 + o] = Float(s)
+        } }
+        assertClose(y, expected, rtol: 1e-5, atol: 1e-6, "linear")
+    }
+
+    func testMaxPoolMatchesNaiveLoopIncludingPaddingAndTies() {
+        let pool = MaxPool2d(name: "p", kernelSize: 3, stride: 2, padding: 1)
+        var x = randomTensor([2, 3, 7, 6], seed: 7)
+        x.storage[0] = 5; x.storage[1] = 5  // a tie inside the first window
+        let y = pool.apply(x)
+        XCTAssertEqual(y.shape, [2, 3, 4, 3])
+        for b in 0..<2 { for c in 0..<3 { for i in 0..<4 { for j in 0..<3 {
+            var m = -Float.infinity
+            for u in 0..<3 { for v in 0..<3 {
+                let yy = i * 2 - 1 + u, xx = j * 2 - 1 + v
+                if yy >= 0 && yy < 7 && xx >= 0 && xx < 6 { m = max(m, x[b, c, yy, xx]) }
+            } }
+            XCTAssertEqual(y[b, c, i, j], m)
+        } } } }
+        // a tie routes the whole gradient to the first index (row-major), as PyTorch does
+        let vggPool = MaxPool2d(name: "p", kernelSize: 2, stride: 2)
+        var tied = randomTensor([1, 1, 4, 4], seed: 13)
+        tied.storage[0] = 5; tied.storage[1] = 5; tied.storage[4] = 5
+        let g = vggPool.vjp(Tensor(shape: [1, 1, 2, 2], repeating: 1), recordOf(vggPool, tied))[0]
+        XCTAssertEqual(Array(g.storage[0..<2]) + [g.storage[4]], [1, 0, 0])
+    }
+
+    func testAdaptiveAveragePoolMatchesPyTorchWindows() {
+        // 5 -> 3: windows [0,2), [1,4), [3,5) as PyTorch's start=floor, end=ceil
+        let pool = AdaptiveAvgPool2d(name: "p", outputHeight: 3, outputWidth: 2)
+        let x = randomTensor([1, 2, 5, 4], seed: 8)
+        let y = pool.apply(x)
+        let rows = [0..<2, 1..<4, 3..<5], cols = [0..<2, 2..<4]
+        for c in 0..<2 { for i in 0..<3 { for j in 0..<2 {
+            var s: Float = 0
+            for u in rows[i] { for v in cols[j] { s += x[0, c, u, v] } }
+            XCTAssertEqual(y[0, c, i, j], s / Float(rows[i].count * cols[j].count), accuracy: 1e-6)
+        } } }
+    }
+
+    func testBatchNormMatchesFormula() {
+        let bn = BatchNorm2d(name: "bn", channels: 3)
+        bn.setParameter("weight", randomTensor([3], seed: 9))
+        bn.setParameter("bias", randomTensor([3], seed: 10))
+        bn.setParameter("running_mean", randomTensor([3], seed: 11))
+        bn.setParameter("running_var", Tensor(shape: [3], storage: [0.5, 1.5, 2.5]))
+        let x = randomTensor([2, 3, 2, 3], seed: 12)
+        let y = bn.apply(x)
+        for b in 0..<2 { for c in 0..<3 { for i in 0..<2 { for j in 0..<3 {
+            let e = (x[b, c, i, j] - bn.parameter("running_mean").storage[c]) / (bn.parameter("running_var").storage[c] + 1e-5).squareRoot()
+                * bn.parameter("weight").storage[c] + bn.parameter("bias").storage[c]
+            XCTAssertEqual(y[b, c, i, j], e, accuracy: 1e-5 * max(1, abs(e)))
+        } } } }
+    }
+
+    func testNormalisationsArePerSample() {
+        let t = Tensor(shape: [2, 3], storage: [1, -3, 0, 2, 2, -4])
+        let s = t.normalizedSum(), m = t.normalizedMax()
+        XCTAssertEqual(s.storage[0], 0.25, accuracy: 1e-7)
+        XCTAssertEqual(s.storage[5], -0.5, accuracy: 1e-7)
+        XCTAssertEqual(m.storage[1], -1, accuracy: 1e-7)
+        XCTAssertEqual(m.storage[3], 0.5, accuracy: 1e-7)
+    }
+}

@@ -1,0 +1,91 @@
+import XCTest
+import AbsLRPCore
+
+/// Every CNN layer's vector-Jacobian products against finite differences:
+/// the true VJP (`vjp`) of `f` at `x`, and the absolute twin's VJP
+/// (`absoluteVJP`) as the derivative of `f_abs` (|parameters|) at `|x|`.
+/// (For these layers the detached VJP is the true one.)
+final class LayerGradientTests: XCTestCase {
+    /// Values kept away from 0 so that kinks (ReLU, |x|, max) are not crossed by the step.
+    func awayFromZero(_ shape: [Int], seed: UInt64) -> Tensor {
+        randomTensor(shape, seed: seed).map { $0 + ($0 >= 0 ? 0.2 : -0.2) }
+    }
+
+    /// Checks `vjp` of `layer` at `x` and `absoluteVJP` against `twin` at `|x|`.
+    func check(_ label: String, _ layer: Layer, twin: Layer, x: Tensor, seed: UInt64,
+               file: StaticString = #filePath, line: UInt = #line) {
+        let record = recordOf(layer, x)
+        let g = randomTensor(record.output.shape, seed: seed)
+        assertVJPMatchesFiniteDifferences("\(label) vjp", at: x, cotangent: g, function: layer.apply,
+                                          vjp: layer.vjp(g, record)[0], file: file, line: line)
+        XCTAssertEqual(layer.detachedVJP(g, record)[0], layer.vjp(g, record)[0], "\(label): detached == true", file: file, line: line)
+        assertVJPMatchesFiniteDifferences("\(label) twin", at: x.absolute, cotangent: g, function: twin.apply,
+                                          vjp: layer.absoluteVJP(g, record)[0], file: file, line: line)
+    }
+
+    func testConv2d() {
+        func make(_ abs: Bool) -> Conv2d {
+            let c = Conv2d(name: "c", inChannels: 2, outChannels: 3, kernelSize: 3, stride: 2, padding: 1)
+            c.setParameter("weight", randomTensor([3, 2, 3, 3], seed: 1).map { abs ? Swift.abs($0) : $0 })
+            c.setParameter("bias", randomTensor([3], seed: 2).map { abs ? Swift.abs($0) : $0 })
+            return c
+        }
+        check("conv2d", make(false), twin: make(true), x: randomTensor([2, 2, 5, 4], seed: 3), seed: 4)
+        let pointwise = Conv2d(name: "c", inChannels: 3, outChannels: 2, kernelSize: 1, bias: false)
+        pointwise.setParameter("weight", randomTensor([2, 3, 1, 1], seed: 5))
+        let pointwiseTwin = Conv2d(name: "c", inChannels: 3, outChannels: 2, kernelSize: 1, bias: false)
+        pointwiseTwin.setParameter("weight", pointwise.parameter("weight").absolute)
+        check("conv2d 1x1", pointwise, twin: pointwiseTwin, x: randomTensor([1, 3, 3, 2], seed: 6), seed: 7)
+    }
+
+    func testLinear() {
+        func make(_ abs: Bool) -> Linear {
+            let l = Linear(name: "fc", inFeatures: 5, outFeatures: 4)
+            l.setParameter("weight", randomTensor([4, 5], seed: 8).map { abs ? Swift.abs($0) : $0 })
+            l.setParameter("bias", randomTensor([4], seed: 9).map { abs ? Swift.abs($0) : $0 })
+            return l
+        }
+        check("linear", make(false), twin: make(true), x: randomTensor([3, 5], seed: 10), seed: 11)
+    }
+
+    func testBatchNorm() {
+        func make(_ abs: Bool) -> BatchNorm2d {
+            let b = BatchNorm2d(name: "bn", channels: 2)
+            b.setParameter("weight", Tensor(shape: [2], storage: abs ? [0.7, 1.3] : [-0.7, 1.3]))
+            b.setParameter("bias", Tensor(shape: [2], storage: abs ? [0.2, 0.1] : [0.2, -0.1]))
+            b.setParameter("running_mean", Tensor(shape: [2], storage: [0.3, -0.4]))
+            b.setParameter("running_var", Tensor(shape: [2], storage: [0.8, 1.9]))
+            return b
+        }
+        check("batchnorm", make(false), twin: make(true), x: randomTensor([2, 2, 3, 3], seed: 12), seed: 13)
+    }
+
+    func testElementwiseAndPoolingLayers() {
+        let x = awayFromZero([2, 2, 6, 5], seed: 14)
+        check("relu", ReLU(name: "r"), twin: ReLU(name: "r"), x: x, seed: 15)
+        check("identity", Identity(name: "i", passesRelevanceThrough: false), twin: Identity(name: "i", passesRelevanceThrough: false), x: x, seed: 16)
+        check("dropout", Dropout(name: "d"), twin: Dropout(name: "d"), x: x, seed: 17)
+        check("flatten", Flatten(name: "f"), twin: Flatten(name: "f"), x: randomTensor([2, 3, 1, 1], seed: 18), seed: 19)
+        check("maxpool 2x2", MaxPool2d(name: "m", kernelSize: 2, stride: 2), twin: MaxPool2d(name: "m", kernelSize: 2, stride: 2), x: x, seed: 20)
+        check("maxpool 3x3/2 pad 1", MaxPool2d(name: "m", kernelSize: 3, stride: 2, padding: 1),
+              twin: MaxPool2d(name: "m", kernelSize: 3, stride: 2, padding: 1), x: x, seed: 21)
+        check("adaptive avg", AdaptiveAvgPool2d(name: "a", outputHeight: 4, outputWidth: 3),
+              twin: AdaptiveAvgPool2d(name: "a", outputHeight: 4, outputWidth: 3), x: x, seed: 22)
+        check("adaptive avg up", AdaptiveAvgPool2d(name: "a", outputHeight: 7, outputWidth: 7),
+              twin: AdaptiveAvgPool2d(name: "a", outputHeight: 7, outputWidth: 7), x: x, seed: 23)
+    }
+
+    func testResidualAddition() {
+        let add = ResidualAddition(name: "add")
+        let a = awayFromZero([2, 3], seed: 24), b = awayFromZero([2, 3], seed: 25)
+        let tape = Tape()
+        _ = add.forward(a, b, ForwardContext(tape: tape))
+        let record = tape.record(for: add)
+        let g = randomTensor([2, 3], seed: 26)
+        let grads = add.vjp(g, record), twins = add.absoluteVJP(g, record)
+        assertVJPMatchesFiniteDifferences("add a", at: a, cotangent: g, function: { $0 + b }, vjp: grads[0])
+        assertVJPMatchesFiniteDifferences("add b", at: b, cotangent: g, function: { a + $0 }, vjp: grads[1])
+        assertVJPMatchesFiniteDifferences("add twin a", at: a.absolute, cotangent: g, function: { $0 + b.absolute }, vjp: twins[0])
+        assertVJPMatchesFiniteDifferences("add twin b", at: b.absolute, cotangent: g, function: { a.absolute + $0 }, vjp: twins[1])
+    }
+}
