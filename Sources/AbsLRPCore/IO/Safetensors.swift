@@ -100,17 +100,14 @@ public struct SafetensorsFile: Sendable {
             throw SafetensorsError.headerPastEnd(path: path, headerLength: Int(headerLength), fileSize: contents.count)
         }
 
-        let header: [String: Any]
+        let json: Any
         do {
-            let json = try JSONSerialization.jsonObject(with: contents.subdata(in: 8..<dataStart))
-            guard let object = json as? [String: Any] else {
-                throw SafetensorsError.invalidHeader(path: path, reason: "the JSON is not an object")
-            }
-            header = object
-        } catch let error as SafetensorsError {
-            throw error
+            json = try JSONSerialization.jsonObject(with: contents.subdata(in: 8..<dataStart))
         } catch {
             throw SafetensorsError.invalidHeader(path: path, reason: "not valid JSON (\(Self.reason(error)))")
+        }
+        guard let header = json as? [String: Any] else {
+            throw SafetensorsError.invalidHeader(path: path, reason: "the JSON is not an object")
         }
 
         self.url = url
@@ -136,7 +133,8 @@ public struct SafetensorsFile: Sendable {
         let values: [Float] = withBytes(of: entry) { bytes in
             switch entry.dtype {
             case .f32: return decode(bytes, as: UInt32.self) { Float(bitPattern: $0) }
-            case .f16: return float16Values.withUnsafeBufferPointer { table in decode(bytes, as: UInt16.self) { table[Int($0)] } }
+            case .f16:
+                return float16Values.withUnsafeBufferPointer { table in decode(bytes, as: UInt16.self) { table[Int($0)] } }
             case .bf16: return decode(bytes, as: UInt16.self) { Float(bitPattern: UInt32($0) << 16) }
             case .f64: return decode(bytes, as: UInt64.self) { Float(Double(bitPattern: $0)) }
             case .i64: return decode(bytes, as: Int64.self) { Float($0) }
@@ -246,7 +244,8 @@ public struct SafetensorsFile: Sendable {
         // Sorted by start, two non-empty ranges overlap iff some adjacent pair does.
         let occupied = entries.filter { !$0.value.bytes.isEmpty }
             .sorted { ($0.value.bytes.lowerBound, $0.key) < ($1.value.bytes.lowerBound, $1.key) }
-        for (first, second) in zip(occupied, occupied.dropFirst()) where second.value.bytes.lowerBound < first.value.bytes.upperBound {
+        for (first, second) in zip(occupied, occupied.dropFirst())
+        where second.value.bytes.lowerBound < first.value.bytes.upperBound {
             let relative = { (range: Range<Int>) in (range.lowerBound - dataStart)..<(range.upperBound - dataStart) }
             throw SafetensorsError.overlappingTensors(path: path, tensor: first.key, range: relative(first.value.bytes),
                                                       other: second.key, otherRange: relative(second.value.bytes))
@@ -279,7 +278,7 @@ public struct SafetensorsFile: Sendable {
 
     /// A short human reason for a Foundation error: the POSIX message when
     /// there is one ("Permission denied"), else the debug or localized description.
-    fileprivate static func reason(_ error: Error) -> String {
+    private static func reason(_ error: Error) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(underlying.code)))
@@ -417,8 +416,9 @@ private final class AtomicOutput {
         }
     }
 
-    /// Appends `values` converted by `word` and stored little-endian, a chunk at a time.
-    func append<Value, Word: FixedWidthInteger>(_ values: [Value], as word: (Value) -> Word) throws {
+    /// Appends `values`, each converted by `encode` and stored little-endian,
+    /// through a bounded buffer (1 MB for 4-byte words).
+    func append<Value, Word: FixedWidthInteger>(_ values: [Value], encode: (Value) -> Word) throws {
         let chunkLength = 1 << 18
         var chunk = [Word](repeating: 0, count: min(values.count, chunkLength))
         try values.withUnsafeBufferPointer { source in
@@ -426,8 +426,8 @@ private final class AtomicOutput {
             while start < source.count {
                 let end = min(start + chunkLength, source.count)
                 try chunk.withUnsafeMutableBufferPointer { words in
-                    for i in start..<end { words[i - start] = word(source[i]).littleEndian }
-                    try writeAll(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(words)[..<((end - start) * MemoryLayout<Word>.size)]))
+                    for i in start..<end { words[i - start] = encode(source[i]).littleEndian }
+                    try writeAll(UnsafeRawBufferPointer(start: words.baseAddress, count: (end - start) * MemoryLayout<Word>.size))
                 }
                 start = end
             }

@@ -1,0 +1,107 @@
+import Foundation
+
+/// Where models come from: the bundled Fashion-MNIST models in `Weights/`
+/// (`NAME.json` + `NAME.safetensors`), timm presets with a weights file, or a
+/// weights file with a configuration file.
+public enum ModelCatalog {
+    /// The bundled model used when none is named.
+    public static let defaultModelName = "vit_fmnist"
+
+    /// The `Weights/` folder: `$ABSLRP_WEIGHTS_DIR`, else `./Weights`, else
+    /// the `Weights` folder of the checkout that holds the running executable
+    /// (`.build/<config>/abslrp` two or three levels down).
+    public static var weightsDirectory: URL? {
+        let fm = FileManager.default
+        var candidates: [URL] = []
+        if let env = ProcessInfo.processInfo.environment["ABSLRP_WEIGHTS_DIR"] { candidates.append(URL(fileURLWithPath: env)) }
+        candidates.append(URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("Weights"))
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.appendingPathComponent("Weights"))
+            dir.deleteLastPathComponent()
+        }
+        return candidates.first { url in
+            var isDir: ObjCBool = false
+            return fm.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue
+        }
+    }
+
+    /// Names of the bundled models (each has `NAME.json` and `NAME.safetensors`).
+    public static var bundledModelNames: [String] {
+        guard let dir = weightsDirectory,
+              let files = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+        return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
+            .filter { files.contains("\($0).safetensors") }.sorted()
+    }
+
+    /// Builds a classifier from the user's choice:
+    /// - `model` a bundled name, with no files;
+    /// - `model` a timm preset with `weights` (and optionally `config` to override it);
+    /// - `weights` with `config` (the fixtures' form or timm's `config.json`);
+    /// - nothing: the default bundled model.
+    public static func load(model: String?, weights: URL?, config: URL?) throws -> Classifier {
+        if let config, let weights, model == nil {
+            return try Classifier(configuration: try ModelConfiguration(contentsOf: config), weights: weights)
+        }
+        let name = model ?? defaultModelName
+        if weights == nil && config == nil {
+            guard let dir = weightsDirectory, bundledModelNames.contains(name) else {
+                if ModelPresets.configuration(named: name) != nil {
+                    throw ModelCatalogError.presetNeedsWeights(name)
+                }
+                throw ModelCatalogError.unknownModel(name, bundled: bundledModelNames)
+            }
+            let configuration = try ModelConfiguration(contentsOf: dir.appendingPathComponent("\(name).json"))
+            return try Classifier(configuration: configuration, weights: dir.appendingPathComponent("\(name).safetensors"))
+        }
+        guard let weights else { throw ModelCatalogError.configWithoutWeights }
+        var configuration: ModelConfiguration
+        if let config {
+            configuration = try ModelConfiguration(contentsOf: config)
+        } else if let preset = ModelPresets.configuration(named: name) {
+            configuration = preset
+        } else {
+            throw ModelCatalogError.unknownModel(name, bundled: bundledModelNames)
+        }
+        if configuration.labelNames == nil && configuration.numClasses == 1000 { configuration.labelNames = imagenetLabelNames }
+        return try Classifier(configuration: configuration, weights: weights)
+    }
+}
+
+/// A model choice that cannot be resolved, with what to do instead.
+public enum ModelCatalogError: Error, CustomStringConvertible, Equatable {
+    case unknownModel(String, bundled: [String])
+    case presetNeedsWeights(String)
+    case configWithoutWeights
+
+    public var description: String {
+        switch self {
+        case .unknownModel(let name, let bundled):
+            return "unknown model '\(name)': bundled models are \(bundled.isEmpty ? "(none found: run from the checkout or set ABSLRP_WEIGHTS_DIR)" : bundled.joined(separator: ", ")); "
+                + "presets (with --weights) are \(ModelPresets.names.joined(separator: ", "))"
+        case .presetNeedsWeights(let name):
+            return "'\(name)' is a timm architecture without bundled weights: add --weights model.safetensors "
+                + "(see README: timm's model.safetensors and config.json from the model hub, or scripts/export_timm.py)"
+        case .configWithoutWeights:
+            return "--config needs --weights (the safetensors file the configuration describes)"
+        }
+    }
+}
+
+extension ModelConfiguration {
+    /// How images become inputs of this model: resize to `input / crop_pct`,
+    /// centre crop to the input size, normalise with `mean`/`std`.
+    public var preprocessing: PreprocessingConfig {
+        PreprocessingConfig(timmInputSize: inputSize, cropPct: Double(cropPct),
+                            mean: mean.count == inChannels ? mean : Array(repeating: mean[0], count: inChannels),
+                            std: std.count == inChannels ? std : Array(repeating: std[0], count: inChannels))
+    }
+
+    /// The name of class `index` (from `label_names`, ImageNet for 1000-class
+    /// models, else "class N").
+    public func labelName(_ index: Int) -> String {
+        if let labels = labelNames, index < labels.count { return labels[index] }
+        if numClasses == 1000 { return imagenetLabelNames[index] }
+        return "class \(index)"
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages absLRP-Swift builds against, if any is missing:
+# OpenBLAS (sgemm), libpng and libjpeg-turbo (images), zlib (gzipped IDX data
+# sets), pkg-config; and Fashion-MNIST for the accuracy tests and GAE examples.
+set -euo pipefail
+packages=(libopenblas-dev liblapacke-dev libpng-dev libjpeg-dev zlib1g-dev pkg-config dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
