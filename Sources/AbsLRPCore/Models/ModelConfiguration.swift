@@ -107,7 +107,10 @@ extension ModelConfiguration {
         guard let object = try? JSONSerialization.jsonObject(with: data), let json = object as? [String: Any] else {
             throw ModelConfigurationError.unreadable(path: url.path, reason: "not a JSON object")
         }
-        try self.init(json: json, name: url.deletingPathExtension().lastPathComponent)
+        var name = url.deletingPathExtension().lastPathComponent
+        if name.hasSuffix(".config") { name = String(name.dropLast(".config".count)) }
+        if name == "config" { name = url.deletingLastPathComponent().lastPathComponent }
+        try self.init(json: json, name: name)
     }
 
     /// Builds a configuration from a parsed JSON object (either form).

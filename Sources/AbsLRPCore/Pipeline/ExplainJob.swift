@@ -1,0 +1,183 @@
+import Foundation
+
+/// Explains a set of images or a preprocessed batch with one method, in
+/// batches, and writes the pictures and the relevance file.
+///
+/// Pictures: per image, `OUT/<stem>.png` with the de-normalised input beside
+/// its seismic heatmap (as the reference's `visualize_batch`), or the heatmap
+/// over the image (`overlay`). Relevance file: a safetensors file with
+/// `input`, `logits`, `target` (I64), `relevance`, and for absLRP
+/// `relevance_positive` and `relevance_negative`, named as in the fixtures.
+public struct ExplainJob {
+    /// What to explain.
+    public enum Source {
+        case images([URL])
+        /// A safetensors file whose `input` tensor (B, C, H, W) is preprocessed.
+        case tensorFile(URL)
+    }
+
+    public var source: Source
+    public var method: RelevancyMethod
+    /// One class for every image, or nil for each image's argmax.
+    public var target: Int?
+    public var batchSize: Int
+    public var outputDirectory: URL?
+    public var overlay: Bool
+    public var relevanceFile: URL?
+    public var maxPixels: Int
+
+    public init(source: Source, method: RelevancyMethod, target: Int? = nil, batchSize: Int = 8,
+                outputDirectory: URL? = nil, overlay: Bool = false, relevanceFile: URL? = nil,
+                maxPixels: Int = RGBImage.defaultMaxPixels) {
+        self.source = source; self.method = method; self.target = target; self.batchSize = batchSize
+        self.outputDirectory = outputDirectory; self.overlay = overlay; self.relevanceFile = relevanceFile
+        self.maxPixels = maxPixels
+    }
+
+    /// One explained image.
+    public struct Result {
+        public var name: String
+        public var predictions: [Prediction]
+        public var target: Int
+        public var picture: URL?
+    }
+
+    /// Runs the job; `progress(done, total)` after every batch.
+    public func run(progress: (Int, Int) -> Void = { _, _ in }) throws -> [Result] {
+        let classifier = method.classifier
+        let preprocessing = classifier.configuration.preprocessing
+        precondition(batchSize > 0)
+        if let dir = outputDirectory { try Self.prepareDirectory(dir) }
+        if let file = relevanceFile { try Self.prepareDirectory(file.deletingLastPathComponent()) }
+
+        let names: [String], count: Int
+        var tensorInput: Tensor?
+        switch source {
+        case .images(let urls):
+            guard !urls.isEmpty else { throw ExplainJobError.noInputs }
+            names = Self.uniqueStems(urls)
+            count = urls.count
+        case .tensorFile(let url):
+            let input = try SafetensorsFile(contentsOf: url).tensor("input")
+            try classifier.validateInput(input)
+            tensorInput = input
+            count = input.shape[0]
+            names = (0..<count).map { String(format: "sample_%03d", $0) }
+        }
+        if let t = target, t < 0 || t >= classifier.numClasses {
+            throw ClassifierInputError.targetOutOfRange(target: t, classes: classifier.numClasses)
+        }
+
+        var results: [Result] = []
+        var saved: [String: [Tensor]] = [:]
+        var savedTargets: [Int] = []
+        for start in stride(from: 0, to: count, by: batchSize) {
+            let range = start..<min(start + batchSize, count)
+            let x: Tensor
+            switch source {
+            case .images(let urls): x = try InputImages.load(Array(urls[range]), preprocessing: preprocessing, maxPixels: maxPixels)
+            case .tensorFile: x = tensorInput!.batchSlice(range)
+            }
+            try classifier.validateInput(x)
+            let targets = target.map { Array(repeating: $0, count: range.count) }
+            let logits: Tensor, relevance: Tensor, explained: [Int]
+            if let abslrp = method as? AbsLRP {
+                let e = try abslrp.explain(x, targets: targets)
+                (logits, relevance, explained) = (e.logits, e.relevance, e.targets)
+                saved["relevance_positive", default: []].append(e.positive)
+                saved["relevance_negative", default: []].append(e.negative)
+            } else {
+                logits = classifier.logits(x)
+                explained = targets ?? logits.argmaxRows()
+                relevance = try method.relevance(x, targets: explained)
+            }
+            saved["input", default: []].append(x)
+            saved["logits", default: []].append(logits)
+            saved["relevance", default: []].append(relevance)
+            savedTargets += explained
+            let predictions = classifier.topPredictions(logits)
+            for (i, index) in range.enumerated() {
+                var picture: URL?
+                if let dir = outputDirectory {
+                    let url = dir.appendingPathComponent("\(names[index]).png")
+                    try render(input: x.batchSlice(i..<(i + 1)), relevance: relevance.batchSlice(i..<(i + 1)),
+                               preprocessing: preprocessing).writePNG(to: url)
+                    picture = url
+                }
+                results.append(Result(name: names[index], predictions: predictions[i], target: explained[i], picture: picture))
+            }
+            progress(range.upperBound, count)
+        }
+        if let file = relevanceFile {
+            var tensors = saved.mapValues { Tensor.concatenateBatch($0) }
+            if !(method is AbsLRP) { tensors["relevance_positive"] = nil; tensors["relevance_negative"] = nil }
+            try SafetensorsWriter.write(
+                tensors: tensors, integers: ["target": (shape: [savedTargets.count], values: savedTargets)],
+                metadata: ["method": method.name, "model": classifier.configuration.name], to: file)
+        }
+        return results
+    }
+
+    /// The picture of one sample: input beside heatmap, or heatmap over input,
+    /// enlarged so that small inputs (28x28) are visible.
+    private func render(input: Tensor, relevance: Tensor, preprocessing: PreprocessingConfig) -> RGBImage {
+        let sample = input.reshaped(Array(input.shape.dropFirst()))
+        let rel = relevance.reshaped(Array(relevance.shape.dropFirst()))
+        let scale = max(1, 224 / max(sample.shape[1], sample.shape[2]))
+        if overlay {
+            let image = RGBImage(tensor: preprocessing.denormalize(sample))
+            return Self.enlarged(Visualization.overlay(image: image, heatmap: Visualization.heatmap(relevance: rel)), by: scale)
+        }
+        return Visualization.render(input: sample, relevance: rel, config: preprocessing, scale: scale)
+    }
+
+    /// Each pixel repeated into a `factor x factor` block.
+    static func enlarged(_ image: RGBImage, by factor: Int) -> RGBImage {
+        guard factor > 1 else { return image }
+        let w = image.width * factor, h = image.height * factor
+        var pixels = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let s = 3 * ((y / factor) * image.width + x / factor), d = 3 * (y * w + x)
+                pixels[d] = image.pixels[s]; pixels[d + 1] = image.pixels[s + 1]; pixels[d + 2] = image.pixels[s + 2]
+            }
+        }
+        return RGBImage(width: w, height: h, pixels: pixels)
+    }
+
+    /// Creates `dir` (and parents) and checks that files can be created in it.
+    static func prepareDirectory(_ dir: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw ExplainJobError.unwritableOutput(path: dir.path, reason: (error as NSError).localizedDescription)
+        }
+        guard FileManager.default.isWritableFile(atPath: dir.path) else {
+            throw ExplainJobError.unwritableOutput(path: dir.path, reason: "permission denied")
+        }
+    }
+
+    /// File stems, made unique with a numeric suffix where two inputs share one.
+    static func uniqueStems(_ urls: [URL]) -> [String] {
+        var seen: [String: Int] = [:]
+        return urls.map { url in
+            let stem = url.deletingPathExtension().lastPathComponent
+            let n = seen[stem, default: 0]
+            seen[stem] = n + 1
+            return n == 0 ? stem : "\(stem)_\(n)"
+        }
+    }
+}
+
+/// An explain job that cannot run.
+public enum ExplainJobError: Error, CustomStringConvertible, Equatable {
+    case noInputs
+    case unwritableOutput(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noInputs: return "no images to explain: name image files or folders, or --tensor FILE"
+        case .unwritableOutput(let path, let reason): return "cannot write to \(path): \(reason)"
+        }
+    }
+}

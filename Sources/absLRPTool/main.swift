@@ -1,2 +1,0 @@
-import AbsLRPCore
-print("abslrp: build ok")
