@@ -18,7 +18,7 @@ public final class Tape {
     func save(_ op: AnyObject, _ record: Record) { records[ObjectIdentifier(op)] = record }
 
     /// Whether `op` was recorded.
-    func has(_ op: AnyObject) -> Bool { records[ObjectIdentifier(op)] != nil }
+    public func has(_ op: AnyObject) -> Bool { records[ObjectIdentifier(op)] != nil }
 
     /// The record of `op`; it must have been recorded.
     public func record(for op: Module) -> Record {

@@ -81,7 +81,7 @@ extension Classifier {
                 let std = Float((2.0 / Double(fanIn)).squareRoot())
                 let value: Tensor
                 switch local {
-                case "running_var", "weight" where shape.count == 1 && m is BatchNorm2d:
+                case "running_var":
                     value = Tensor(shape: shape) { _ in 0.5 + rng.nextUniform() }
                 case "weight" where shape.count == 1:
                     value = Tensor(shape: shape) { _ in 1 + 0.1 * rng.nextNormal() }
