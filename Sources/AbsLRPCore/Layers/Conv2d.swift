@@ -5,14 +5,14 @@
 ///
 ///     y_b = W · im2col(x_b) + b
 ///
-/// Backward products use `W^T` and, for the absolute twin, `|W|^T`; both are
-/// one GEMM with the stacked matrix `[W | |W|]` (cached, rebuilt when the
-/// weights change), followed by col2im.
+/// Backward products are `col2im(W^T · g_b)` and, for the absolute twin,
+/// `col2im(|W|^T · s_b)`; `|W|` is cached (built on first use after the
+/// weights change), so a model holds at most twice its weights.
 public final class Conv2d: Layer {
     public let inChannels, outChannels, kernelSize, stride, padding: Int
     public let hasBias: Bool
-    /// `[O, 2*C*kh*kw]`: each row is `W[o, :]` followed by `|W[o, :]|`; nil until needed.
-    private var cachedStackedWeight: [Float]?
+    /// `|W|`, nil until a relevance pass needs it.
+    private var cachedAbsoluteWeight: Tensor?
 
     public init(name: String, inChannels: Int, outChannels: Int, kernelSize: Int,
                 stride: Int = 1, padding: Int = 0, bias: Bool = true) {
@@ -24,27 +24,14 @@ public final class Conv2d: Layer {
         if bias { registerState("bias", shape: [outChannels]) }
     }
 
-    override public func stateDidChange() { cachedStackedWeight = nil }
+    override public func stateDidChange() { cachedAbsoluteWeight = nil }
 
-    /// `[W | |W|]`, built on first use after the weights change (forward-only
-    /// use never pays for it).
-    private var stackedWeight: [Float] {
-        if let cached = cachedStackedWeight { return cached }
-        let built = buildStackedWeight()
-        cachedStackedWeight = built
+    /// `|W|`, built once per weight change.
+    var absoluteWeight: Tensor {
+        if let cached = cachedAbsoluteWeight { return cached }
+        let built = parameter("weight").absolute
+        cachedAbsoluteWeight = built
         return built
-    }
-
-    private func buildStackedWeight() -> [Float] {
-        let w = parameter("weight").storage, p = patchSize
-        var stacked = [Float](repeating: 0, count: 2 * w.count)
-        for o in 0..<outChannels {
-            for j in 0..<p {
-                stacked[o * 2 * p + j] = w[o * p + j]
-                stacked[o * 2 * p + p + j] = abs(w[o * p + j])
-            }
-        }
-        return stacked
     }
 
     private var patchSize: Int { inChannels * kernelSize * kernelSize }
@@ -93,27 +80,25 @@ public final class Conv2d: Layer {
         return y
     }
 
-    /// For each image: `columns = M^T · g_b` with `M` = `[W]` (first `p` columns
-    /// of the stacked weight) or `[W | |W|]`, then col2im of each half.
-    private func backwardProducts(_ g: Tensor, inputShape: [Int], twin: Bool) -> [Tensor] {
+    /// `col2im(M^T · g_b)` for each image, for each `M` in `weights` (W or |W|).
+    private func backwardProducts(_ g: Tensor, inputShape: [Int], weights: [Tensor]) -> [Tensor] {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let geo = geometry(height: h, width: w)
-        let l = geo.outputPixels, p = patchSize, halves = twin ? 2 : 1
-        var outputs = [Tensor](repeating: Tensor(shape: inputShape), count: halves)
-        var columns = [Float](repeating: 0, count: halves * p * l)
+        let l = geo.outputPixels, p = patchSize
+        var outputs = [Tensor](repeating: Tensor(shape: inputShape), count: weights.count)
+        var columns = [Float](repeating: 0, count: isPointwise ? 0 : p * l)
         g.storage.withUnsafeBufferPointer { gs in
-            stackedWeight.withUnsafeBufferPointer { ws in
-                columns.withUnsafeMutableBufferPointer { cs in
-                    for i in 0..<b {
-                        // columns[halves*p, l] = stacked[:, 0..<halves*p]^T · g_i[O, l]
-                        sgemm(transposeA: true, m: halves * p, n: l, k: outChannels,
-                              a: ws.baseAddress!, lda: 2 * p, b: gs.baseAddress! + i * outChannels * l,
-                              c: cs.baseAddress!)
-                        for half in 0..<halves {
-                            outputs[half].storage.withUnsafeMutableBufferPointer { os in
+            columns.withUnsafeMutableBufferPointer { cs in
+                for (index, weight) in weights.enumerated() {
+                    weight.storage.withUnsafeBufferPointer { ws in
+                        outputs[index].storage.withUnsafeMutableBufferPointer { os in
+                            for i in 0..<b {
                                 let image = os.baseAddress! + i * inChannels * h * w
-                                let cols = UnsafePointer(cs.baseAddress! + half * p * l)
-                                if isPointwise { image.update(from: cols, count: p * l) } else { col2im(cols, geo, image) }
+                                // pointwise: the column matrix is the image itself
+                                let target = isPointwise ? image : cs.baseAddress!
+                                sgemm(transposeA: true, m: p, n: l, k: outChannels, a: ws.baseAddress!,
+                                      b: gs.baseAddress! + i * outChannels * l, c: target)
+                                if !isPointwise { col2im(UnsafePointer(cs.baseAddress!), geo, image) }
                             }
                         }
                     }
@@ -124,16 +109,16 @@ public final class Conv2d: Layer {
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(g, inputShape: record.inputs[0].shape, twin: false)
+        backwardProducts(g, inputShape: record.inputs[0].shape, weights: [parameter("weight")])
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [backwardProducts(s, inputShape: record.inputs[0].shape, twin: true)[1]]
+        backwardProducts(s, inputShape: record.inputs[0].shape, weights: [absoluteWeight])
     }
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let x = record.inputs[0]
-        let both = backwardProducts(s, inputShape: x.shape, twin: true)
+        let both = backwardProducts(s, inputShape: x.shape, weights: [parameter("weight"), absoluteWeight])
         return [fusedContribution(x, detached: both[0], absolute: both[1])]
     }
 }

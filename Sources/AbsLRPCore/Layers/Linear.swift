@@ -5,13 +5,13 @@
 ///
 ///     y = x · W^T + b
 ///
-/// Backward: `g · W` (true and detached) and `g · |W|` (twin), computed as
-/// one GEMM with the stacked `[W | |W|]` (out, 2*in).
+/// Backward: `g · W` (true and detached) and `g · |W|` (twin); `|W|` is
+/// cached, built on first use after the weights change.
 public final class Linear: Layer {
     public let inFeatures, outFeatures: Int
     public let hasBias: Bool
-    /// `[out, 2*in]`: each row is `W[o, :]` followed by `|W[o, :]|`; nil until needed.
-    private var cachedStackedWeight: [Float]?
+    /// `|W|`, nil until a relevance pass needs it.
+    private var cachedAbsoluteWeight: Tensor?
 
     public init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         self.inFeatures = inFeatures; self.outFeatures = outFeatures; self.hasBias = bias
@@ -20,27 +20,14 @@ public final class Linear: Layer {
         if bias { registerState("bias", shape: [outFeatures]) }
     }
 
-    override public func stateDidChange() { cachedStackedWeight = nil }
+    override public func stateDidChange() { cachedAbsoluteWeight = nil }
 
-    /// `[W | |W|]`, built on first use after the weights change (forward-only
-    /// use never pays for it).
-    private var stackedWeight: [Float] {
-        if let cached = cachedStackedWeight { return cached }
-        let built = buildStackedWeight()
-        cachedStackedWeight = built
+    /// `|W|`, built once per weight change.
+    var absoluteWeight: Tensor {
+        if let cached = cachedAbsoluteWeight { return cached }
+        let built = parameter("weight").absolute
+        cachedAbsoluteWeight = built
         return built
-    }
-
-    private func buildStackedWeight() -> [Float] {
-        let w = parameter("weight").storage, n = inFeatures
-        var stacked = [Float](repeating: 0, count: 2 * w.count)
-        for o in 0..<outFeatures {
-            for j in 0..<n {
-                stacked[o * 2 * n + j] = w[o * n + j]
-                stacked[o * 2 * n + n + j] = abs(w[o * n + j])
-            }
-        }
-        return stacked
     }
 
     override public func apply(_ x: Tensor) -> Tensor {
@@ -63,24 +50,15 @@ public final class Linear: Layer {
         return y
     }
 
-    /// `g · [W]` or `g · [W | |W|]`: (rows, halves*in), split into halves.
-    private func backwardProducts(_ g: Tensor, inputShape: [Int], twin: Bool) -> [Tensor] {
-        let rows = g.count / outFeatures, halves = twin ? 2 : 1, n = inFeatures
-        var product = [Float](repeating: 0, count: rows * halves * n)
-        g.storage.withUnsafeBufferPointer { gs in
-            stackedWeight.withUnsafeBufferPointer { ws in
-                product.withUnsafeMutableBufferPointer { ps in
-                    sgemm(m: rows, n: halves * n, k: outFeatures, a: gs.baseAddress!,
-                          b: ws.baseAddress!, ldb: 2 * n, c: ps.baseAddress!)
-                }
-            }
-        }
-        return (0..<halves).map { half in
+    /// `g · M` (rows, in) for each `M` in `weights` (W or |W|).
+    private func backwardProducts(_ g: Tensor, inputShape: [Int], weights: [Tensor]) -> [Tensor] {
+        let rows = g.count / outFeatures
+        return weights.map { weight in
             var out = Tensor(shape: inputShape)
-            out.storage.withUnsafeMutableBufferPointer { os in
-                product.withUnsafeBufferPointer { ps in
-                    for r in 0..<rows {
-                        (os.baseAddress! + r * n).update(from: ps.baseAddress! + (r * halves + half) * n, count: n)
+            g.storage.withUnsafeBufferPointer { gs in
+                weight.storage.withUnsafeBufferPointer { ws in
+                    out.storage.withUnsafeMutableBufferPointer { os in
+                        sgemm(m: rows, n: inFeatures, k: outFeatures, a: gs.baseAddress!, b: ws.baseAddress!, c: os.baseAddress!)
                     }
                 }
             }
@@ -89,16 +67,16 @@ public final class Linear: Layer {
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(g, inputShape: record.inputs[0].shape, twin: false)
+        backwardProducts(g, inputShape: record.inputs[0].shape, weights: [parameter("weight")])
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [backwardProducts(s, inputShape: record.inputs[0].shape, twin: true)[1]]
+        backwardProducts(s, inputShape: record.inputs[0].shape, weights: [absoluteWeight])
     }
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let x = record.inputs[0]
-        let both = backwardProducts(s, inputShape: x.shape, twin: true)
+        let both = backwardProducts(s, inputShape: x.shape, weights: [parameter("weight"), absoluteWeight])
         return [fusedContribution(x, detached: both[0], absolute: both[1])]
     }
 }
