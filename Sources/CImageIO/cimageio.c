@@ -8,6 +8,8 @@
  * then releases what it allocated. Locals that change between setjmp and a
  * possible longjmp and are read afterwards are `volatile`.
  */
+#define _POSIX_C_SOURCE 200809L /* fileno, fsync */
+
 #include "cimageio.h"
 
 #include <errno.h>
@@ -224,7 +226,7 @@ static cimageio_status read_jpeg(FILE *file, int64_t max_pixels, uint8_t **out_r
              * out = (255 - k) - round(c * (255 - k) / 255), where 255 - k = raw k. */
             for (size_t x = 0; x < width; x++) {
                 const unsigned nk = src[4 * x + 3];
-                for (int c = 0; c < 3; c++) {
+                for (size_t c = 0; c < 3; c++) {
                     dst[3 * x + c] = (uint8_t)(nk - muldiv255(255u - src[4 * x + c], nk));
                 }
             }

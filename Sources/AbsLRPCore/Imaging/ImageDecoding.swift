@@ -130,6 +130,7 @@ public struct RGBImage: Equatable, Sendable {
     /// - Throws: ``ImageEncodeError`` when the directory is missing or not
     ///   writable, the disk is full, or the rename fails.
     public func writePNG(to url: URL, alpha: [UInt8]? = nil) throws {
+        precondition(width > 0 && height > 0, "cannot write an empty \(width)x\(height) image")
         var channels: Int32 = 3
         var data = pixels
         if let alpha {
@@ -149,9 +150,6 @@ public struct RGBImage: Equatable, Sendable {
                     }
                 }
             }
-        }
-        guard width > 0, height > 0 else {
-            throw ImageEncodeError.cannotWrite(path: url.path, reason: "the image is empty (\(width)x\(height))")
         }
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")

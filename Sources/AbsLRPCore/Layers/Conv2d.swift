@@ -45,60 +45,119 @@ public final class Conv2d: Layer {
     /// A 1x1, stride-1, unpadded convolution reads its input as the column matrix directly.
     private var isPointwise: Bool { kernelSize == 1 && stride == 1 && padding == 0 }
 
+    /// Floats one column matrix may hold (16 MB). Images are multiplied in
+    /// groups that fit: early layers (large OH*OW) one image per GEMM, late
+    /// layers (7x7, 14x14) the whole batch in one wide GEMM, where thin
+    /// per-image products would waste most of the machine.
+    static let columnBudget = 4 << 20
+
+    private func groupSize(batch: Int, pixels: Int) -> Int {
+        max(1, min(batch, Self.columnBudget / max(1, patchSize * pixels)))
+    }
+
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "\(name): input \(x.shape), expected (B, \(inChannels), H, W)")
         let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
-        let g = geometry(height: h, width: w)
-        let l = g.outputPixels, p = patchSize
-        precondition(g.outputHeight > 0 && g.outputWidth > 0, "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel")
-        var y = Tensor(shape: [b, outChannels, g.outputHeight, g.outputWidth])
-        var columns = [Float](repeating: 0, count: isPointwise ? 0 : p * l)
+        let geo = geometry(height: h, width: w)
+        let l = geo.outputPixels, p = patchSize, imageSize = inChannels * h * w
+        precondition(geo.outputHeight > 0 && geo.outputWidth > 0,
+                     "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel")
+        let group = groupSize(batch: b, pixels: l)
+        var y = Tensor(shape: [b, outChannels, geo.outputHeight, geo.outputWidth])
+        var columns = [Float](repeating: 0, count: (isPointwise && group == 1) ? 0 : p * group * l)
+        var product = [Float](repeating: 0, count: group == 1 ? 0 : outChannels * group * l)
         let weight = parameter("weight")
-        let bias = hasBias ? parameter("bias").storage : nil
         x.storage.withUnsafeBufferPointer { xs in
             weight.storage.withUnsafeBufferPointer { ws in
                 y.storage.withUnsafeMutableBufferPointer { ys in
                     columns.withUnsafeMutableBufferPointer { cs in
-                        for i in 0..<b {
-                            let image = xs.baseAddress! + i * inChannels * h * w
-                            let out = ys.baseAddress! + i * outChannels * l
-                            if let bias {
-                                for o in 0..<outChannels { (out + o * l).update(repeating: bias[o], count: l) }
+                        product.withUnsafeMutableBufferPointer { ps in
+                            for first in Swift.stride(from: 0, to: b, by: group) {
+                                let n = min(group, b - first), ld = n * l
+                                // columns [p, n*l]: image j's columns at offset j*l
+                                let cols: UnsafePointer<Float>
+                                if isPointwise && group == 1 {
+                                    cols = xs.baseAddress! + first * imageSize
+                                } else {
+                                    for j in 0..<n {
+                                        let image = xs.baseAddress! + (first + j) * imageSize
+                                        if isPointwise {
+                                            for c in 0..<p { (cs.baseAddress! + c * ld + j * l).update(from: image + c * l, count: l) }
+                                        } else {
+                                            im2col(image, geo, cs.baseAddress! + j * l, ldc: ld)
+                                        }
+                                    }
+                                    cols = UnsafePointer(cs.baseAddress!)
+                                }
+                                let out = group == 1 ? ys.baseAddress! + first * outChannels * l : ps.baseAddress!
+                                sgemm(m: outChannels, n: ld, k: p, a: ws.baseAddress!, b: cols, c: out)
+                                if group > 1 {
+                                    for j in 0..<n {
+                                        let image = ys.baseAddress! + (first + j) * outChannels * l
+                                        for o in 0..<outChannels { (image + o * l).update(from: out + o * ld + j * l, count: l) }
+                                    }
+                                }
                             }
-                            let cols: UnsafePointer<Float>
-                            if isPointwise { cols = image } else {
-                                im2col(image, g, cs.baseAddress!)
-                                cols = UnsafePointer(cs.baseAddress!)
-                            }
-                            sgemm(m: outChannels, n: l, k: p, a: ws.baseAddress!, b: cols,
-                                  beta: bias == nil ? 0 : 1, c: out)
                         }
                     }
+                }
+            }
+        }
+        if hasBias {
+            let bias = parameter("bias").storage
+            y.storage.withUnsafeMutableBufferPointer { ys in
+                for i in 0..<(b * outChannels) {
+                    let v = bias[i % outChannels]
+                    for j in (i * l)..<((i + 1) * l) { ys[j] += v }
                 }
             }
         }
         return y
     }
 
-    /// `col2im(M^T · g_b)` for each image, for each `M` in `weights` (W or |W|).
+    /// `col2im(M^T · g)` for each `M` in `weights` (W or |W|), images grouped
+    /// as in the forward.
     private func backwardProducts(_ g: Tensor, inputShape: [Int], weights: [Tensor]) -> [Tensor] {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let geo = geometry(height: h, width: w)
-        let l = geo.outputPixels, p = patchSize
+        let l = geo.outputPixels, p = patchSize, imageSize = inChannels * h * w
+        let group = groupSize(batch: b, pixels: l)
         var outputs = [Tensor](repeating: Tensor(shape: inputShape), count: weights.count)
-        var columns = [Float](repeating: 0, count: isPointwise ? 0 : p * l)
+        var columns = [Float](repeating: 0, count: (isPointwise && group == 1) ? 0 : p * group * l)
+        var gathered = [Float](repeating: 0, count: group == 1 ? 0 : outChannels * group * l)
         g.storage.withUnsafeBufferPointer { gs in
             columns.withUnsafeMutableBufferPointer { cs in
-                for (index, weight) in weights.enumerated() {
-                    weight.storage.withUnsafeBufferPointer { ws in
-                        outputs[index].storage.withUnsafeMutableBufferPointer { os in
-                            for i in 0..<b {
-                                let image = os.baseAddress! + i * inChannels * h * w
-                                // pointwise: the column matrix is the image itself
-                                let target = isPointwise ? image : cs.baseAddress!
-                                sgemm(transposeA: true, m: p, n: l, k: outChannels, a: ws.baseAddress!,
-                                      b: gs.baseAddress! + i * outChannels * l, c: target)
-                                if !isPointwise { col2im(UnsafePointer(cs.baseAddress!), geo, image) }
+                gathered.withUnsafeMutableBufferPointer { gb in
+                    for first in Swift.stride(from: 0, to: b, by: group) {
+                        let n = min(group, b - first), ld = n * l
+                        // g of the group as one [O, n*l] matrix
+                        let rhs: UnsafePointer<Float>
+                        if group == 1 {
+                            rhs = gs.baseAddress! + first * outChannels * l
+                        } else {
+                            for j in 0..<n {
+                                let src = gs.baseAddress! + (first + j) * outChannels * l
+                                for o in 0..<outChannels { (gb.baseAddress! + o * ld + j * l).update(from: src + o * l, count: l) }
+                            }
+                            rhs = UnsafePointer(gb.baseAddress!)
+                        }
+                        for (index, weight) in weights.enumerated() {
+                            weight.storage.withUnsafeBufferPointer { ws in
+                                outputs[index].storage.withUnsafeMutableBufferPointer { os in
+                                    let base = os.baseAddress! + first * imageSize
+                                    // pointwise, one image: the column matrix is the input gradient itself
+                                    let target = (isPointwise && group == 1) ? base : cs.baseAddress!
+                                    sgemm(transposeA: true, m: p, n: ld, k: outChannels, a: ws.baseAddress!, b: rhs, c: target)
+                                    if isPointwise && group == 1 { return }
+                                    for j in 0..<n {
+                                        let image = base + j * imageSize
+                                        if isPointwise {
+                                            for c in 0..<p { (image + c * l).update(from: cs.baseAddress! + c * ld + j * l, count: l) }
+                                        } else {
+                                            col2im(UnsafePointer(cs.baseAddress! + j * l), geo, image, ldc: ld)
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
