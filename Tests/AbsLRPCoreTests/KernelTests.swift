@@ -157,4 +157,20 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(m.storage[1], -1, accuracy: 1e-7)
         XCTAssertEqual(m.storage[3], 0.5, accuracy: 1e-7)
     }
+
+    func testAbsoluteTwinOfALayerTooLargeToCacheIsComputedBlockwise() {
+        // 3000 x 3000 = 9M weights: above AbsoluteWeight's cache limit, so |W|
+        // is formed block by block inside the product.
+        let (n, rows) = (3000, 2)
+        let lin = Linear(name: "fc", inFeatures: n, outFeatures: n, bias: false)
+        lin.setParameter("weight", randomTensor([n, n], seed: 30))
+        let x = randomTensor([rows, n], seed: 31), s = randomTensor([rows, n], seed: 32)
+        let twin = lin.absoluteVJP(s, recordOf(lin, x))[0]
+        let w = lin.parameter("weight")
+        for r in 0..<rows { for j in Swift.stride(from: 0, to: n, by: 397) {
+            var e = 0.0
+            for o in 0..<n { e += Double(s.storage[r * n + o]) * Double(abs(w.storage[o * n + j])) }
+            XCTAssertEqual(Double(twin.storage[r * n + j]), e, accuracy: 1e-4 * max(1, abs(e)))
+        } }
+    }
 }

@@ -6,13 +6,11 @@
 ///     y_b = W · im2col(x_b) + b
 ///
 /// Backward products are `col2im(W^T · g_b)` and, for the absolute twin,
-/// `col2im(|W|^T · s_b)`; `|W|` is cached (built on first use after the
-/// weights change), so a model holds at most twice its weights.
+/// `col2im(|W|^T · s_b)` (`|W|` from `AbsoluteWeight`).
 public final class Conv2d: Layer {
     public let inChannels, outChannels, kernelSize, stride, padding: Int
     public let hasBias: Bool
-    /// `|W|`, nil until a relevance pass needs it.
-    private var cachedAbsoluteWeight: Tensor?
+    private var absoluteWeight = AbsoluteWeight()
 
     public init(name: String, inChannels: Int, outChannels: Int, kernelSize: Int,
                 stride: Int = 1, padding: Int = 0, bias: Bool = true) {
@@ -24,15 +22,7 @@ public final class Conv2d: Layer {
         if bias { registerState("bias", shape: [outChannels]) }
     }
 
-    override public func stateDidChange() { cachedAbsoluteWeight = nil }
-
-    /// `|W|`, built once per weight change.
-    var absoluteWeight: Tensor {
-        if let cached = cachedAbsoluteWeight { return cached }
-        let built = parameter("weight").absolute
-        cachedAbsoluteWeight = built
-        return built
-    }
+    override public func stateDidChange() { absoluteWeight.invalidate() }
 
     private var patchSize: Int { inChannels * kernelSize * kernelSize }
 
@@ -115,14 +105,15 @@ public final class Conv2d: Layer {
         return y
     }
 
-    /// `col2im(M^T · g)` for each `M` in `weights` (W or |W|), images grouped
-    /// as in the forward.
-    private func backwardProducts(_ g: Tensor, inputShape: [Int], weights: [Tensor]) -> [Tensor] {
+    /// `col2im(M^T · g)` for each `M` in `matrices` (W, or |W| for `.absolute`),
+    /// images grouped as in the forward.
+    private func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let geo = geometry(height: h, width: w)
         let l = geo.outputPixels, p = patchSize, imageSize = inChannels * h * w
         let group = groupSize(batch: b, pixels: l)
-        var outputs = [Tensor](repeating: Tensor(shape: inputShape), count: weights.count)
+        var outputs = [Tensor](repeating: Tensor(shape: inputShape), count: matrices.count)
+        let weight = parameter("weight")
         var columns = [Float](repeating: 0, count: (isPointwise && group == 1) ? 0 : p * group * l)
         var gathered = [Float](repeating: 0, count: group == 1 ? 0 : outChannels * group * l)
         g.storage.withUnsafeBufferPointer { gs in
@@ -141,14 +132,21 @@ public final class Conv2d: Layer {
                             }
                             rhs = UnsafePointer(gb.baseAddress!)
                         }
-                        for (index, weight) in weights.enumerated() {
-                            weight.storage.withUnsafeBufferPointer { ws in
-                                outputs[index].storage.withUnsafeMutableBufferPointer { os in
-                                    let base = os.baseAddress! + first * imageSize
-                                    // pointwise, one image: the column matrix is the input gradient itself
-                                    let target = (isPointwise && group == 1) ? base : cs.baseAddress!
-                                    sgemm(transposeA: true, m: p, n: ld, k: outChannels, a: ws.baseAddress!, b: rhs, c: target)
-                                    if isPointwise && group == 1 { return }
+                        for (index, matrix) in matrices.enumerated() {
+                            outputs[index].storage.withUnsafeMutableBufferPointer { os in
+                                let base = os.baseAddress! + first * imageSize
+                                // pointwise, one image: the column matrix is the input gradient itself
+                                let target = (isPointwise && group == 1) ? base : cs.baseAddress!
+                                // target[p, ld] = M[O, p]^T · rhs[O, ld], accumulated over blocks of O
+                                let product = { (rows: Range<Int>, m: UnsafePointer<Float>, first: Bool) in
+                                    sgemm(transposeA: true, m: p, n: ld, k: rows.count, a: m, b: rhs + rows.lowerBound * ld,
+                                          beta: first ? 0 : 1, c: target)
+                                }
+                                switch matrix {
+                                case .weight: weight.storage.withUnsafeBufferPointer { product(0..<outChannels, $0.baseAddress!, true) }
+                                case .absolute: absoluteWeight.forEachBlock(of: weight, rows: outChannels, product)
+                                }
+                                if isPointwise && group == 1 { return }
                                     for j in 0..<n {
                                         let image = base + j * imageSize
                                         if isPointwise {
@@ -157,7 +155,6 @@ public final class Conv2d: Layer {
                                             col2im(UnsafePointer(cs.baseAddress! + j * l), geo, image, ldc: ld)
                                         }
                                     }
-                                }
                             }
                         }
                     }
@@ -168,19 +165,22 @@ public final class Conv2d: Layer {
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(g, inputShape: record.inputs[0].shape, weights: [parameter("weight")])
+        backwardProducts(g, inputShape: record.inputs[0].shape, matrices: [.weight])
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(s, inputShape: record.inputs[0].shape, weights: [absoluteWeight])
+        backwardProducts(s, inputShape: record.inputs[0].shape, matrices: [.absolute])
     }
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let x = record.inputs[0]
-        let both = backwardProducts(s, inputShape: x.shape, weights: [parameter("weight"), absoluteWeight])
+        let both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
         return [fusedContribution(x, detached: both[0], absolute: both[1])]
     }
 }
+
+/// Which matrix a backward product multiplies with.
+enum WeightMatrix { case weight, absolute }
 
 /// `x * d + |x| * a`, elementwise: the absLRP contribution of one input.
 func fusedContribution(_ x: Tensor, detached d: Tensor, absolute a: Tensor) -> Tensor {

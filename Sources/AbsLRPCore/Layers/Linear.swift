@@ -5,13 +5,12 @@
 ///
 ///     y = x · W^T + b
 ///
-/// Backward: `g · W` (true and detached) and `g · |W|` (twin); `|W|` is
-/// cached, built on first use after the weights change.
+/// Backward: `g · W` (true and detached) and `g · |W|` (twin; `|W|` from
+/// `AbsoluteWeight`).
 public final class Linear: Layer {
     public let inFeatures, outFeatures: Int
     public let hasBias: Bool
-    /// `|W|`, nil until a relevance pass needs it.
-    private var cachedAbsoluteWeight: Tensor?
+    private var absoluteWeight = AbsoluteWeight()
 
     public init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         self.inFeatures = inFeatures; self.outFeatures = outFeatures; self.hasBias = bias
@@ -20,15 +19,7 @@ public final class Linear: Layer {
         if bias { registerState("bias", shape: [outFeatures]) }
     }
 
-    override public func stateDidChange() { cachedAbsoluteWeight = nil }
-
-    /// `|W|`, built once per weight change.
-    var absoluteWeight: Tensor {
-        if let cached = cachedAbsoluteWeight { return cached }
-        let built = parameter("weight").absolute
-        cachedAbsoluteWeight = built
-        return built
-    }
+    override public func stateDidChange() { absoluteWeight.invalidate() }
 
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inFeatures, "\(name): input \(x.shape), expected last axis \(inFeatures)")
@@ -50,15 +41,23 @@ public final class Linear: Layer {
         return y
     }
 
-    /// `g · M` (rows, in) for each `M` in `weights` (W or |W|).
-    private func backwardProducts(_ g: Tensor, inputShape: [Int], weights: [Tensor]) -> [Tensor] {
-        let rows = g.count / outFeatures
-        return weights.map { weight in
+    /// `g · M` (rows, in) for each `M` in `matrices` (W, or |W| for `.absolute`).
+    private func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
+        let (rows, inFeatures, outFeatures) = (g.count / self.outFeatures, self.inFeatures, self.outFeatures)
+        let weight = parameter("weight")
+        return matrices.map { matrix in
             var out = Tensor(shape: inputShape)
             g.storage.withUnsafeBufferPointer { gs in
-                weight.storage.withUnsafeBufferPointer { ws in
-                    out.storage.withUnsafeMutableBufferPointer { os in
-                        sgemm(m: rows, n: inFeatures, k: outFeatures, a: gs.baseAddress!, b: ws.baseAddress!, c: os.baseAddress!)
+                out.storage.withUnsafeMutableBufferPointer { os in
+                    let c = os.baseAddress!
+                    // out[rows, in] = g[rows, out] · M[out, in], accumulated over blocks of `out`
+                    let product = { (block: Range<Int>, m: UnsafePointer<Float>, first: Bool) in
+                        sgemm(m: rows, n: inFeatures, k: block.count, a: gs.baseAddress! + block.lowerBound,
+                              lda: outFeatures, b: m, beta: first ? 0 : 1, c: c)
+                    }
+                    switch matrix {
+                    case .weight: weight.storage.withUnsafeBufferPointer { product(0..<outFeatures, $0.baseAddress!, true) }
+                    case .absolute: absoluteWeight.forEachBlock(of: weight, rows: outFeatures, product)
                     }
                 }
             }
@@ -67,16 +66,16 @@ public final class Linear: Layer {
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(g, inputShape: record.inputs[0].shape, weights: [parameter("weight")])
+        backwardProducts(g, inputShape: record.inputs[0].shape, matrices: [.weight])
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(s, inputShape: record.inputs[0].shape, weights: [absoluteWeight])
+        backwardProducts(s, inputShape: record.inputs[0].shape, matrices: [.absolute])
     }
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let x = record.inputs[0]
-        let both = backwardProducts(s, inputShape: x.shape, weights: [parameter("weight"), absoluteWeight])
+        let both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
         return [fusedContribution(x, detached: both[0], absolute: both[1])]
     }
 }
