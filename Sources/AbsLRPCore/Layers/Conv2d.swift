@@ -177,6 +177,13 @@ public final class Conv2d: Layer {
         let both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
         return [fusedContribution(x, detached: both[0], absolute: both[1])]
     }
+
+    /// LRP-z+ (positive contributions only; see `positiveContributionRelevance`).
+    override public func zPlusRelevance(_ r: Tensor, _ record: Record) -> [Tensor] {
+        positiveContributionRelevance(r, record, twin: Conv2d(
+            name: name, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
+            stride: stride, padding: padding, bias: hasBias))
+    }
 }
 
 /// Which matrix a backward product multiplies with.
@@ -188,7 +195,10 @@ func fusedContribution(_ x: Tensor, detached d: Tensor, absolute a: Tensor) -> T
     out.storage.withUnsafeMutableBufferPointer { o in
         x.storage.withUnsafeBufferPointer { xs in
             a.storage.withUnsafeBufferPointer { av in
-                for j in o.indices { o[j] = xs[j] * o[j] + abs(xs[j]) * av[j] }
+                let (op, xp, ap) = (o.baseAddress!, xs.baseAddress!, av.baseAddress!)
+                parallelChunks(o.count) { range in
+                    for j in range { op[j] = xp[j] * op[j] + abs(xp[j]) * ap[j] }
+                }
             }
         }
     }

@@ -9,7 +9,10 @@ extension Tensor {
     public func map(_ f: (Float) -> Float) -> Tensor {
         var out = self
         out.storage.withUnsafeMutableBufferPointer { o in
-            for i in o.indices { o[i] = f(o[i]) }
+            let base = o.baseAddress!
+            parallelChunks(o.count) { range in
+                for i in range { base[i] = f(base[i]) }
+            }
         }
         return out
     }
@@ -21,7 +24,10 @@ extension Tensor {
         var out = self
         out.storage.withUnsafeMutableBufferPointer { o in
             other.storage.withUnsafeBufferPointer { b in
-                for i in o.indices { o[i] = f(o[i], b[i]) }
+                let (base, rhs) = (o.baseAddress!, b.baseAddress!)
+                parallelChunks(o.count) { range in
+                    for i in range { base[i] = f(base[i], rhs[i]) }
+                }
             }
         }
         return out

@@ -27,7 +27,9 @@ public struct ConvGeometry: Equatable, Sendable {
 /// images can share one wide column matrix.
 public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
     let oh = g.outputHeight, ow = g.outputWidth, ld = ldc ?? g.outputPixels
-    for c in 0..<g.channels {
+    // channels fill disjoint row blocks of the column matrix
+    parallelChunks(g.channels, minimumChunk: max(1, (1 << 15) / max(1, g.patchSize / g.channels * g.outputPixels))) { channels in
+    for c in channels {
         let plane = image + c * g.height * g.width
         for i in 0..<g.kernelHeight {
             for j in 0..<g.kernelWidth {
@@ -56,6 +58,7 @@ public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: 
             }
         }
     }
+    }
 }
 
 /// The adjoint of `im2col`: adds every entry of the column matrix back into
@@ -64,7 +67,9 @@ public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: 
 /// cleared.
 public func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, _ image: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
     let oh = g.outputHeight, ow = g.outputWidth, ld = ldc ?? g.outputPixels
-    for c in 0..<g.channels {
+    // each channel accumulates only into its own image plane
+    parallelChunks(g.channels, minimumChunk: max(1, (1 << 15) / max(1, g.patchSize / g.channels * g.outputPixels))) { channels in
+    for c in channels {
         let plane = image + c * g.height * g.width
         for i in 0..<g.kernelHeight {
             for j in 0..<g.kernelWidth {
@@ -81,5 +86,6 @@ public func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, _ image: 
                 }
             }
         }
+    }
     }
 }
