@@ -25,9 +25,13 @@ let package = Package(
             name: "AbsLRPCore",
             dependencies: ["CBLAS", "CImageIO"]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "GAE",
-            dependencies: ["AbsLRPCore"]
+            dependencies: ["AbsLRPCore", "CZlib"]
         ),
         .executableTarget(
             name: "absLRPTool",
@@ -39,6 +43,10 @@ let package = Package(
         .testTarget(
             name: "AbsLRPCoreTests",
             dependencies: ["AbsLRPCore"]
+        ),
+        .testTarget(
+            name: "GAETests",
+            dependencies: ["GAE", "AbsLRPCore"]
         ),
     ],
     swiftLanguageModes: [.v5]

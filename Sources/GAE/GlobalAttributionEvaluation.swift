@@ -1,1 +1,209 @@
 import AbsLRPCore
+import Foundation
+
+/// The settings of a GAE run.
+public struct GAEConfiguration: Equatable, Sendable {
+    /// Images per batch, a positive multiple of 4 (one mosaic per 4 images).
+    public var batchSize: Int
+    /// Masking steps (the reference's `num_masking_steps`, 10).
+    public var steps: Int
+    /// The seed of the default ``SeededSampling``.
+    public var seed: UInt64
+    public var pairing: PositivePairing
+    /// The part of the run to evaluate (``Shard/whole`` by default).
+    public var shard: Shard
+
+    public init(batchSize: Int, steps: Int = 10, seed: UInt64 = 0, pairing: PositivePairing = .consistent,
+                shard: Shard = .whole) {
+        self.batchSize = batchSize
+        self.steps = steps
+        self.seed = seed
+        self.pairing = pairing
+        self.shard = shard
+    }
+}
+
+/// Global Attribution Evaluation (spec section 6): scores relevancy methods
+/// on a data set by local consistency (faithfulness and robustness under
+/// stepwise masking) and contrastiveness (relevance on the right tiles of
+/// 2x2 image mosaics); GAE is their product.
+///
+/// For each batch of `B` images (data set shuffled, incomplete last batch
+/// dropped), with `M = B / 4`:
+/// 1. `o = model(x)`, `pred = argmax o`;
+/// 2. `M` mosaics of half-size images (``Mosaic``), `o_mosaic = model(mosaics)`;
+/// 3. each mosaic draws its positive image (``PositivePairing``, ``GAESampling``);
+///    the positives `xp` are explained for `yp = pred[positive]`;
+/// 4. stepwise masking of `xp` by input-times-gradient maps, most and least
+///    relevant first (``StepwiseMasking``), and their combined impact map;
+/// 5. the score mosaics (``PositivePairing``, ``Mosaic/scoreMosaics(_:channels:imageHeight:imageWidth:)``);
+/// 6. per method, the relevance `rel = normalize_max(relu(R))` of `xp`, of
+///    the mosaics and of every masked step (all for `yp`), and the scores
+///    (``Scoring``, ``GAEScores``).
+///
+/// Everything runs on the calling thread (the matrix products may use BLAS
+/// threads); results depend only on the data, the model, the sampling and,
+/// in the last float digits, BLAS's thread count (``SeededSampling``).
+public final class GlobalAttributionEvaluation {
+    public let classifier: Classifier
+    public let methods: [RelevancyMethod]
+    public let configuration: GAEConfiguration
+
+    /// - Throws: ``GAEError`` for a batch size that is not a positive multiple
+    ///   of 4, fewer than one step, an invalid shard, no methods or two
+    ///   methods of one name.
+    public init(classifier: Classifier, methods: [RelevancyMethod], configuration: GAEConfiguration) throws {
+        guard configuration.batchSize > 0, configuration.batchSize % 4 == 0 else {
+            throw GAEError.batchSizeNotMultipleOfFour(configuration.batchSize)
+        }
+        guard configuration.steps >= 1 else { throw GAEError.invalidSteps(configuration.steps) }
+        try configuration.shard.validate()
+        guard !methods.isEmpty else { throw GAEError.noMethods }
+        var names = Set<String>()
+        for method in methods where !names.insert(method.name).inserted { throw GAEError.duplicateMethod(method.name) }
+        self.classifier = classifier
+        self.methods = methods
+        self.configuration = configuration
+    }
+
+    /// Evaluates the configuration's shard of `dataset`.
+    ///
+    /// - Parameters:
+    ///   - sampling: the data-set order and positive draws; by default
+    ///     ``SeededSampling`` with the configuration's seed.
+    ///   - progress: told after every batch; nothing is reported without it.
+    /// - Throws: ``GAEError`` (data set smaller than a batch, unreadable image,
+    ///   image size the model cannot take, label out of range, unusable
+    ///   sampling); errors of the methods themselves as they throw them.
+    public func run(on dataset: GAEDataset, sampling: GAESampling? = nil,
+                    progress: ProgressReporter? = nil) throws -> GAEReport {
+        let sampling = sampling ?? SeededSampling(seed: configuration.seed)
+        let b = configuration.batchSize, n = dataset.count
+        guard n >= b else { throw GAEError.datasetTooSmall(count: n, batchSize: b) }
+        let order = sampling.order(count: n)
+        guard order.count == n, Set(order) == Set(0..<n) else {
+            throw GAEError.invalidSampling("the order of \(order.count) indices is not a permutation of 0..<\(n)")
+        }
+        let batchNumbers = configuration.shard.batches(of: n / b)
+        let start = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        let total = batchNumbers.count * b
+        progress?.report(GAEProgress(imagesDone: 0, imagesTotal: total, elapsed: 0))
+
+        var batches: [GAEBatchRecord] = [], results: [GAEImageResult] = []
+        for batch in batchNumbers {
+            let indices = Array(order[(batch * b)..<((batch + 1) * b)])
+            let (x, labels) = try loadBatch(dataset, indices: indices)
+            let outcome = try evaluateBatch(x, labels: labels, batch: batch, sampling: sampling)
+            batches.append(GAEBatchRecord(batch: batch, indices: indices))
+            let mosaicCount = outcome.positives.count
+            for (m, positive) in outcome.positives.enumerated() {
+                let tiles = (0..<4).map { indices[Mosaic.tileSource(mosaic: m, quadrant: $0, mosaics: mosaicCount)] }
+                for (method, scores) in zip(methods, outcome.scores) {
+                    results.append(GAEImageResult(method: method.name, batch: batch, index: indices[positive],
+                                                  mosaic: tiles, label: labels[positive],
+                                                  prediction: outcome.predictions[positive], scores: scores[m]))
+                }
+            }
+            progress?.report(GAEProgress(imagesDone: batches.count * b, imagesTotal: total, elapsed: elapsed()))
+        }
+        let settings = GAESettings(model: classifier.configuration.name, methods: methods.map(\.name), batchSize: b,
+                                   steps: configuration.steps, seed: sampling.seed, pairing: configuration.pairing,
+                                   shard: configuration.shard, dataset: dataset.name, datasetCount: n)
+        return GAEReport(settings: settings, batches: batches, results: results,
+                         throughput: GAEThroughput(images: total, seconds: elapsed()))
+    }
+
+    /// What one batch gives: the positives (batch indices, mosaic order),
+    /// the batch's predictions, and `scores[method][mosaic]`.
+    struct BatchOutcome {
+        var positives: [Int]
+        var predictions: [Int]
+        var scores: [[GAEScores]]
+    }
+
+    /// Steps 1-6 for one batch `x` (B, C, H, W) with data-set labels `labels`.
+    func evaluateBatch(_ x: Tensor, labels: [Int], batch: Int, sampling: GAESampling) throws -> BatchOutcome {
+        let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
+        let mosaicCount = x.shape[0] / 4
+        let logits = classifier.logits(x)
+        let predictions = logits.argmaxRows()
+        let mosaics = Mosaic.assemble(Mosaic.downscaleNearest(x, height: h / 2, width: w / 2))
+        let mosaicLogits = classifier.logits(mosaics)
+
+        let pairing = configuration.pairing
+        let positives = try (0..<mosaicCount).map { m -> Int in
+            let p = pairing.drawProbabilities(mosaic: m, mosaics: mosaicCount, predictions: predictions,
+                                              mosaicLogits: mosaicLogits)
+            let draw = sampling.draw(batch: batch, mosaic: m, probabilities: p)
+            guard (0..<4).contains(draw) else {
+                throw GAEError.invalidSampling("draw \(draw) for mosaic \(m) of batch \(batch); draws are 0...3")
+            }
+            return pairing.candidate(mosaic: m, draw: draw, mosaics: mosaicCount)
+        }
+        let xp = Tensor.concatenateBatch(positives.map { x.batchSlice($0..<($0 + 1)) })
+        let yp = positives.map { predictions[$0] }
+
+        let steps = configuration.steps
+        let morf = StepwiseMasking.run(classifier: classifier, x: xp, targets: yp, order: .mostRelevantFirst, steps: steps)
+        let lerf = StepwiseMasking.run(classifier: classifier, x: xp, targets: yp, order: .leastRelevantFirst, steps: steps)
+        let impactMap = Scoring.combinedImpactMap(morf: morf.maps, lerf: lerf.maps)
+        let scoreMosaic = Mosaic.scoreMosaics(pairing.tileScores(positives: positives, logits: logits, labels: labels),
+                                              channels: c, imageHeight: h, imageWidth: w)
+
+        let scores = try methods.map { method -> [GAEScores] in
+            let initial = try Scoring.positiveRelevance(method, xp, targets: yp)
+            let mosaic = try Scoring.positiveRelevance(method, mosaics, targets: yp)
+            var morfRelevance: [Tensor] = [], lerfRelevance: [Tensor] = []
+            for k in 1..<steps {
+                // One call for both orders of a step: rows 0..<M MoRF, M..<2M LeRF.
+                let both = try Scoring.positiveRelevance(method, Tensor.concatenateBatch([morf.inputs[k], lerf.inputs[k]]),
+                                                         targets: yp + yp)
+                morfRelevance.append(both.batchSlice(0..<mosaicCount))
+                lerfRelevance.append(both.batchSlice(mosaicCount..<(2 * mosaicCount)))
+            }
+            return Scoring.scores(initial: initial, mosaic: mosaic, morf: morfRelevance, lerf: lerfRelevance,
+                                  morfOutputs: morf.outputs, lerfOutputs: lerf.outputs, impactMap: impactMap,
+                                  scoreMosaic: scoreMosaic)
+        }
+        return BatchOutcome(positives: positives, predictions: predictions, scores: scores)
+    }
+
+    /// Reads and checks the images `indices` of `dataset` into one (B, C, H, W) batch.
+    private func loadBatch(_ dataset: GAEDataset, indices: [Int]) throws -> (Tensor, [Int]) {
+        var values: [Float] = [], labels: [Int] = [], shape: [Int] = []
+        for index in indices {
+            let item: (image: Tensor, label: Int)
+            do { item = try dataset.image(at: index) } catch let error as GAEError { throw error } catch {
+                throw GAEError.unreadableImage(item: dataset.itemName(at: index), reason: "\(error)")
+            }
+            if shape.isEmpty {
+                shape = item.image.shape
+                try checkSize(shape, item: dataset.itemName(at: index))
+            } else if item.image.shape != shape {
+                throw GAEError.unsupportedImageSize(item: dataset.itemName(at: index), shape: item.image.shape,
+                                                    reason: "the images of a batch must share one shape; others are \(shape)")
+            }
+            guard (0..<classifier.numClasses).contains(item.label) else {
+                throw GAEError.labelOutOfRange(item: dataset.itemName(at: index), label: item.label, classes: classifier.numClasses)
+            }
+            values += item.image.storage
+            labels.append(item.label)
+        }
+        return (Tensor(shape: [indices.count] + shape, storage: values), labels)
+    }
+
+    /// Checks that the model takes images of `shape` (C, H, W) and their mosaics (C, 2(H/2), 2(W/2)).
+    private func checkSize(_ shape: [Int], item: String) throws {
+        guard shape.count == 3, shape[1] >= 2, shape[2] >= 2 else {
+            throw GAEError.unsupportedImageSize(item: item, shape: shape, reason: "need (C, H, W) with H, W >= 2")
+        }
+        let mosaic = [1, shape[0], shape[1] / 2 * 2, shape[2] / 2 * 2]
+        for batchShape in [[1] + shape, mosaic] {
+            do { try classifier.validateInput(Tensor(shape: batchShape)) } catch let error as ClassifierInputError {
+                let what = batchShape == mosaic && mosaic != [1] + shape ? " (its mosaic is \(mosaic[2])x\(mosaic[3]))" : ""
+                throw GAEError.unsupportedImageSize(item: item, shape: shape, reason: error.description + what)
+            }
+        }
+    }
+}

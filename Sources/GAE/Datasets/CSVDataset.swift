@@ -1,0 +1,77 @@
+import AbsLRPCore
+import Foundation
+
+/// A CSV list of `path,label` rows. Paths are relative to the CSV file's
+/// folder (absolute paths are kept), labels are integers. A first row whose
+/// label is not an integer (such as `path,label`) is a header and skipped;
+/// fields may be quoted (`"a, b.png",3`, `""` for a quote); blank lines are
+/// ignored. Images are decoded and preprocessed like ``ImageFolderDataset``'s.
+public struct CSVDataset: GAEDataset {
+    public let csv: URL
+    public let items: [(url: URL, label: Int)]
+    public let preprocessing: PreprocessingConfig
+
+    public var name: String { csv.path }
+    public var count: Int { items.count }
+
+    /// Reads the list (not the images).
+    /// - Throws: ``GAEError/invalidDataset(path:reason:)`` naming the bad line.
+    public init(csv: URL, preprocessing: PreprocessingConfig) throws {
+        self.csv = csv
+        self.preprocessing = preprocessing
+        let text: String
+        do { text = try String(contentsOf: csv, encoding: .utf8) } catch {
+            throw GAEError.invalidDataset(path: csv.path, reason: "cannot read it as UTF-8 text (\(error.localizedDescription))")
+        }
+        let folder = csv.deletingLastPathComponent()
+        var items: [(URL, Int)] = []
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let fields = try Self.fields(of: String(line), csv: csv, line: number + 1)
+            guard fields.count == 2 else {
+                throw GAEError.invalidDataset(path: csv.path, reason: "line \(number + 1): expected 2 fields path,label, got \(fields.count)")
+            }
+            guard let label = Int(fields[1].trimmingCharacters(in: .whitespaces)) else {
+                if items.isEmpty && number == 0 { continue }  // header
+                throw GAEError.invalidDataset(path: csv.path, reason: "line \(number + 1): label '\(fields[1])' is not an integer")
+            }
+            let path = fields[0]
+            items.append((path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path), label))
+        }
+        guard !items.isEmpty else { throw GAEError.invalidDataset(path: csv.path, reason: "no path,label rows") }
+        self.items = items
+    }
+
+    public func image(at index: Int) throws -> (image: Tensor, label: Int) {
+        let item = items[index]
+        do {
+            return (preprocessing.preprocess(try RGBImage.decode(contentsOf: item.url)), item.label)
+        } catch let error as ImageDecodeError {
+            throw GAEError.unreadableImage(item: item.url.path, reason: error.description)
+        }
+    }
+
+    public func itemName(at index: Int) -> String { items[index].url.path }
+
+    /// The fields of one line, RFC 4180 quoting.
+    private static func fields(of line: String, csv: URL, line number: Int) throws -> [String] {
+        var fields: [String] = [], current = "", quoted = false, afterQuote = false
+        var characters = line.makeIterator()
+        while let c = characters.next() {
+            if quoted {
+                if c == "\"" { quoted = false; afterQuote = true } else { current.append(c) }
+            } else if c == "\"" {
+                if afterQuote { current.append("\"") }  // "" inside a quoted field
+                quoted = true
+                afterQuote = false
+            } else if c == "," {
+                fields.append(current); current = ""; afterQuote = false
+            } else {
+                current.append(c); afterQuote = false
+            }
+        }
+        guard !quoted else { throw GAEError.invalidDataset(path: csv.path, reason: "line \(number): unterminated quote") }
+        fields.append(current)
+        return fields
+    }
+}

@@ -1,0 +1,69 @@
+/// Why a GAE run, data set, merge or report cannot proceed, with what to do about it.
+public enum GAEError: Error, CustomStringConvertible, Equatable {
+    /// The batch size is not a positive multiple of 4 (each mosaic takes four images).
+    case batchSizeNotMultipleOfFour(Int)
+    /// The masking needs at least one step.
+    case invalidSteps(Int)
+    /// The data set holds fewer images than one batch, so no batch can run.
+    case datasetTooSmall(count: Int, batchSize: Int)
+    /// An image of the data set could not be read; `item` names it (its file).
+    case unreadableImage(item: String, reason: String)
+    /// An image's shape does not fit the model (or its half-size mosaic does not).
+    case unsupportedImageSize(item: String, shape: [Int], reason: String)
+    /// A label outside the model's classes.
+    case labelOutOfRange(item: String, label: Int, classes: Int)
+    /// A method name the evaluation does not know.
+    case unknownMethod(name: String, known: [String])
+    /// Two methods with one name: their results could not be told apart.
+    case duplicateMethod(String)
+    /// No methods to evaluate.
+    case noMethods
+    /// A shard outside `0 ..< count`.
+    case invalidShard(index: Int, count: Int)
+    /// A sampling that returned something unusable (not a permutation, a draw outside 0...3).
+    case invalidSampling(String)
+    /// A data set that cannot be used as a whole (bad file format, empty folder).
+    case invalidDataset(path: String, reason: String)
+    /// Shard reports that do not form one run.
+    case mergeMismatch(String)
+    /// A results file that cannot be read.
+    case unreadableResults(path: String, reason: String)
+    /// A result or picture file that cannot be written; nothing partial is left.
+    case cannotWrite(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .batchSizeNotMultipleOfFour(let b):
+            return "batch size \(b) is not a positive multiple of 4: every mosaic takes 4 images (try \(max(4, (b + 3) / 4 * 4)))"
+        case .invalidSteps(let s):
+            return "the number of masking steps must be at least 1, got \(s)"
+        case .datasetTooSmall(let n, let b):
+            return "the data set has \(n) image\(n == 1 ? "" : "s"), fewer than one batch of \(b): "
+                + "use a batch size of at most \(n / 4 * 4) or a larger data set"
+        case .unreadableImage(let item, let reason):
+            return "cannot read image \(item): \(reason)"
+        case .unsupportedImageSize(let item, let shape, let reason):
+            return "image \(item) of shape \(shape) does not fit the model: \(reason)"
+        case .labelOutOfRange(let item, let label, let classes):
+            return "image \(item) has label \(label), but the model has classes 0..<\(classes)"
+        case .unknownMethod(let name, let known):
+            return "unknown relevancy method '\(name)'; known: \(known.joined(separator: ", "))"
+        case .duplicateMethod(let name):
+            return "relevancy method '\(name)' is given twice; method names must be unique"
+        case .noMethods:
+            return "no relevancy method to evaluate: give at least one"
+        case .invalidShard(let index, let count):
+            return "shard \(index) of \(count) does not exist: need count >= 1 and 0 <= index < count"
+        case .invalidSampling(let reason):
+            return "unusable sampling: \(reason)"
+        case .invalidDataset(let path, let reason):
+            return "cannot use data set \(path): \(reason)"
+        case .mergeMismatch(let reason):
+            return "cannot merge the shard results: \(reason)"
+        case .unreadableResults(let path, let reason):
+            return "cannot read GAE results \(path): \(reason)"
+        case .cannotWrite(let path, let reason):
+            return "cannot write \(path): \(reason)"
+        }
+    }
+}

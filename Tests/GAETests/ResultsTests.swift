@@ -1,0 +1,135 @@
+import AbsLRPCore
+import Foundation
+import XCTest
+@testable import GAE
+
+/// results.json / results.csv, summaries, pictures and progress lines.
+final class ResultsTests: XCTestCase {
+    private static let classifier = TinyModel.classifier()
+    private static let dataset = TinyModel.dataset(count: 16, labeller: classifier)
+    /// One small run shared by the tests of this class.
+    private static let report: GAEReport = {
+        let gae = try! GlobalAttributionEvaluation(
+            classifier: classifier, methods: [AbsLRP(classifier: classifier)],
+            configuration: GAEConfiguration(batchSize: 8, steps: 3, seed: 1))
+        return try! gae.run(on: dataset)
+    }()
+
+    func testJSONRoundTripsAndHasTheDocumentedKeys() throws {
+        let folder = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (json, csv) = try Self.report.write(to: folder)
+        XCTAssertEqual(try GAEReport(contentsOf: json), Self.report)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as! [String: Any]
+        XCTAssertEqual(Set(object.keys), ["settings", "batches", "results", "summary", "throughput"])
+        let settings = object["settings"] as! [String: Any]
+        XCTAssertEqual(Set(settings.keys), ["model", "methods", "batch_size", "steps", "seed", "pairing", "shard",
+                                            "dataset", "dataset_count"])
+        XCTAssertEqual(settings["pairing"] as? String, "consistent")
+        let result = (object["results"] as! [[String: Any]])[0]
+        XCTAssertEqual(Set(result.keys), ["method", "batch", "index", "mosaic", "label", "prediction", "faithfulness",
+                                          "robustness", "local_consistency", "contrastiveness", "gae"])
+        let throughput = object["throughput"] as! [String: Any]
+        XCTAssertNotNil(throughput["images_per_second"])
+        let gae = ((object["summary"] as! [[String: Any]])[0]["gae"]) as! [String: Any]
+        XCTAssertEqual(Set(gae.keys), ["mean", "ci95_low", "ci95_high"])
+
+        let lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1 + Self.report.results.count)
+        XCTAssertEqual(lines[0], "method,batch,index,mosaic_tl,mosaic_tr,mosaic_bl,mosaic_br,label,prediction,"
+                       + "faithfulness,robustness,local_consistency,contrastiveness,gae")
+        let first = Self.report.results[0]
+        XCTAssertEqual(lines[1].split(separator: ",").map(String.init),
+                       ["abslrp", "\(first.batch)", "\(first.index)"] + first.mosaic.map(String.init)
+                       + ["\(first.label)", "\(first.prediction)", "\(first.faithfulness)", "\(first.robustness)",
+                          "\(first.localConsistency)", "\(first.contrastiveness)", "\(first.gae)"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(),
+                       ["results.csv", "results.json"], "no temporary files left")
+    }
+
+    /// A write that fails (here: the destination is a folder, so the final
+    /// rename fails) leaves neither a partial file nor a temporary one.
+    func testFailedWriteLeavesNothingBehind() throws {
+        let folder = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("results.json"), withIntermediateDirectories: false)
+        XCTAssertThrowsError(try Self.report.write(to: folder)) { error in
+            guard case GAEError.cannotWrite(let path, _) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(path.hasSuffix("results.json"))
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["results.json"])
+        XCTAssertThrowsError(try Self.report.write(to: folder.appendingPathComponent("missing")))
+    }
+
+    func testSummaryIsMeanAndNormalConfidenceInterval() {
+        let s = GAEStatistic([1, 2, 3, 4])
+        XCTAssertEqual(s.mean, 2.5)
+        let half = 1.96 * (5.0 / 3.0 / 4.0).squareRoot()  // sample variance 5/3
+        XCTAssertEqual(s.ci95Low!, 2.5 - half, accuracy: 1e-12)
+        XCTAssertEqual(s.ci95High!, 2.5 + half, accuracy: 1e-12)
+        XCTAssertNil(GAEStatistic([0.5]).ci95Low)
+        XCTAssertEqual(GAEStatistic([0.5]).mean, 0.5)
+        XCTAssertNil(GAEStatistic([]).mean)
+        let summary = Self.report.summary[0]
+        let gae = Self.report.results.map { Double($0.gae) }
+        XCTAssertEqual(summary.gae.mean!, gae.reduce(0, +) / Double(gae.count), accuracy: 1e-12)
+    }
+
+    func testPicturesAreWritten() throws {
+        let keep = ProcessInfo.processInfo.environment["GAE_PICTURES_DIR"].map { URL(fileURLWithPath: $0) }
+        let folder = keep ?? Fixtures.temporaryDirectory()
+        defer { if keep == nil { try? FileManager.default.removeItem(at: folder) } }
+        var twoMethods = Self.report
+        twoMethods.summary.append(GAEMethodSummary(method: "a-much-longer-method-name", results: Self.report.results))
+        let chart = SummaryChart.render(twoMethods.summary)
+        XCTAssertGreaterThanOrEqual(chart.width, 2 * 176, "two groups of bars")
+        try chart.writePNG(to: folder.appendingPathComponent("chart_two_methods.png"))
+        // Typical values of trained models: scores in [0, 1.2], three methods.
+        var rng = SplitMix64(seed: 4)
+        let typical = ["abslrp", "gradient", "lrp-epsilon"].enumerated().map { m, name in
+            GAEMethodSummary(method: name, results: (0..<40).map { i in
+                let lc = 0.2 + 0.2 * Float(m) + 0.1 * rng.nextUniform(), c = 0.4 + 0.3 * rng.nextUniform() + 0.2 * Float(m)
+                return GAEImageResult(method: name, batch: i, index: i, mosaic: [0, 1, 2, 3], label: 0, prediction: 0,
+                                      scores: GAEScores(faithfulness: lc, robustness: lc, localConsistency: lc,
+                                                        contrastiveness: c, gae: lc * c))
+            })
+        }
+        let three = SummaryChart.render(typical)
+        XCTAssertGreaterThanOrEqual(three.width, 3 * 176)
+        try three.writePNG(to: folder.appendingPathComponent("chart_three_methods.png"))
+        let files = try Self.report.writePictures(to: folder, methods: [AbsLRP(classifier: Self.classifier)],
+                                                  dataset: Self.dataset,
+                                                  preprocessing: Self.classifier.configuration.preprocessing, k: 2)
+        XCTAssertEqual(files.map(\.lastPathComponent), ["gae_summary.png", "gae_extremes_abslrp.png"])
+        for file in files {
+            let decoded = try RGBImage.decode(contentsOf: file)
+            XCTAssertGreaterThan(decoded.width, 200)
+            XCTAssertTrue(decoded.pixels.contains { $0 < 100 }, "\(file.lastPathComponent) has dark pixels (text, bars)")
+        }
+    }
+
+    func testBitmapFontCoversPrintableASCII() {
+        XCTAssertEqual(BitmapFont.width(of: "abc", scale: 2), (3 * 6 - 1) * 2)
+        XCTAssertEqual(BitmapFont.glyph("é"), BitmapFont.glyph("?"))
+        XCTAssertEqual(Set((32...126).map { BitmapFont.glyph(Character(UnicodeScalar($0))) }).count, 95,
+                       "every glyph distinct")
+    }
+
+    func testProgressLines() {
+        var written: [String] = []
+        let plain = StandardErrorProgressReporter(isTerminal: false, interval: 10) { written.append($0) }
+        plain.report(GAEProgress(imagesDone: 0, imagesTotal: 64, elapsed: 0))
+        plain.report(GAEProgress(imagesDone: 8, imagesTotal: 64, elapsed: 4))   // within the interval: skipped
+        plain.report(GAEProgress(imagesDone: 32, imagesTotal: 64, elapsed: 16))
+        plain.report(GAEProgress(imagesDone: 64, imagesTotal: 64, elapsed: 32))  // the end is always shown
+        XCTAssertEqual(written, ["gae: 0/64 images (0.0%)\n",
+                                 "gae: 32/64 images (50.0%), 2.00 images/s, 16s left\n",
+                                 "gae: 64/64 images (100.0%), 2.00 images/s, done in 32s\n"])
+        written = []
+        let terminal = StandardErrorProgressReporter(isTerminal: true) { written.append($0) }
+        terminal.report(GAEProgress(imagesDone: 8, imagesTotal: 16, elapsed: 400))
+        terminal.report(GAEProgress(imagesDone: 16, imagesTotal: 16, elapsed: 800))
+        XCTAssertEqual(written, ["\r\u{1B}[Kgae: 8/16 images (50.0%), 0.02 images/s, 6m40s left",
+                                 "\r\u{1B}[Kgae: 16/16 images (100.0%), 0.02 images/s, done in 13m20s\n"])
+    }
+}
