@@ -47,8 +47,8 @@ public struct ExplainJob {
         let classifier = method.classifier
         let preprocessing = classifier.configuration.preprocessing
         precondition(batchSize > 0)
-        if let dir = outputDirectory { try Self.prepareDirectory(dir) }
-        if let file = relevanceFile { try Self.prepareDirectory(file.deletingLastPathComponent()) }
+        if let dir = outputDirectory { try OutputDirectory.prepare(dir) }
+        if let file = relevanceFile { try OutputDirectory.prepare(file.deletingLastPathComponent()) }
 
         let names: [String], count: Int
         var tensorInput: Tensor?
@@ -145,18 +145,6 @@ public struct ExplainJob {
         return RGBImage(width: w, height: h, pixels: pixels)
     }
 
-    /// Creates `dir` (and parents) and checks that files can be created in it.
-    static func prepareDirectory(_ dir: URL) throws {
-        do {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        } catch {
-            throw ExplainJobError.unwritableOutput(path: dir.path, reason: (error as NSError).localizedDescription)
-        }
-        guard FileManager.default.isWritableFile(atPath: dir.path) else {
-            throw ExplainJobError.unwritableOutput(path: dir.path, reason: "permission denied")
-        }
-    }
-
     /// File stems, made unique with a numeric suffix where two inputs share one.
     static func uniqueStems(_ urls: [URL]) -> [String] {
         var seen: [String: Int] = [:]
@@ -172,12 +160,10 @@ public struct ExplainJob {
 /// An explain job that cannot run.
 public enum ExplainJobError: Error, CustomStringConvertible, Equatable {
     case noInputs
-    case unwritableOutput(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .noInputs: return "no images to explain: name image files or folders, or --tensor FILE"
-        case .unwritableOutput(let path, let reason): return "cannot write to \(path): \(reason)"
         }
     }
 }

@@ -14,3 +14,19 @@ public protocol GAEDataset {
     /// How error messages name item `index` (its file, or `file[index]`).
     func itemName(at index: Int) -> String
 }
+
+/// The first `count` items of another data set (`--limit`).
+public struct PrefixDataset: GAEDataset {
+    public let base: GAEDataset
+    public let count: Int
+
+    public init(base: GAEDataset, count: Int) {
+        precondition(count >= 0 && count <= base.count)
+        self.base = base
+        self.count = count
+    }
+
+    public var name: String { count == base.count ? base.name : "\(base.name)[0..<\(count)]" }
+    public func image(at index: Int) throws -> (image: Tensor, label: Int) { try base.image(at: index) }
+    public func itemName(at index: Int) -> String { base.itemName(at: index) }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import AbsLRPCore
+import Foundation
+import GAE
+
+/// `abslrp evaluate`: GAE scores of relevancy methods on a data set.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score relevancy methods with GAE (local consistency, contrastiveness, GAE) on a data set.",
+        discussion: """
+            Writes results.json, results.csv, gae_summary.png and a best/worst figure per method to --out.
+            Examples:
+              abslrp evaluate --dataset fashion-mnist-test --limit 512 --methods abslrp,gradient,random
+              abslrp evaluate --dataset images/ --model resnet50 --weights model.safetensors --shard 3/16 --out shard-3
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: ArgumentHelp(
+        "An image folder (ImageFolder layout), a path,label CSV, a safetensors file (input, label), an "
+            + "*images-idx3-ubyte[.gz] file, or fashion-mnist-test / fashion-mnist-train.", valueName: "path"))
+    var dataset = "fashion-mnist-test"
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp(
+        "Methods, comma- or space-separated: \(RelevancyMethods.names.joined(separator: ", ")).", valueName: "names"))
+    var methods: [String] = ["abslrp"]
+
+    @Option(name: .long, help: "Images per batch: a multiple of 4 (each 4 images make one mosaic).")
+    var batchSize = 32
+
+    @Option(name: .long, help: "Masking steps.")
+    var steps = 10
+
+    @Option(name: .long, help: "Seed of the shuffle and of the positive draws.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: ArgumentHelp("Use only the first N images of the data set.", valueName: "N"))
+    var limit: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "consistent (positive drawn among its mosaic's tiles; default) or reference (the published behaviour).",
+        valueName: "pairing"))
+    var pairing = "consistent"
+
+    @Option(name: .long, help: ArgumentHelp("Evaluate the K-th of N disjoint parts (0-based), e.g. 3/16.", valueName: "K/N"))
+    var shard = "0/1"
+
+    @Option(name: .long, help: ArgumentHelp("Folder for the results and pictures.", valueName: "dir"))
+    var out = "out/evaluate"
+
+    @Option(name: .long, help: "Best and worst images shown per method.")
+    var top = 4
+
+    func validate() throws {
+        guard batchSize > 0, batchSize % 4 == 0 else {
+            throw ValidationError("--batch-size must be a positive multiple of 4, got \(batchSize)")
+        }
+        guard steps > 0 else { throw ValidationError("--steps must be at least 1") }
+        guard PositivePairing(rawValue: pairing) != nil else {
+            throw ValidationError("--pairing must be consistent or reference, got \(pairing)")
+        }
+        _ = try parsedShard()
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+    }
+
+    func parsedShard() throws -> Shard {
+        let parts = shard.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] > 0, (0..<parts[1]).contains(parts[0]) else {
+            throw ValidationError("--shard takes K/N with 0 <= K < N, got \(shard)")
+        }
+        return Shard(index: parts[0], count: parts[1])
+    }
+
+    func run() throws {
+        let classifier = try modelOptions.load()
+        let names = methods.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            .filter { !$0.isEmpty }
+        let relevancyMethods = try GAEMethodCatalog.methods(named: names, classifier: classifier)
+        var data: GAEDataset = try GAEDatasets.open(dataset, preprocessing: classifier.configuration.preprocessing)
+        if let limit { data = PrefixDataset(base: data, count: min(limit, data.count)) }
+        let configuration = GAEConfiguration(batchSize: batchSize, steps: steps, seed: seed,
+                                             pairing: PositivePairing(rawValue: pairing)!, shard: try parsedShard())
+        let evaluation = try GlobalAttributionEvaluation(classifier: classifier, methods: relevancyMethods,
+                                                         configuration: configuration)
+        let folder = URL(fileURLWithPath: out)
+        try OutputDirectory.prepare(folder)
+        let report = try evaluation.run(on: data, progress: StandardErrorProgressReporter())
+        let files = try report.write(to: folder)
+        let pictures = try report.writePictures(to: folder, methods: relevancyMethods, dataset: data,
+                                                preprocessing: classifier.configuration.preprocessing, k: top,
+                                                labelNames: classifier.configuration.labelNames)
+        SummaryTable.print(report)
+        print(String(format: "%d images in %.1f s (%.2f images/s)", report.throughput.images, report.throughput.seconds,
+                     report.throughput.imagesPerSecond))
+        print("results: \(files.json.relativePath), \(files.csv.relativePath)")
+        print("pictures: \(pictures.map(\.relativePath).joined(separator: ", "))")
+    }
+}
+
+/// `abslrp merge`: one report from the shards' results.
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Merge the results.json of GAE shards into the report of one run.")
+
+    @Argument(help: ArgumentHelp("The shards' results.json files (or their folders).", valueName: "results"))
+    var results: [String]
+
+    @Option(name: .long, help: ArgumentHelp("Folder for the merged results.json and results.csv.", valueName: "dir"))
+    var out = "out/merged"
+
+    func run() throws {
+        let files = results.map { path -> URL in
+            var isDirectory: ObjCBool = false
+            let url = URL(fileURLWithPath: path)
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                return url.appendingPathComponent(GAEReport.jsonFileName)
+            }
+            return url
+        }
+        try OutputDirectory.prepare(URL(fileURLWithPath: out))
+        let merged = try GAEReport.merge(files: files)
+        let written = try merged.write(to: URL(fileURLWithPath: out))
+        SummaryTable.print(merged)
+        print("merged \(files.count) shard\(files.count == 1 ? "" : "s"): \(written.json.relativePath), \(written.csv.relativePath)")
+    }
+}
+
+/// The per-method summary as a text table.
+enum SummaryTable {
+    static func print(_ report: GAEReport) {
+        Swift.print("method                     n   local consistency      contrastiveness        GAE")
+        for s in report.summary {
+            func cell(_ stat: GAEStatistic) -> String {
+                let text: String
+                if let mean = stat.mean, let low = stat.ci95Low, let high = stat.ci95High {
+                    text = String(format: "%.4f ± %.4f", mean, (high - low) / 2)
+                } else {
+                    text = stat.mean.map { String(format: "%.4f", $0) } ?? "-"
+                }
+                return text.padding(toLength: 23, withPad: " ", startingAt: 0)
+            }
+            Swift.print(s.method.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%5d", s.count) + "   "
+                        + cell(s.localConsistency) + cell(s.contrastiveness) + cell(s.gae))
+        }
+    }
+}
