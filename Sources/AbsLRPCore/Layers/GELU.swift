@@ -7,10 +7,12 @@ import Foundation
 ///
 /// - input and output: any shape.
 /// - VJP: `gelu'(x) * g`; absolute twin `gelu(|x|)`, VJP `gelu'(|x|) * s`.
-/// - absLRP contribution: `x * gelu'(x) * S + |x| * gelu'(|x|) * S`.
+/// - absLRP contribution: `x * gelu'(x) * S + |x| * gelu'(|x|) * S`. Since
+///   `gelu'(-t) = 1 - gelu'(t)`, this is `|x| (2 gelu'(|x|) - [x < 0]) S`:
+///   one derivative per element.
 ///
-/// Values are evaluated in Double and rounded, so they are within an ulp of
-/// the exact function (PyTorch's float kernel is within a few ulps).
+/// Computed in Float with `erff`/`expf` (within a few ulps, like PyTorch's
+/// float kernel).
 public final class GELU: Layer {
     override public func apply(_ x: Tensor) -> Tensor { x.map(geluValue) }
 
@@ -24,7 +26,8 @@ public final class GELU: Layer {
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         [s.zipMap(record.inputs[0]) { sv, xv in
-            sv * (xv * geluDerivative(xv) + abs(xv) * geluDerivative(abs(xv)))
+            let t = abs(xv)
+            return sv * t * (2 * geluDerivative(t) - (xv < 0 ? 1 : 0))
         }]
     }
 }
@@ -32,15 +35,13 @@ public final class GELU: Layer {
 /// `0.5 x (1 + erf(x / sqrt 2))`.
 @inline(__always)
 func geluValue(_ x: Float) -> Float {
-    let v = Double(x)
-    return Float(0.5 * v * (1 + erf(v * 0.7071067811865476)))
+    0.5 * x * (1 + erf(x * 0.70710678118654752))
 }
 
 /// `Phi(x) + x phi(x)`, the derivative of the exact GELU.
 @inline(__always)
 func geluDerivative(_ x: Float) -> Float {
-    let v = Double(x)
-    let cdf = 0.5 * (1 + erf(v * 0.7071067811865476))
-    let pdf = exp(-0.5 * v * v) * 0.3989422804014327
-    return Float(cdf + v * pdf)
+    let cdf = 0.5 * (1 + erf(x * 0.70710678118654752))
+    let pdf = exp(-0.5 * x * x) * 0.39894228040143268
+    return cdf + x * pdf
 }

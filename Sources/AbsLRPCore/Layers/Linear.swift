@@ -78,4 +78,10 @@ public final class Linear: Layer {
         let both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
         return [fusedContribution(x, detached: both[0], absolute: both[1])]
     }
+
+    /// LRP-z+ (positive contributions only; see `positiveContributionRelevance`).
+    override public func zPlusRelevance(_ r: Tensor, _ record: Record) -> [Tensor] {
+        positiveContributionRelevance(r, record, twin: Linear(
+            name: name, inFeatures: inFeatures, outFeatures: outFeatures, bias: hasBias))
+    }
 }

@@ -1,4 +1,336 @@
-/// Placeholder replaced by the Vision Transformer implementation.
-public final class VisionTransformer: Sequential {
-    public init(_ c: VisionTransformerConfiguration) { super.init(name: "") }
+/// timm's `VisionTransformer` with class token and token pooling, run as the
+/// absLRP reference runs it (spec section 2): its module tree and state-dict
+/// keys are timm's, plus the modules the reference adds (`position_embed`,
+/// `cls_pool`, `norm_layer`, and in blocks and attention `residual_addition1/2`,
+/// `norm_layer1/2`, `qkv_layer`, `qk_multiply`, `softmax_attention`,
+/// `attention_v_multiply`), which name the relevance traces.
+///
+/// - input (B, in_chans, S, S), S = `img_size`; output logits (B, num_classes)
+/// - state: `cls_token` (1, 1, C), `pos_embed` (1, T, C) with T = (S/p)^2 + 1,
+///   `patch_embed.proj.*`, `blocks.i.*`, `norm.*`, `head.*`
+///
+/// Forward (the reference's modified forward):
+///
+///     m = patch_embed(x)                           (B, C, S/p, S/p)
+///     t = [cls_token; tokens(m)] + pos_embed        (B, T, C)
+///     t = blocks(norm_pre(patch_drop(t)))
+///     y = head(head_drop(fc_norm(cls_pool(norm(t)))))
+///
+/// Backward, relevance or gradient: head, fc_norm, head_drop, cls_pool,
+/// norm_layer, blocks in reverse, norm_pre, patch_drop, position_embed (the
+/// embedding's share is dropped), the class token's row dropped, the token
+/// relevance laid out as (B, C, S/p, S/p), patch_embed (norm, proj).
+public final class VisionTransformer: Module {
+    public let configuration: VisionTransformerConfiguration
+    private let patchEmbed: Sequential
+    private let patchDrop, normPre, fcNorm: Identity
+    private let blocks: Sequential
+    private let norm: LayerNorm
+    private let headDrop: Dropout
+    private let head: Linear
+    private let clsPool: ClassTokenPool
+    private let positionEmbed: PositionEmbed
+
+    public init(_ c: VisionTransformerConfiguration) {
+        configuration = c
+        let dim = c.embedDim
+        patchEmbed = Sequential(name: "patch_embed", [
+            Conv2d(name: "patch_embed.proj", inChannels: c.inChannels, outChannels: dim,
+                   kernelSize: c.patchSize, stride: c.patchSize),
+            Identity(name: "patch_embed.norm", passesRelevanceThrough: true),
+        ])
+        patchDrop = Identity(name: "patch_drop", passesRelevanceThrough: true)
+        normPre = Identity(name: "norm_pre", passesRelevanceThrough: true)
+        blocks = Sequential(name: "blocks", (0..<c.depth).map { TransformerBlock(name: "blocks.\($0)", c) })
+        norm = LayerNorm(name: "norm", features: dim, eps: 1e-6, traceName: "norm_layer")
+        fcNorm = Identity(name: "fc_norm", passesRelevanceThrough: true)
+        headDrop = Dropout(name: "head_drop")
+        head = Linear(name: "head", inFeatures: dim, outFeatures: c.numClasses)
+        clsPool = ClassTokenPool(name: "cls_pool")
+        positionEmbed = PositionEmbed(name: "position_embed")
+        super.init(name: "")
+        registerState("cls_token", shape: [1, 1, dim])
+        registerState("pos_embed", shape: [1, c.tokenCount, dim])
+        [patchEmbed, patchDrop, normPre, blocks, norm, fcNorm, headDrop, head, clsPool, positionEmbed]
+            .forEach { register($0) }
+    }
+
+    override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let c = configuration
+        precondition(x.rank == 4 && x.shape[1] == c.inChannels && x.shape[2] == c.imageSize && x.shape[3] == c.imageSize,
+                     "VisionTransformer: input \(x.shape), expected (B, \(c.inChannels), \(c.imageSize), \(c.imageSize))")
+        let patches = patchEmbed.forward(x, context)
+        var t = withClassToken(patches)
+        t = positionEmbed.forward(t, embedding: parameter("pos_embed"), context)
+        t = normPre.forward(patchDrop.forward(t, context), context)
+        t = norm.forward(blocks.forward(t, context), context)
+        let pooled = clsPool.forward(t, context)
+        return head.forward(headDrop.forward(fcNorm.forward(pooled, context), context), context)
+    }
+
+    override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        var v = head.backward(r, context)
+        v = headDrop.backward(fcNorm.backward(v, context), context)
+        v = norm.backward(clsPool.backward(v, context), context)
+        v = patchDrop.backward(normPre.backward(blocks.backward(v, context), context), context)
+        let (tokens, _) = positionEmbed.backward2(v, context)
+        let result = patchEmbed.backward(patchMap(droppingClassToken: tokens), context)
+        context.trace(name, result)
+        return result
+    }
+
+    /// (B, C, h, w) patch features to (B, 1 + h*w, C) tokens, the class token first.
+    private func withClassToken(_ m: Tensor) -> Tensor {
+        let (b, dim, plane) = (m.shape[0], m.shape[1], m.shape[2] * m.shape[3])
+        let cls = parameter("cls_token").storage
+        var t = Tensor(shape: [b, plane + 1, dim])
+        t.storage.withUnsafeMutableBufferPointer { ts in
+            m.storage.withUnsafeBufferPointer { ms in
+                for i in 0..<b {
+                    let out = ts.baseAddress! + i * (plane + 1) * dim, src = ms.baseAddress! + i * dim * plane
+                    for ch in 0..<dim { out[ch] = cls[ch] }
+                    for ch in 0..<dim {
+                        for p in 0..<plane { out[(p + 1) * dim + ch] = src[ch * plane + p] }
+                    }
+                }
+            }
+        }
+        return t
+    }
+
+    /// (B, 1 + h*w, C) token values to (B, C, h, w), dropping the class token's row.
+    private func patchMap(droppingClassToken t: Tensor) -> Tensor {
+        let (b, tokens, dim) = (t.shape[0], t.shape[1], t.shape[2])
+        let (plane, side) = (tokens - 1, configuration.gridSize)
+        var m = Tensor(shape: [b, dim, side, side])
+        m.storage.withUnsafeMutableBufferPointer { ms in
+            t.storage.withUnsafeBufferPointer { ts in
+                for i in 0..<b {
+                    let src = ts.baseAddress! + i * tokens * dim, out = ms.baseAddress! + i * dim * plane
+                    for p in 0..<plane {
+                        for ch in 0..<dim { out[ch * plane + p] = src[(p + 1) * dim + ch] }
+                    }
+                }
+            }
+        }
+        return m
+    }
 }
+
+/// timm's ViT `Block` (pre-norm), as the reference runs it:
+///
+///     h = x + drop_path1(ls1(attn(norm_layer1(x))))     residual_addition1(branch, x)
+///     y = h + drop_path2(ls2(mlp(norm_layer2(h))))      residual_addition2(branch, h)
+///
+/// - input and output (B, T, C). `norm1`/`norm2` own the LayerNorm
+///   parameters; their relevance is traced as `norm_layer1`/`norm_layer2`.
+/// - Backward: residual_addition2 splits into (branch, shortcut); the branch
+///   goes through drop_path2, ls2, mlp, norm_layer2 and is added to the
+///   shortcut's share; the same again with residual_addition1 and attention.
+///   Under absLRP the shortcut's share is the reference's: its derivative is
+///   the total one, through the branch too (the branch's detached gradient),
+///   since the shortcut is the branch's input (the fixtures pin this).
+public final class TransformerBlock: Module {
+    private let norm1: LayerNorm
+    private let attn: SelfAttention
+    private let ls1, dropPath1, ls2, dropPath2: Identity
+    private let norm2: LayerNorm
+    private let mlp: Sequential
+    private let residualAddition1, residualAddition2: ResidualAddition
+
+    public init(name: String, _ c: VisionTransformerConfiguration) {
+        func n(_ local: String) -> String { name.isEmpty ? local : "\(name).\(local)" }
+        let dim = c.embedDim
+        norm1 = LayerNorm(name: n("norm1"), features: dim, eps: 1e-6, traceName: n("norm_layer1"))
+        attn = SelfAttention(name: n("attn"), dim: dim, heads: c.numHeads)
+        ls1 = Identity(name: n("ls1"), passesRelevanceThrough: true)
+        dropPath1 = Identity(name: n("drop_path1"), passesRelevanceThrough: true)
+        norm2 = LayerNorm(name: n("norm2"), features: dim, eps: 1e-6, traceName: n("norm_layer2"))
+        let mlpName = n("mlp")
+        func m(_ local: String) -> String { "\(mlpName).\(local)" }
+        mlp = Sequential(name: mlpName, [
+            Linear(name: m("fc1"), inFeatures: dim, outFeatures: c.hiddenDim),
+            GELU(name: m("act")),
+            Dropout(name: m("drop1")),
+            Identity(name: m("norm"), passesRelevanceThrough: true),
+            Linear(name: m("fc2"), inFeatures: c.hiddenDim, outFeatures: dim),
+            Dropout(name: m("drop2")),
+        ])
+        ls2 = Identity(name: n("ls2"), passesRelevanceThrough: true)
+        dropPath2 = Identity(name: n("drop_path2"), passesRelevanceThrough: true)
+        residualAddition1 = ResidualAddition(name: n("residual_addition1"))
+        residualAddition2 = ResidualAddition(name: n("residual_addition2"))
+        super.init(name: name)
+        [norm1, attn, ls1, dropPath1, norm2, mlp, ls2, dropPath2, residualAddition1, residualAddition2]
+            .forEach { register($0) }
+    }
+
+    override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        var branch = attn.forward(norm1.forward(x, context), context)
+        branch = dropPath1.forward(ls1.forward(branch, context), context)
+        let h = residualAddition1.forward(branch, x, context)
+        branch = mlp.forward(norm2.forward(h, context), context)
+        branch = dropPath2.forward(ls2.forward(branch, context), context)
+        return residualAddition2.forward(branch, h, context)
+    }
+
+    override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        // Both additions have the shortcut as the branch's input: under absLRP
+        // the shortcut's derivative also flows through the branch, with the
+        // modified forward's Jacobian (statistics constant), as the reference's
+        // autograd computes it (see `ResidualAddition.backwardIdentityShortcut`).
+        let branchContext = BackwardContext(tape: context.tape, mode: .detachedGradient)
+        var (branch, shortcut) = residualAddition2.backwardIdentityShortcut(r, context) { g in
+            self.mlpBranchBackward(g, branchContext)
+        }
+        branch = mlpBranchBackward(branch, context)
+        (branch, shortcut) = residualAddition1.backwardIdentityShortcut(branch + shortcut, context) { g in
+            self.attentionBranchBackward(g, branchContext)
+        }
+        branch = attentionBranchBackward(branch, context)
+        let result = branch + shortcut
+        context.trace(name, result)
+        return result
+    }
+
+    /// drop_path2, ls2, mlp, norm_layer2 in reverse: the second addition's branch.
+    private func mlpBranchBackward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        norm2.backward(mlp.backward(ls2.backward(dropPath2.backward(r, context), context), context), context)
+    }
+
+    /// drop_path1, ls1, attn, norm_layer1 in reverse: the first addition's branch.
+    private func attentionBranchBackward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        norm1.backward(attn.backward(ls1.backward(dropPath1.backward(r, context), context), context), context)
+    }
+}
+
+/// timm's ViT `Attention` (qkv bias, no q/k norm), as the reference runs it.
+///
+/// With H heads of width d = C / H and T tokens:
+///
+///     qkv  = qkv(x)                                 (B, T, 3C), read as (B, T, 3, H, d)
+///     q, k, v = split heads                         each (B, H, T, d)
+///     a    = softmax_attention(qk_multiply(q_norm(q) * d^-0.5, k_norm(k)))   (B, H, T, T)
+///     o    = attention_v_multiply(attn_drop(a), v)  (B, T, C), heads merged
+///     y    = proj_drop(proj(o))                     (B, T, C)
+///
+/// Backward: proj_drop, proj, attention_v_multiply (a, v),
+/// attn_drop and softmax for a, qk_multiply (q, k) with q the scaled q, then
+/// q_norm / k_norm, the three packed back into the (B, T, 3C) qkv layout and
+/// through the qkv Linear (traced as both `qkv` and `qkv_layer`). In the
+/// gradient modes q's gradient is multiplied by the scale `d^-0.5`; relevance
+/// passes the scaling unchanged (it is not a module of the reference).
+///
+/// The q/k/v copies in head layout are the products' recorded inputs (the
+/// qkv Linear keeps its own output for its rule); `a @ v` writes the merged
+/// (B, T, C) layout directly, so no per-head copy of it exists. The
+/// identities `q_norm`/`k_norm` pass relevance through and record nothing.
+public final class SelfAttention: Module {
+    public let heads: Int, headDim: Int
+    /// `head_dim^-0.5`, as timm computes it.
+    public let scale: Float
+    private let qkv, proj: Linear
+    private let qNorm, kNorm: Identity
+    private let attnDrop, projDrop: Dropout
+    private let qkMultiply: QKMultiply
+    private let softmaxAttention: Softmax
+    private let attentionVMultiply: AttentionVMultiply
+
+    public init(name: String, dim: Int, heads: Int) {
+        precondition(heads > 0 && dim % heads == 0, "\(name): dim \(dim) not divisible by \(heads) heads")
+        func n(_ local: String) -> String { name.isEmpty ? local : "\(name).\(local)" }
+        self.heads = heads
+        headDim = dim / heads
+        scale = Float(1 / Double(headDim).squareRoot())
+        qkv = Linear(name: n("qkv"), inFeatures: dim, outFeatures: 3 * dim)
+        qNorm = Identity(name: n("q_norm"), passesRelevanceThrough: true)
+        kNorm = Identity(name: n("k_norm"), passesRelevanceThrough: true)
+        attnDrop = Dropout(name: n("attn_drop"))
+        proj = Linear(name: n("proj"), inFeatures: dim, outFeatures: dim)
+        projDrop = Dropout(name: n("proj_drop"))
+        qkMultiply = QKMultiply(name: n("qk_multiply"))
+        softmaxAttention = Softmax(name: n("softmax_attention"))
+        attentionVMultiply = AttentionVMultiply(name: n("attention_v_multiply"), mergesHeads: true)
+        super.init(name: name)
+        [qkv, qNorm, kNorm, attnDrop, proj, projDrop, qkMultiply, softmaxAttention, attentionVMultiply]
+            .forEach { register($0) }
+    }
+
+    override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        precondition(x.rank == 3, "\(name): input \(x.shape), expected (B, T, C)")
+        var parts = splitHeads(qkv.forward(x, context), parts: 3)
+        let v = parts.removeLast(), k = kNorm.apply(parts.removeLast())
+        // Identities that pass relevance through never read a record; applying
+        // them without one lets q (now uniquely owned) be scaled in place.
+        var q = qNorm.apply(parts.removeLast())
+        q.storage.withUnsafeMutableBufferPointer { qs in for i in qs.indices { qs[i] *= scale } }
+        var a = qkMultiply.forward(q, k, context)
+        a = attnDrop.forward(softmaxAttention.forward(a, context), context)
+        let o = attentionVMultiply.forward(a, v, context)  // heads merged: (B, T, C)
+        return projDrop.forward(proj.forward(o, context), context)
+    }
+
+    override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+        let merged = proj.backward(projDrop.backward(r, context), context)
+        var (ra, rv) = attentionVMultiply.backward2(merged, context)
+        ra = softmaxAttention.backward(attnDrop.backward(ra, context), context)
+        var (rq, rk) = qkMultiply.backward2(ra, context)
+        // q was scaled before the product: gradients pick up the factor,
+        // relevance passes the scaling unchanged.
+        if context.mode == .gradient || context.mode == .detachedGradient { rq = rq * scale }
+        rq = qNorm.backward(rq, context)
+        rk = kNorm.backward(rk, context)
+        let result = qkv.backward(mergeHeads([rq, rk, rv]), context)
+        context.trace(childName("qkv_layer"), result)
+        context.trace(name, result)
+        return result
+    }
+
+    /// (B, T, P*H*d), read as (B, T, P, H, d), to P tensors (B, H, T, d).
+    private func splitHeads(_ t: Tensor, parts: Int) -> [Tensor] {
+        let (b, tokens, width) = (t.shape[0], t.shape[1], t.shape[2])
+        let d = headDim
+        precondition(width == parts * heads * d, "\(name): \(t.shape) is not \(parts) x \(heads) heads of \(d)")
+        return (0..<parts).map { part in
+            var out = Tensor(shape: [b, heads, tokens, d])
+            out.storage.withUnsafeMutableBufferPointer { os in
+                t.storage.withUnsafeBufferPointer { ts in
+                    for i in 0..<b {
+                        for n in 0..<tokens {
+                            let src = ts.baseAddress! + (i * tokens + n) * width + part * heads * d
+                            for h in 0..<heads {
+                                (os.baseAddress! + ((i * heads + h) * tokens + n) * d).update(from: src + h * d, count: d)
+                            }
+                        }
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// P tensors (B, H, T, d) to (B, T, P*H*d), laid out as (B, T, P, H, d):
+    /// the inverse of `splitHeads`.
+    private func mergeHeads(_ parts: [Tensor]) -> Tensor {
+        let (b, tokens, d) = (parts[0].shape[0], parts[0].shape[2], headDim)
+        let width = parts.count * heads * d
+        var out = Tensor(shape: [b, tokens, width])
+        out.storage.withUnsafeMutableBufferPointer { os in
+            for (part, t) in parts.enumerated() {
+                precondition(t.shape == [b, heads, tokens, d], "\(name): head tensor \(t.shape)")
+                t.storage.withUnsafeBufferPointer { ts in
+                    for i in 0..<b {
+                        for n in 0..<tokens {
+                            let dst = os.baseAddress! + (i * tokens + n) * width + part * heads * d
+                            for h in 0..<heads {
+                                (dst + h * d).update(from: ts.baseAddress! + ((i * heads + h) * tokens + n) * d, count: d)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
