@@ -8,6 +8,6 @@ struct AbsLRPTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "abslrp",
         abstract: "Explain image classifiers with absLRP and evaluate explanations with GAE.",
-        subcommands: [ExplainCommand.self, EvaluateCommand.self, MergeCommand.self, ModelsCommand.self, InspectCommand.self, BenchCommand.self],
+        subcommands: [ExplainCommand.self, EvaluateCommand.self, MergeCommand.self, ModelsCommand.self, InspectCommand.self, BenchCommand.self, CheckCommand.self],
         defaultSubcommand: nil)
 }

@@ -1,14 +1,59 @@
 /// Relevancy methods by the names users type.
+///
+/// | name | method | models |
+/// |---|---|---|
+/// | `abslrp` | ``AbsLRP`` | all |
+/// | `gradient` | ``Saliency`` | all |
+/// | `input-x-gradient` | ``InputXGradient`` | all |
+/// | `smoothgrad` | ``SmoothGrad`` | all |
+/// | `integrated-gradients` | ``IntegratedGradients`` | all |
+/// | `gradcam` | ``GradCAM`` | VGG, ResNet |
+/// | `lrp-epsilon` | ``LRPEpsilon`` | all |
+/// | `lrp-zplus` | ``LRPZPlus`` | all |
+/// | `attention-rollout` | ``AttentionRollout`` | ViT |
+/// | `transformer-attribution` | ``TransformerAttribution`` | ViT |
+/// | `random` | ``RandomRelevance`` | all |
 public enum RelevancyMethods {
     /// Every method name, in the order reports list them.
-    public static let names = ["abslrp"]
+    public static let names = ["abslrp", "gradient", "input-x-gradient", "smoothgrad", "integrated-gradients", "gradcam",
+                               "lrp-epsilon", "lrp-zplus", "attention-rollout", "transformer-attribution", "random"]
 
-    /// The method `name` for `classifier`; unknown names and methods that do
-    /// not apply to the architecture are errors that say so.
-    public static func make(_ name: String, classifier: Classifier) throws -> RelevancyMethod {
+    /// The method `name` for `classifier`, with `options` for those that take
+    /// any; unknown names, methods that do not apply to the architecture and
+    /// invalid options are errors that say so.
+    public static func make(_ name: String, classifier: Classifier,
+                            options: RelevancyMethodOptions = RelevancyMethodOptions()) throws -> RelevancyMethod {
+        let o = options
         switch name {
         case "abslrp": return AbsLRP(classifier: classifier)
+        case "gradient": return Saliency(classifier: classifier)
+        case "input-x-gradient": return InputXGradient(classifier: classifier)
+        case "smoothgrad":
+            return try SmoothGrad(classifier: classifier, samples: o.smoothGradSamples, noiseLevel: o.smoothGradNoiseLevel,
+                                  seed: o.seed, chunkSize: o.chunkSize)
+        case "integrated-gradients":
+            return try IntegratedGradients(classifier: classifier, steps: o.integratedGradientsSteps, chunkSize: o.chunkSize)
+        case "gradcam": return try GradCAM(classifier: classifier)
+        case "lrp-epsilon": return try LRPEpsilon(classifier: classifier, epsilon: o.lrpEpsilon)
+        case "lrp-zplus": return LRPZPlus(classifier: classifier)
+        case "attention-rollout": return try AttentionRollout(classifier: classifier)
+        case "transformer-attribution": return try TransformerAttribution(classifier: classifier)
+        case "random": return RandomRelevance(classifier: classifier, seed: o.seed)
         default: throw RelevancyMethodError.unknownMethod(name, known: names)
+        }
+    }
+
+    /// The names of `names` whose methods apply to `classifier`'s architecture.
+    public static func applicable(_ names: [String] = names, to classifier: Classifier) -> [String] {
+        names.filter { name in
+            do {
+                _ = try make(name, classifier: classifier)
+                return true
+            } catch RelevancyMethodError.notApplicable {
+                return false
+            } catch {
+                return true  // other errors (unknown names) are make's to report
+            }
         }
     }
 }
@@ -17,6 +62,7 @@ public enum RelevancyMethods {
 public enum RelevancyMethodError: Error, CustomStringConvertible, Equatable {
     case unknownMethod(String, known: [String])
     case notApplicable(method: String, architecture: String, reason: String)
+    case invalidOption(name: String, reason: String)
 
     public var description: String {
         switch self {
@@ -24,6 +70,8 @@ public enum RelevancyMethodError: Error, CustomStringConvertible, Equatable {
             return "unknown method '\(name)'; available: \(known.joined(separator: ", "))"
         case .notApplicable(let method, let architecture, let reason):
             return "method '\(method)' does not apply to \(architecture) models: \(reason)"
+        case .invalidOption(let name, let reason):
+            return "invalid \(name): \(reason)"
         }
     }
 }

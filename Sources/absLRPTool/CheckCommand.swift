@@ -1,0 +1,115 @@
+import ArgumentParser
+import AbsLRPCore
+import Foundation
+import GAE
+
+/// `abslrp check`: sanity checks of relevancy methods on a model (cascading
+/// model randomization, class sensitivity), written as `report.json` and a
+/// line plot `plot.png`.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Sanity-check relevancy methods: model randomization (Adebayo et al.) and class sensitivity.",
+        discussion: """
+            Model randomization re-initialises the model from the output down, one layer or block at a time, and \
+            reports the Spearman rank correlation of each method's maps with those of the trained model; class \
+            sensitivity compares the maps for the predicted and the least likely class. The model's weights are \
+            restored afterwards; nothing is written to the weights file.
+
+            Examples:
+              abslrp check Samples/ --methods gradient,integrated-gradients,abslrp,random --out out/check
+              abslrp check --tensor batch.safetensors --model resnet50 --weights model.safetensors
+            """)
+
+    @Argument(help: ArgumentHelp("Image files (PNG, JPEG) or folders of images.", valueName: "image"))
+    var images: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A safetensors file whose `input` tensor (B, C, H, W) is already preprocessed.",
+                                            valueName: "file"))
+    var tensor: String?
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp(
+        "Methods to check, comma- or space-separated (default: every method that applies to the model): "
+            + RelevancyMethods.names.joined(separator: ", ") + ".", valueName: "names"))
+    var methods: [String] = []
+
+    @Option(name: .long, help: "Images per relevance call.")
+    var batchSize = 8
+
+    @Option(name: .long, help: "Seed of the random weights, of SmoothGrad's noise and of the random method.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: ArgumentHelp("Folder for report.json and plot.png.", valueName: "dir"))
+    var out = "out/check"
+
+    @Option(name: .long, help: ArgumentHelp("Refuse images larger than this many pixels, before decoding them.",
+                                            valueName: "pixels"))
+    var maxPixels = RGBImage.defaultMaxPixels
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
+        if tensor != nil && !images.isEmpty { throw ValidationError("give image files or --tensor, not both") }
+        if tensor == nil && images.isEmpty { throw ValidationError("name image files or folders, or --tensor FILE") }
+    }
+
+    /// Everything the check found, as `report.json` holds it.
+    struct Report: Encodable {
+        var modelRandomization: ModelRandomizationReport
+        var classSensitivity: ClassSensitivityReport
+    }
+
+    func run() throws {
+        let classifier = try modelOptions.load()
+        let names = methods.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            .filter { !$0.isEmpty }
+        let options = RelevancyMethodOptions(seed: seed)
+        let checked = try (names.isEmpty ? RelevancyMethods.applicable(to: classifier) : names).map {
+            try RelevancyMethods.make($0, classifier: classifier, options: options)
+        }
+        let input: Tensor
+        if let tensor {
+            input = try SafetensorsFile(contentsOf: URL(fileURLWithPath: tensor)).tensor("input")
+        } else {
+            let urls = try InputImages.collect(images)
+            guard !urls.isEmpty else { throw ExplainJobError.noInputs }
+            input = try InputImages.load(urls, preprocessing: classifier.configuration.preprocessing, maxPixels: maxPixels)
+        }
+        let directory = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+
+        let start = Date()
+        let randomization = try ModelRandomization(methods: checked, batchSize: batchSize, seed: seed).run(input) {
+            FileHandle.standardError.write("randomization \($0)\n".data(using: .utf8)!)
+        }
+        let sensitivity = try ClassSensitivity(methods: checked, batchSize: batchSize).run(input)
+
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let reportURL = directory.appendingPathComponent("report.json")
+        try encoder.encode(Report(modelRandomization: randomization, classSensitivity: sensitivity))
+            .write(to: reportURL, options: .atomic)
+        let plotURL = directory.appendingPathComponent("plot.png")
+        try LineChart.render(
+            title: "Model randomization: \(randomization.model), \(randomization.images) image\(randomization.images == 1 ? "" : "s")",
+            xLabels: randomization.steps, xTitle: "randomised from the output down to",
+            yTitle: "Spearman rank correlation of |relevance| with the trained model's maps (mean over images)",
+            series: randomization.methods.map { LineChart.Series(name: $0.method, values: $0.spearman.map(\.mean)) }
+        ).writePNG(to: plotURL)
+
+        func column(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+        print(column("method", 25) + column("randomization: trained -> all layers", 40) + "class sensitivity: spearman, cosine")
+        for (curve, entry) in zip(randomization.methods, sensitivity.methods) {
+            let (first, last) = (curve.spearman.first!.mean, curve.spearman.last!.mean)
+            print(column(curve.method, 25) + column(String(format: "%.3f -> %.3f", first, last), 40)
+                  + String(format: "%.3f, %.3f  ", entry.spearman.mean, entry.cosine.mean)
+                  + (entry.passes ? "maps differ" : "same maps"))
+        }
+        print(String(format: "checked %d method%@ on %d image%@ in %.1f s", checked.count, checked.count == 1 ? "" : "s",
+                     input.shape[0], input.shape[0] == 1 ? "" : "s", Date().timeIntervalSince(start)))
+        print("report: \(reportURL.relativePath)\nplot: \(plotURL.relativePath)")
+    }
+}
