@@ -41,7 +41,7 @@ struct BenchCommand: ParsableCommand {
             return
         }
         print("""
-            \(report.model), \(report.method), batch \(report.batch), \(report.threads) BLAS threads, median of \(report.iterations)
+            \(report.model), \(report.method), batch \(report.batch), \(report.threads) BLAS threads (\(report.blasKernel) kernels), median of \(report.iterations)
               forward:    \(String(format: "%.4f", report.forwardSecondsPerImage)) s/image
               relevance:  \(String(format: "%.4f", report.relevanceSecondsPerImage)) s/image  (\(String(format: "%.1f", report.relevanceGFLOPS)) GFLOP/s counted as the limit's FLOPs)
               limit:      \(String(format: "%.4f", report.limitSecondsPerImage)) s/image = \(String(format: "%.1f", report.limitGFLOPPerImage)) GFLOP / \(String(format: "%.1f", report.sgemmGFLOPS)) GFLOP/s sgemm on the model's shapes

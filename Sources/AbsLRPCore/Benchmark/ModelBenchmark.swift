@@ -29,6 +29,8 @@ public struct ModelBenchmark {
         public var batch: Int
         public var iterations: Int
         public var threads: Int
+        /// OpenBLAS's kernel family (see ``BLASKernel``).
+        public var blasKernel: String
         /// Median seconds per image of the forward pass.
         public var forwardSecondsPerImage: Double
         /// Median seconds per image of the relevance map.
@@ -81,7 +83,7 @@ public struct ModelBenchmark {
         let relevance = Self.median(relevanceTimes) / Double(batch)
         let limitFLOP = 5 * forwardFLOP
         let limitSeconds = limitFLOP / (sgemmRate * 1e9)
-        return Report(model: model, method: method.name, batch: batch, iterations: iterations, threads: blasThreadCount,
+        return Report(model: model, method: method.name, batch: batch, iterations: iterations, threads: blasThreadCount, blasKernel: BLASKernel.selected,
                       forwardSecondsPerImage: forward / Double(batch), relevanceSecondsPerImage: relevance,
                       forwardGFLOPPerImage: forwardFLOP / 1e9, limitGFLOPPerImage: limitFLOP / 1e9,
                       sgemmGFLOPS: sgemmRate, limitSecondsPerImage: limitSeconds,

@@ -44,6 +44,16 @@ public final class BatchNorm2d: Layer {
         return [channelAffine(s, (0..<channels).map { abs(g[$0]) / (v[$0] + eps).squareRoot() }, nil)]
     }
 
+    override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
+        let g = parameter("weight").storage, v = parameter("running_var").storage
+        let alpha = scale, alphaAbs = (0..<channels).map { abs(g[$0]) / (v[$0] + eps).squareRoot() }
+        let plane = record.inputs[0].shape[2] * record.inputs[0].shape[3], c = channels
+        return [diagonalContribution(r, record) { i, _ in
+            let channel = (i / plane) % c
+            return (alpha[channel], alphaAbs[channel])
+        }]
+    }
+
     /// `t[:, c] * alpha[c] + beta[c]` over an NCHW tensor.
     private func channelAffine(_ t: Tensor, _ alpha: [Float], _ beta: [Float]?) -> Tensor {
         var out = t

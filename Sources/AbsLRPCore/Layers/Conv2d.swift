@@ -174,8 +174,8 @@ public final class Conv2d: Layer {
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let x = record.inputs[0]
-        let both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
-        return [fusedContribution(x, detached: both[0], absolute: both[1])]
+        var both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
+        return [fusedContribution(x, detached: both.replaceAt(0), absolute: both[1])]
     }
 
     /// LRP-z+ (positive contributions only; see `positiveContributionRelevance`).
@@ -190,7 +190,7 @@ public final class Conv2d: Layer {
 enum WeightMatrix { case weight, absolute }
 
 /// `x * d + |x| * a`, elementwise: the absLRP contribution of one input.
-func fusedContribution(_ x: Tensor, detached d: Tensor, absolute a: Tensor) -> Tensor {
+func fusedContribution(_ x: Tensor, detached d: consuming Tensor, absolute a: Tensor) -> Tensor {
     var out = d
     out.storage.withUnsafeMutableBufferPointer { o in
         x.storage.withUnsafeBufferPointer { xs in

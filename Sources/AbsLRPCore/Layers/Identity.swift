@@ -17,6 +17,10 @@ public final class Identity: Layer {
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g] }
 
+    override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
+        [diagonalContribution(r, record) { _, _ in (1, 1) }]
+    }
+
     override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
         if passesRelevanceThrough {
             context.trace(name, r)
@@ -31,6 +35,9 @@ public final class Identity: Layer {
 public final class Dropout: Layer {
     override public func apply(_ x: Tensor) -> Tensor { x }
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g] }
+    override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
+        [diagonalContribution(r, record) { _, _ in (1, 1) }]
+    }
 }
 
 /// `nn.Flatten(1)`: (B, C, 1, 1) or (B, ...) to (B, prod(...)).

@@ -75,8 +75,8 @@ public final class Linear: Layer {
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let x = record.inputs[0]
-        let both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
-        return [fusedContribution(x, detached: both[0], absolute: both[1])]
+        var both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
+        return [fusedContribution(x, detached: both.replaceAt(0), absolute: both[1])]
     }
 
     /// LRP-z+ (positive contributions only; see `positiveContributionRelevance`).

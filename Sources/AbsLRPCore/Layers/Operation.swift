@@ -35,8 +35,18 @@ open class Operation: Module {
     /// `x_i * detachedVJP_i(S) + |x_i| * absoluteVJP_i(S)` before normalisation.
     /// Layers with a cheaper fused form override this.
     open func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
-        let d = detachedVJP(s, record), a = absoluteVJP(s, record)
-        return (0..<record.inputs.count).map { fusedContribution(record.inputs[$0], detached: d[$0], absolute: a[$0]) }
+        var d = detachedVJP(s, record)
+        let a = absoluteVJP(s, record)
+        return (0..<record.inputs.count).map { i in
+            fusedContribution(record.inputs[i], detached: d.replaceAt(i), absolute: a[i])
+        }
+    }
+
+    /// The absLRP contributions from the relevance `R` at the output:
+    /// `absLRPContributions(S)` with `S = absLRPRatio(R)`. Layers with a
+    /// diagonal Jacobian override this with one fused pass over `R`, `x`, `y`.
+    open func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
+        absLRPContributions(absLRPRatio(r, record), record)
     }
 
     /// `G_i = detachedVJP_i(S) + sign(x_i) * absoluteVJP_i(S)`: the
@@ -67,7 +77,11 @@ open class Operation: Module {
         case .detachedGradient:
             return detachedVJP(r, record)
         case .absLRP:
-            return absLRPContributions(absLRPRatio(r, record), record).map { $0.normalizedSum() }
+            return absLRPContributions(relevance: r, record).map { contribution in
+                var normalized = contribution
+                normalized.normalizeSum()
+                return normalized
+            }
         case .lrpEpsilon(let eps):
             let s = Operation.stabilizedRatio(r, record.output, epsilon: eps, absolute: false)
             return zip(record.inputs, detachedVJP(s, record)).map { $0 * $1 }
@@ -132,5 +146,43 @@ open class BinaryOperation: Operation {
         context.trace(childName("0"), result[0])
         context.trace(childName("1"), result[1])
         return (result[0], result[1])
+    }
+}
+
+extension Array where Element == Tensor {
+    /// Takes element `i` out (leaving an empty tensor), so the caller holds
+    /// its storage uniquely and can update it in place.
+    mutating func replaceAt(_ i: Int) -> Tensor {
+        let t = self[i]
+        self[i] = Tensor(shape: [0])
+        return t
+    }
+}
+
+extension Layer {
+    /// absLRP contributions of a layer with a diagonal Jacobian, in one pass:
+    ///
+    ///     c_i = (x_i * d_i + |x_i| * a_i) * R_i / (|y_i| + eps)
+    ///
+    /// where `(d_i, a_i) = slopes(i, x_i)` are the layer's and its absolute
+    /// twin's derivatives at element `i`.
+    func diagonalContribution(_ r: Tensor, _ record: Record, slopes: (Int, Float) -> (Float, Float)) -> Tensor {
+        let x = record.inputs[0], y = record.output
+        precondition(x.count == r.count && y.count == r.count)
+        return r.storage.withUnsafeBufferPointer { rs in
+            x.storage.withUnsafeBufferPointer { xs in
+                y.storage.withUnsafeBufferPointer { ys in
+                    Tensor(shape: x.shape) { out in
+                        guard let rp = rs.baseAddress, let xp = xs.baseAddress, let yp = ys.baseAddress else { return }
+                        parallelChunks(rs.count) { range in
+                            for i in range {
+                                let (d, a) = slopes(i, xp[i])
+                                out[i] = (xp[i] * d + abs(xp[i]) * a) * (rp[i] / (abs(yp[i]) + relevanceEpsilon))
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

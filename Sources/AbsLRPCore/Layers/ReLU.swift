@@ -12,4 +12,8 @@ public final class ReLU: Layer {
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
         [s.zipMap(record.inputs[0]) { sv, xv in xv != 0 ? sv : 0 }]
     }
+
+    override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
+        [diagonalContribution(r, record) { _, x in (x > 0 ? 1 : 0, x != 0 ? 1 : 0) }]
+    }
 }

@@ -4,33 +4,43 @@ import Foundation
 public let relevanceEpsilon: Float = 1e-9
 
 extension Tensor {
+    /// A tensor whose storage `fill` writes completely (no zeroing pass first).
+    @inlinable
+    public init(shape: [Int], filling fill: (UnsafeMutablePointer<Float>) -> Void) {
+        let n = shape.reduce(1, *)
+        self.init(shape: shape, storage: [Float](unsafeUninitializedCapacity: n) { buffer, count in
+            if n > 0 { fill(buffer.baseAddress!) }
+            count = n
+        })
+    }
+
     /// Elementwise `f(self)`.
     @inlinable
     public func map(_ f: (Float) -> Float) -> Tensor {
-        var out = self
-        out.storage.withUnsafeMutableBufferPointer { o in
-            let base = o.baseAddress!
-            parallelChunks(o.count) { range in
-                for i in range { base[i] = f(base[i]) }
+        storage.withUnsafeBufferPointer { src in
+            Tensor(shape: shape) { out in
+                guard let x = src.baseAddress else { return }
+                parallelChunks(src.count) { range in
+                    for i in range { out[i] = f(x[i]) }
+                }
             }
         }
-        return out
     }
 
     /// Elementwise `f(self, other)`; shapes must be equal.
     @inlinable
     public func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         precondition(shape == other.shape, "shape \(shape) vs \(other.shape)")
-        var out = self
-        out.storage.withUnsafeMutableBufferPointer { o in
+        return storage.withUnsafeBufferPointer { a in
             other.storage.withUnsafeBufferPointer { b in
-                let (base, rhs) = (o.baseAddress!, b.baseAddress!)
-                parallelChunks(o.count) { range in
-                    for i in range { base[i] = f(base[i], rhs[i]) }
+                Tensor(shape: shape) { out in
+                    guard let x = a.baseAddress, let y = b.baseAddress else { return }
+                    parallelChunks(a.count) { range in
+                        for i in range { out[i] = f(x[i], y[i]) }
+                    }
                 }
             }
         }
-        return out
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor { a.zipMap(b, +) }
@@ -47,37 +57,58 @@ extension Tensor {
     /// Per-sample normalisation to unit L1 mass: `t / (sum|t| + 1e-9)` over
     /// everything but the batch axis (spec: "normalize sum").
     public func normalizedSum() -> Tensor {
+        var out = self
+        out.normalizeSum()
+        return out
+    }
+
+    /// `normalizedSum()` in place.
+    public mutating func normalizeSum() {
         // Accumulated in Double: the sum of ~10^5 terms in Float drifts by
         // ~1e-5 relative, which the contrastive difference amplifies.
-        normalizedPerSample { row in
+        normalizePerSample { row, range in
             var s: Double = 0
-            for v in row { s += Double(abs(v)) }
-            return Float(s)
-        }
+            for i in range { s += Double(abs(row[i])) }
+            return s
+        } combine: { $0.reduce(0, +) }
     }
 
     /// Per-sample normalisation to unit max magnitude: `t / (max|t| + 1e-9)`
     /// (spec: "normalize max").
     public func normalizedMax() -> Tensor {
-        normalizedPerSample { row in
+        var out = self
+        out.normalizePerSample { row, range in
             var m: Float = 0
-            for v in row { m = Swift.max(m, abs(v)) }
-            return m
-        }
+            for i in range { m = Swift.max(m, abs(row[i])) }
+            return Double(m)
+        } combine: { $0.max() ?? 0 }
+        return out
     }
 
-    private func normalizedPerSample(_ scale: (UnsafeMutableBufferPointer<Float>) -> Float) -> Tensor {
-        var out = self
+    /// Divides each sample by `combine(partials) + 1e-9`, where the partials
+    /// are `partial(row, range)` over chunks of the sample computed in parallel.
+    private mutating func normalizePerSample(_ partial: (UnsafeMutablePointer<Float>, Range<Int>) -> Double,
+                                             combine: ([Double]) -> Double) {
         let n = sampleCount
-        guard n > 0 else { return out }
-        out.storage.withUnsafeMutableBufferPointer { o in
-            for b in 0..<shape[0] {
-                let row = UnsafeMutableBufferPointer(rebasing: o[(b * n)..<((b + 1) * n)])
-                let d = scale(row) + relevanceEpsilon
-                for i in row.indices { row[i] /= d }
+        guard n > 0 else { return }
+        let samples = shape[0]
+        let chunks = max(1, min(parallelWidth, n / (1 << 15)))
+        storage.withUnsafeMutableBufferPointer { o in
+            for b in 0..<samples {
+                let row = o.baseAddress! + b * n
+                var partials = [Double](repeating: 0, count: chunks)
+                partials.withUnsafeMutableBufferPointer { p in
+                    let pp = p.baseAddress!
+                    parallelChunks(chunks, minimumChunk: 1) { cs in
+                        for c in cs { pp[c] = partial(row, (c * n / chunks)..<((c + 1) * n / chunks)) }
+                    }
+                }
+                let d = Float(combine(partials)) + relevanceEpsilon
+                parallelChunks(n) { range in
+                    for i in range { row[i] /= d }
+                }
             }
         }
-        return out
     }
 
     /// Index of the largest value of each row of a (B, K) tensor (first on ties).

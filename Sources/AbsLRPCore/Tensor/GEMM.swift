@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// The one boundary to BLAS: single-precision general matrix multiply on
 /// row-major matrices,
@@ -19,6 +20,7 @@ public func sgemm(
     c: UnsafeMutablePointer<Float>, ldc: Int? = nil
 ) {
     if m == 0 || n == 0 { return }
+    _ = BLASKernel.selected
     let lda = lda ?? (transposeA ? m : k)
     let ldb = ldb ?? (transposeB ? k : n)
     let ldc = ldc ?? n
@@ -36,4 +38,53 @@ public func sgemm(
 public var blasThreadCount: Int {
     get { Int(openblas_get_num_threads()) }
     set { openblas_set_num_threads(Int32(newValue)) }
+}
+
+/// OpenBLAS's kernel choice. A DYNAMIC_ARCH OpenBLAS picks its kernels from
+/// the CPU model number; on virtual machines that hide it (here: "Intel(R)
+/// Xeon(R) Processor") it falls back to the SSE3 `Prescott` kernels, three
+/// times slower than the CPU can go. When that happens and the user has not
+/// chosen (`OPENBLAS_CORETYPE` unset), the kernels are re-selected from the
+/// instruction sets the CPU reports (`/proc/cpuinfo` flags): SkylakeX for
+/// AVX-512 (F, BW, DQ, VL), Haswell for AVX2 with FMA. Done once, before the
+/// first product.
+public enum BLASKernel {
+    /// The kernel family in use after selection (OpenBLAS's core name).
+    public static let selected: String = select()
+
+    private static func corename() -> String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    private static func select() -> String {
+        let detected = corename()
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              ["Prescott", "Core2", "Nehalem", "Sandybridge"].contains(detected),
+              let flags = cpuFlags(),
+              let better = flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) ? "SkylakeX"
+                : (flags.isSuperset(of: ["avx2", "fma"]) ? "Haswell" : nil),
+              let quit = symbol("gotoblas_dynamic_quit"), let initialize = symbol("gotoblas_dynamic_init") else {
+            return detected
+        }
+        setenv("OPENBLAS_CORETYPE", better, 1)
+        quit()
+        initialize()
+        unsetenv("OPENBLAS_CORETYPE")
+        return corename()
+    }
+
+    private static func cpuFlags() -> Set<String>? {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        return Set(line.split(separator: ":").last!.split(separator: " ").map(String.init))
+    }
+
+    private typealias Procedure = @convention(c) () -> Void
+
+    /// An OpenBLAS entry point that only DYNAMIC_ARCH builds export.
+    private static func symbol(_ name: String) -> Procedure? {
+        guard let handle = dlopen(nil, RTLD_NOW), let pointer = dlsym(handle, name) else { return nil }
+        return unsafeBitCast(pointer, to: Procedure.self)
+    }
 }

@@ -20,8 +20,9 @@ public func parallelChunks(_ count: Int, minimumChunk: Int = 1 << 15, _ body: (R
     }
 }
 
-/// Cores used by `parallelChunks` (all of them).
-public let parallelWidth = max(1, System.coreCount)
+/// Threads used by `parallelChunks`: `$ABSLRP_THREADS`, else every core.
+public let parallelWidth = max(1, ProcessInfo.processInfo.environment["ABSLRP_THREADS"].flatMap { Int($0) }
+                                  ?? System.coreCount)
 
 enum System {
     static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
