@@ -23,7 +23,8 @@ struct EvaluateCommand: ParsableCommand {
     var dataset = "fashion-mnist-test"
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp(
-        "Methods, comma- or space-separated: \(RelevancyMethods.names.joined(separator: ", ")).", valueName: "names"))
+        "Methods, comma- or space-separated: \(RelevancyMethods.names.joined(separator: ", ")); "
+            + "`all` for every method that applies to the model.", valueName: "names"))
     var methods: [String] = ["abslrp"]
 
     @Option(name: .long, help: "Images per batch: a multiple of 4 (each 4 images make one mosaic).")
@@ -74,8 +75,9 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let classifier = try modelOptions.load()
-        let names = methods.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        var names = methods.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
             .filter { !$0.isEmpty }
+        if names == ["all"] { names = RelevancyMethods.applicable(to: classifier) }
         let relevancyMethods = try GAEMethodCatalog.methods(named: names, classifier: classifier)
         var data: GAEDataset = try GAEDatasets.open(dataset, preprocessing: classifier.configuration.preprocessing)
         if let limit { data = PrefixDataset(base: data, count: min(limit, data.count)) }
