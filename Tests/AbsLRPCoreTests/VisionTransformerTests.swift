@@ -132,6 +132,27 @@ final class VisionTransformerTests: XCTestCase {
                     "input_gradient via traces")
     }
 
+    /// Every backward mode runs through the ViT's composite code (blocks,
+    /// attention, position embedding, patch map) and returns finite values
+    /// of the input's shape; the detached gradient (statistics constant)
+    /// differs from the true one.
+    func testEveryBackwardModeRuns() throws {
+        let (classifier, expected) = try Self.load()
+        let input = try expected.tensor("input")
+        let (logits, tape) = classifier.recordedForward(input)
+        let seed = Tensor.oneHot(logits.argmaxRows(), classes: logits.shape[1])
+        var results: [String: Tensor] = [:]
+        for mode in [BackwardMode.gradient, .detachedGradient, .absLRP, .lrpEpsilon(1e-6), .lrpZPlus] {
+            let out = classifier.backward(seed, tape: tape, mode: mode).input
+            XCTAssertEqual(out.shape, input.shape, "\(mode)")
+            XCTAssertTrue(out.storage.allSatisfy(\.isFinite), "\(mode): non-finite values")
+            XCTAssertGreaterThan(out.storage.map(abs).max() ?? 0, 0, "\(mode): all zeros")
+            results["\(mode)"] = out
+        }
+        let gradient = results["gradient"]!, detached = results["detachedGradient"]!
+        XCTAssertGreaterThan(maxAbsDifference(gradient, detached), 1e-3 * gradient.storage.map(abs).max()!)
+    }
+
     func testUnsupportedOptionsAreRefused() throws {
         let base = #"{"architecture": "vision_transformer", "model_args": {"img_size": 32, "patch_size": 8, "embed_dim": 48, "depth": 2, "num_heads": 3, "num_classes": 10, %@}}"#
         func configuration(_ extra: String) throws -> ModelConfiguration {
