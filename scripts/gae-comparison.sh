@@ -22,6 +22,6 @@ for model in ["vgg_fmnist", "resnet_fmnist", "vit_fmnist"]:
     for s in rows:
         def cell(k):
             st = s[k]
-            return f"{st['mean']:.3f} ± {(st['ci95_high'] - st['ci95_low']) / 2:.3f}"
+            return f"{st['mean']:.4f} ± {(st['ci95_high'] - st['ci95_low']) / 2:.4f}"
         print(f"| {model} | {s['method']} | {cell('local_consistency')} | {cell('contrastiveness')} | {cell('gae')} |")
 PY
