@@ -1,0 +1,68 @@
+import Foundation
+import XCTest
+import AbsLRPCore
+
+/// The explain pipeline behind `abslrp explain`: outputs written whole, and a
+/// clear error for each bad input before any work is lost.
+final class ExplainJobTests: XCTestCase {
+    func method() throws -> AbsLRP { AbsLRP(classifier: try GoldenModel("vit_mini").classifier) }
+    var tensorFile: URL { Fixtures.url("reference/vit_mini.expected.safetensors") }
+
+    func testPicturesAndRelevanceFileAreWritten() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("pictures"), file = dir.appendingPathComponent("rel/relevance.safetensors")
+        let results = try ExplainJob(source: .tensorFile(tensorFile), method: try method(), batchSize: 1,
+                                     outputDirectory: out, relevanceFile: file).run()
+        XCTAssertEqual(results.map(\.name), ["sample_000", "sample_001"])
+        for r in results { XCTAssertNoThrow(try RGBImage.decode(contentsOf: XCTUnwrap(r.picture))) }
+        let saved = try SafetensorsFile(contentsOf: file)
+        XCTAssertEqual(saved.names, ["input", "logits", "relevance", "relevance_negative", "relevance_positive", "target"])
+        let expected = try SafetensorsFile(contentsOf: tensorFile)
+        XCTAssertEqual(try saved.integers("target"), try expected.integers("target"))
+        XCTAssertLessThanOrEqual(maxAbsDifference(try saved.tensor("relevance"), try expected.tensor("relevance")), 1e-3)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasPrefix(".") }, [],
+                       "no temporary files left")
+    }
+
+    func testUnwritableOutputFolderFailsBeforeAnyWork() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let blocker = dir.appendingPathComponent("file")
+        try Data("x".utf8).write(to: blocker)
+        XCTAssertThrowsError(try ExplainJob(source: .tensorFile(tensorFile), method: try method(),
+                                            outputDirectory: blocker.appendingPathComponent("out")).run()) { error in
+            guard case .unwritable(let path, _) = error as? OutputDirectoryError else { return XCTFail("\(error)") }
+            XCTAssertTrue(path.hasSuffix("file/out"))
+            XCTAssertTrue("\(error)".hasPrefix("cannot write to"))
+        }
+    }
+
+    func testMissingImageUnsupportedFileAndBadTargetAreClearErrors() throws {
+        XCTAssertThrowsError(try InputImages.collect(["/nonexistent/cat.png"])) { error in
+            XCTAssertEqual(error as? ImageDecodeError, .fileNotFound(path: "/nonexistent/cat.png"))
+        }
+        XCTAssertThrowsError(try ExplainJob(source: .images([tensorFile]), method: try method()).run()) { error in
+            XCTAssertTrue("\(error)".contains(tensorFile.path), "\(error)")
+        }
+        XCTAssertThrowsError(try ExplainJob(source: .tensorFile(tensorFile), method: try method(), target: 10).run()) { error in
+            XCTAssertEqual(error as? ClassifierInputError, .targetOutOfRange(target: 10, classes: 10))
+        }
+        XCTAssertThrowsError(try ExplainJob(source: .tensorFile(Fixtures.url("reference/vgg_mini.expected.safetensors")),
+                                            method: try method()).run()) { error in
+            XCTAssertTrue(error is ClassifierInputError, "\(error)")
+        }
+    }
+
+    func testUnknownModelAndMethodNameWhatExists() throws {
+        XCTAssertThrowsError(try ModelCatalog.load(model: "resnet_imagenet", weights: nil, config: nil)) { error in
+            XCTAssertTrue("\(error)".contains("unknown model 'resnet_imagenet'"), "\(error)")
+        }
+        XCTAssertThrowsError(try ModelCatalog.load(model: "resnet50", weights: nil, config: nil)) { error in
+            XCTAssertEqual(error as? ModelCatalogError, .presetNeedsWeights("resnet50"))
+        }
+        XCTAssertThrowsError(try RelevancyMethods.make("deeplift", classifier: try method().classifier)) { error in
+            XCTAssertTrue("\(error)".contains("available: abslrp"), "\(error)")
+        }
+    }
+}
