@@ -21,12 +21,7 @@ struct CheckCommand: ParsableCommand {
               abslrp check --tensor batch.safetensors --model resnet50 --weights model.safetensors
             """)
 
-    @Argument(help: ArgumentHelp("Image files (PNG, JPEG) or folders of images.", valueName: "image"))
-    var images: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("A safetensors file whose `input` tensor (B, C, H, W) is already preprocessed.",
-                                            valueName: "file"))
-    var tensor: String?
+    @OptionGroup var inputs: InputOptions
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -35,25 +30,11 @@ struct CheckCommand: ParsableCommand {
             + RelevancyMethods.names.joined(separator: ", ") + ".", valueName: "names"))
     var methods: [String] = []
 
-    @Option(name: .long, help: "Images per relevance call.")
-    var batchSize = 8
-
     @Option(name: .long, help: "Seed of the random weights, of SmoothGrad's noise and of the random method.")
     var seed: UInt64 = 0
 
     @Option(name: .long, help: ArgumentHelp("Folder for report.json and plot.png.", valueName: "dir"))
     var out = "out/check"
-
-    @Option(name: .long, help: ArgumentHelp("Refuse images larger than this many pixels, before decoding them.",
-                                            valueName: "pixels"))
-    var maxPixels = RGBImage.defaultMaxPixels
-
-    func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
-        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
-        if tensor != nil && !images.isEmpty { throw ValidationError("give image files or --tensor, not both") }
-        if tensor == nil && images.isEmpty { throw ValidationError("name image files or folders, or --tensor FILE") }
-    }
 
     /// Everything the check found, as `report.json` holds it.
     struct Report: Encodable {
@@ -69,22 +50,24 @@ struct CheckCommand: ParsableCommand {
         let checked = try (names.isEmpty ? RelevancyMethods.applicable(to: classifier) : names).map {
             try RelevancyMethods.make($0, classifier: classifier, options: options)
         }
-        let input: Tensor
-        if let tensor {
-            input = try SafetensorsFile(contentsOf: URL(fileURLWithPath: tensor)).tensor("input")
-        } else {
-            let urls = try InputImages.collect(images)
-            guard !urls.isEmpty else { throw ExplainJobError.noInputs }
-            input = try InputImages.load(urls, preprocessing: classifier.configuration.preprocessing, maxPixels: maxPixels)
-        }
         let directory = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try OutputDirectory.prepare(directory)
+        let input: Tensor
+        switch try inputs.source() {
+        case .tensorFile(let url):
+            input = try SafetensorsFile(contentsOf: url).tensor("input")
+        case .images(let urls):
+            guard !urls.isEmpty else { throw ExplainJobError.noInputs }
+            input = try InputImages.load(urls, preprocessing: classifier.configuration.preprocessing,
+                                         maxPixels: inputs.maxPixels)
+        }
+        try classifier.validateInput(input)
 
         let start = Date()
-        let randomization = try ModelRandomization(methods: checked, batchSize: batchSize, seed: seed).run(input) {
+        let randomization = try ModelRandomization(methods: checked, batchSize: inputs.batchSize, seed: seed).run(input) {
             FileHandle.standardError.write("randomization \($0)\n".data(using: .utf8)!)
         }
-        let sensitivity = try ClassSensitivity(methods: checked, batchSize: batchSize).run(input)
+        let sensitivity = try ClassSensitivity(methods: checked, batchSize: inputs.batchSize).run(input)
 
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

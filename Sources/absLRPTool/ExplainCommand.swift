@@ -14,12 +14,7 @@ struct ExplainCommand: ParsableCommand {
               abslrp explain --tensor batch.safetensors --target 3 --save-relevance relevance.safetensors
             """)
 
-    @Argument(help: ArgumentHelp("Image files (PNG, JPEG) or folders of images.", valueName: "image"))
-    var images: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("A safetensors file whose `input` tensor (B, C, H, W) is already preprocessed.",
-                                            valueName: "file"))
-    var tensor: String?
+    @OptionGroup var inputs: InputOptions
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -31,9 +26,6 @@ struct ExplainCommand: ParsableCommand {
                                             valueName: "class"))
     var target: Int?
 
-    @Option(name: .long, help: "Images per batch.")
-    var batchSize = 8
-
     @Option(name: .long, help: ArgumentHelp("Folder for the PNG pictures.", valueName: "dir"))
     var out = "out/explain"
 
@@ -44,28 +36,15 @@ struct ExplainCommand: ParsableCommand {
                                             valueName: "file"))
     var saveRelevance: String?
 
-    @Option(name: .long, help: ArgumentHelp("Refuse images larger than this many pixels, before decoding them.",
-                                            valueName: "pixels"))
-    var maxPixels = RGBImage.defaultMaxPixels
-
-    func validate() throws {
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
-        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
-        if tensor != nil && !images.isEmpty { throw ValidationError("give image files or --tensor, not both") }
-        if tensor == nil && images.isEmpty { throw ValidationError("name image files or folders, or --tensor FILE") }
-    }
-
     func run() throws {
         let classifier = try modelOptions.load()
         let method = try RelevancyMethods.make(self.method, classifier: classifier)
-        let source: ExplainJob.Source = try tensor.map { .tensorFile(URL(fileURLWithPath: $0)) }
-            ?? .images(InputImages.collect(images))
-        let job = ExplainJob(source: source, method: method, target: target, batchSize: batchSize,
+        let job = ExplainJob(source: try inputs.source(), method: method, target: target, batchSize: inputs.batchSize,
                              outputDirectory: URL(fileURLWithPath: out), overlay: overlay,
-                             relevanceFile: saveRelevance.map { URL(fileURLWithPath: $0) }, maxPixels: maxPixels)
+                             relevanceFile: saveRelevance.map { URL(fileURLWithPath: $0) }, maxPixels: inputs.maxPixels)
         let start = Date()
         let results = try job.run { done, total in
-            if total > batchSize { FileHandle.standardError.write("explained \(done)/\(total)\n".data(using: .utf8)!) }
+            if total > inputs.batchSize { FileHandle.standardError.write("explained \(done)/\(total)\n".data(using: .utf8)!) }
         }
         for r in results {
             let top = r.predictions.map { "\($0.label) \(String(format: "%.1f%%", 100 * $0.probability))" }
