@@ -43,12 +43,7 @@ public struct CSVDataset: GAEDataset {
     }
 
     public func image(at index: Int) throws -> (image: Tensor, label: Int) {
-        let item = items[index]
-        do {
-            return (preprocessing.preprocess(try RGBImage.decode(contentsOf: item.url)), item.label)
-        } catch let error as ImageDecodeError {
-            throw GAEError.unreadableImage(item: item.url.path, reason: error.description)
-        }
+        (try preprocessedImage(items[index].url, preprocessing), items[index].label)
     }
 
     public func itemName(at index: Int) -> String { items[index].url.path }

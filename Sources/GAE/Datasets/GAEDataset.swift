@@ -1,4 +1,5 @@
 import AbsLRPCore
+import Foundation
 
 /// A labelled image data set for GAE: `count` items, each a preprocessed
 /// model input and its class.
@@ -29,4 +30,14 @@ public struct PrefixDataset: GAEDataset {
     public var name: String { count == base.count ? base.name : "\(base.name)[0..<\(count)]" }
     public func image(at index: Int) throws -> (image: Tensor, label: Int) { try base.image(at: index) }
     public func itemName(at index: Int) -> String { base.itemName(at: index) }
+}
+
+/// An image file decoded and preprocessed for the model; a file that cannot
+/// be decoded is a ``GAEError/unreadableImage(item:reason:)`` naming it.
+func preprocessedImage(_ url: URL, _ preprocessing: PreprocessingConfig) throws -> Tensor {
+    do {
+        return preprocessing.preprocess(try RGBImage.decode(contentsOf: url))
+    } catch let error as ImageDecodeError {
+        throw GAEError.unreadableImage(item: url.path, reason: error.description)
+    }
 }
