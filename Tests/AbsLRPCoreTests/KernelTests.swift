@@ -159,7 +159,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testAbsoluteTwinOfALayerTooLargeToCacheIsComputedBlockwise() {
-        // 3000 x 3000 = 9M weights: above AbsoluteWeight's cache limit (1M), so |W|
+        // 3000 x 3000 = 9M weights: above WeightMatrices's cache limit (1M), so |W|
         // is formed block by block inside the product.
         let (n, rows) = (3000, 2)
         let lin = Linear(name: "fc", inFeatures: n, outFeatures: n, bias: false)

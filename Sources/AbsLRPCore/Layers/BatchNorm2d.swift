@@ -48,9 +48,9 @@ public final class BatchNorm2d: Layer {
         let g = parameter("weight").storage, v = parameter("running_var").storage
         let alpha = scale, alphaAbs = (0..<channels).map { abs(g[$0]) / (v[$0] + eps).squareRoot() }
         let plane = record.inputs[0].shape[2] * record.inputs[0].shape[3], c = channels
-        return [diagonalContribution(r, record) { i, _ in
-            let channel = (i / plane) % c
-            return (alpha[channel], alphaAbs[channel])
+        return [diagonalContribution(r, record, planeSize: plane) { k, x in
+            let channel = k % c
+            return alpha[channel] * x + alphaAbs[channel] * abs(x)
         }]
     }
 

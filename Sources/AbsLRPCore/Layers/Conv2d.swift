@@ -5,12 +5,11 @@
 ///
 ///     y_b = W · im2col(x_b) + b
 ///
-/// Backward products are `col2im(W^T · g_b)` and, for the absolute twin,
-/// `col2im(|W|^T · s_b)` (`|W|` from `AbsoluteWeight`).
-public final class Conv2d: Layer {
+/// Backward products are `col2im(M^T · g_b)` with `M` one of `W`, `|W|`,
+/// `W + |W|` (`WeightMatrix`; the rules are `AffineLayer`'s).
+public final class Conv2d: AffineLayer {
     public let inChannels, outChannels, kernelSize, stride, padding: Int
     public let hasBias: Bool
-    private var absoluteWeight = AbsoluteWeight()
 
     public init(name: String, inChannels: Int, outChannels: Int, kernelSize: Int,
                 stride: Int = 1, padding: Int = 0, bias: Bool = true) {
@@ -21,8 +20,6 @@ public final class Conv2d: Layer {
         registerState("weight", shape: [outChannels, inChannels, kernelSize, kernelSize])
         if bias { registerState("bias", shape: [outChannels]) }
     }
-
-    override public func stateDidChange() { absoluteWeight.invalidate() }
 
     private var patchSize: Int { inChannels * kernelSize * kernelSize }
 
@@ -105,9 +102,13 @@ public final class Conv2d: Layer {
         return y
     }
 
-    /// `col2im(M^T · g)` for each `M` in `matrices` (W, or |W| for `.absolute`),
-    /// images grouped as in the forward.
-    private func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
+    override func emptyTwin() -> AffineLayer {
+        Conv2d(name: name, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
+               stride: stride, padding: padding, bias: hasBias)
+    }
+
+    /// `col2im(M^T · g)` for each `M` in `matrices`, images grouped as in the forward.
+    override func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let geo = geometry(height: h, width: w)
         let l = geo.outputPixels, p = patchSize, imageSize = inChannels * h * w
@@ -142,10 +143,7 @@ public final class Conv2d: Layer {
                                     sgemm(transposeA: true, m: p, n: ld, k: rows.count, a: m, b: rhs + rows.lowerBound * ld,
                                           beta: first ? 0 : 1, c: target)
                                 }
-                                switch matrix {
-                                case .weight: weight.storage.withUnsafeBufferPointer { product(0..<outChannels, $0.baseAddress!, true) }
-                                case .absolute: absoluteWeight.forEachBlock(of: weight, rows: outChannels, product)
-                                }
+                                weightMatrices.forEachBlock(matrix, of: weight, rows: outChannels, product)
                                 if isPointwise && group == 1 { return }
                                     for j in 0..<n {
                                         let image = base + j * imageSize
@@ -163,44 +161,4 @@ public final class Conv2d: Layer {
         }
         return outputs
     }
-
-    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(g, inputShape: record.inputs[0].shape, matrices: [.weight])
-    }
-
-    override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(s, inputShape: record.inputs[0].shape, matrices: [.absolute])
-    }
-
-    override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
-        let x = record.inputs[0]
-        var both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
-        return [fusedContribution(x, detached: both.replaceAt(0), absolute: both[1])]
-    }
-
-    /// LRP-z+ (positive contributions only; see `positiveContributionRelevance`).
-    override public func zPlusRelevance(_ r: Tensor, _ record: Record) -> [Tensor] {
-        positiveContributionRelevance(r, record, twin: Conv2d(
-            name: name, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
-            stride: stride, padding: padding, bias: hasBias))
-    }
-}
-
-/// Which matrix a backward product multiplies with.
-enum WeightMatrix { case weight, absolute }
-
-/// `x * d + |x| * a`, elementwise: the absLRP contribution of one input.
-func fusedContribution(_ x: Tensor, detached d: consuming Tensor, absolute a: Tensor) -> Tensor {
-    var out = d
-    out.storage.withUnsafeMutableBufferPointer { o in
-        x.storage.withUnsafeBufferPointer { xs in
-            a.storage.withUnsafeBufferPointer { av in
-                let (op, xp, ap) = (o.baseAddress!, xs.baseAddress!, av.baseAddress!)
-                parallelChunks(o.count) { range in
-                    for j in range { op[j] = xp[j] * op[j] + abs(xp[j]) * ap[j] }
-                }
-            }
-        }
-    }
-    return out
 }

@@ -18,7 +18,7 @@ public final class Identity: Layer {
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g] }
 
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        [diagonalContribution(r, record) { _, _ in (1, 1) }]
+        [diagonalContribution(r, record) { _, x in x + abs(x) }]
     }
 
     override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
@@ -36,7 +36,7 @@ public final class Dropout: Layer {
     override public func apply(_ x: Tensor) -> Tensor { x }
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g] }
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        [diagonalContribution(r, record) { _, _ in (1, 1) }]
+        [diagonalContribution(r, record) { _, x in x + abs(x) }]
     }
 }
 

@@ -5,12 +5,11 @@
 ///
 ///     y = x · W^T + b
 ///
-/// Backward: `g · W` (true and detached) and `g · |W|` (twin; `|W|` from
-/// `AbsoluteWeight`).
-public final class Linear: Layer {
+/// Backward products are `g · M` with `M` one of `W`, `|W|`, `W + |W|`
+/// (`WeightMatrix`; the rules are `AffineLayer`'s).
+public final class Linear: AffineLayer {
     public let inFeatures, outFeatures: Int
     public let hasBias: Bool
-    private var absoluteWeight = AbsoluteWeight()
 
     public init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
         self.inFeatures = inFeatures; self.outFeatures = outFeatures; self.hasBias = bias
@@ -18,8 +17,6 @@ public final class Linear: Layer {
         registerState("weight", shape: [outFeatures, inFeatures])
         if bias { registerState("bias", shape: [outFeatures]) }
     }
-
-    override public func stateDidChange() { absoluteWeight.invalidate() }
 
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inFeatures, "\(name): input \(x.shape), expected last axis \(inFeatures)")
@@ -41,8 +38,12 @@ public final class Linear: Layer {
         return y
     }
 
-    /// `g · M` (rows, in) for each `M` in `matrices` (W, or |W| for `.absolute`).
-    private func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
+    override func emptyTwin() -> AffineLayer {
+        Linear(name: name, inFeatures: inFeatures, outFeatures: outFeatures, bias: hasBias)
+    }
+
+    /// `g · M` (rows, in) for each `M` in `matrices`.
+    override func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
         let (rows, inFeatures, outFeatures) = (g.count / self.outFeatures, self.inFeatures, self.outFeatures)
         let weight = parameter("weight")
         return matrices.map { matrix in
@@ -55,33 +56,10 @@ public final class Linear: Layer {
                         sgemm(m: rows, n: inFeatures, k: block.count, a: gs.baseAddress! + block.lowerBound,
                               lda: outFeatures, b: m, beta: first ? 0 : 1, c: c)
                     }
-                    switch matrix {
-                    case .weight: weight.storage.withUnsafeBufferPointer { product(0..<outFeatures, $0.baseAddress!, true) }
-                    case .absolute: absoluteWeight.forEachBlock(of: weight, rows: outFeatures, product)
-                    }
+                    weightMatrices.forEachBlock(matrix, of: weight, rows: outFeatures, product)
                 }
             }
             return out
         }
-    }
-
-    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(g, inputShape: record.inputs[0].shape, matrices: [.weight])
-    }
-
-    override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        backwardProducts(s, inputShape: record.inputs[0].shape, matrices: [.absolute])
-    }
-
-    override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
-        let x = record.inputs[0]
-        var both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
-        return [fusedContribution(x, detached: both.replaceAt(0), absolute: both[1])]
-    }
-
-    /// LRP-z+ (positive contributions only; see `positiveContributionRelevance`).
-    override public func zPlusRelevance(_ r: Tensor, _ record: Record) -> [Tensor] {
-        positiveContributionRelevance(r, record, twin: Linear(
-            name: name, inFeatures: inFeatures, outFeatures: outFeatures, bias: hasBias))
     }
 }

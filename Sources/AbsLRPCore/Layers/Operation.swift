@@ -162,22 +162,32 @@ extension Array where Element == Tensor {
 extension Layer {
     /// absLRP contributions of a layer with a diagonal Jacobian, in one pass:
     ///
-    ///     c_i = (x_i * d_i + |x_i| * a_i) * R_i / (|y_i| + eps)
+    ///     c_i = (x_i d_i + |x_i| a_i) * R_i / (|y_i| + eps)
     ///
-    /// where `(d_i, a_i) = slopes(i, x_i)` are the layer's and its absolute
-    /// twin's derivatives at element `i`.
-    func diagonalContribution(_ r: Tensor, _ record: Record, slopes: (Int, Float) -> (Float, Float)) -> Tensor {
+    /// where `d_i`, `a_i` are the layer's and its absolute twin's derivatives
+    /// at element `i`, and `weight(k, x_i) = x_i d_i + |x_i| a_i` for an
+    /// element of plane `k` (planes are runs of `planeSize` consecutive
+    /// values that share constants, such as one channel of one image for
+    /// BatchNorm; by default the whole tensor is one plane).
+    @inline(__always)
+    func diagonalContribution(_ r: Tensor, _ record: Record, planeSize: Int? = nil,
+                              weight: (Int, Float) -> Float) -> Tensor {
         let x = record.inputs[0], y = record.output
         precondition(x.count == r.count && y.count == r.count)
+        let plane = max(1, planeSize ?? r.count)
         return r.storage.withUnsafeBufferPointer { rs in
             x.storage.withUnsafeBufferPointer { xs in
                 y.storage.withUnsafeBufferPointer { ys in
                     Tensor(shape: x.shape) { out in
                         guard let rp = rs.baseAddress, let xp = xs.baseAddress, let yp = ys.baseAddress else { return }
                         parallelChunks(rs.count) { range in
-                            for i in range {
-                                let (d, a) = slopes(i, xp[i])
-                                out[i] = (xp[i] * d + abs(xp[i]) * a) * (rp[i] / (abs(yp[i]) + relevanceEpsilon))
+                            var start = range.lowerBound
+                            while start < range.upperBound {
+                                let k = start / plane, end = min(range.upperBound, (k + 1) * plane)
+                                for i in start..<end {
+                                    out[i] = weight(k, xp[i]) * (rp[i] / (abs(yp[i]) + relevanceEpsilon))
+                                }
+                                start = end
                             }
                         }
                     }
@@ -185,4 +195,20 @@ extension Layer {
             }
         }
     }
+}
+
+/// `x * d + |x| * a`, elementwise: the absLRP contribution of one input.
+func fusedContribution(_ x: Tensor, detached d: consuming Tensor, absolute a: Tensor) -> Tensor {
+    var out = d
+    out.storage.withUnsafeMutableBufferPointer { o in
+        x.storage.withUnsafeBufferPointer { xs in
+            a.storage.withUnsafeBufferPointer { av in
+                let (op, xp, ap) = (o.baseAddress!, xs.baseAddress!, av.baseAddress!)
+                parallelChunks(o.count) { range in
+                    for j in range { op[j] = xp[j] * op[j] + abs(xp[j]) * ap[j] }
+                }
+            }
+        }
+    }
+    return out
 }

@@ -1,7 +1,8 @@
 /// Rectified linear unit, `y = max(x, 0)`; its absolute twin at `|x|` is `|x|`.
 ///
 /// - VJP: `g * [x > 0]`; twin VJP: `s * [|x| > 0]`.
-/// - absLRP contribution: `x*[x>0]*S + |x|*[x != 0]*S`.
+/// - absLRP contribution: `x*[x>0]*S + |x|*[x != 0]*S`, i.e. `2x S` where
+///   `x > 0` and `|x| S` elsewhere.
 public final class ReLU: Layer {
     override public func apply(_ x: Tensor) -> Tensor { x.map { $0 > 0 ? $0 : 0 } }
 
@@ -14,6 +15,6 @@ public final class ReLU: Layer {
     }
 
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        [diagonalContribution(r, record) { _, x in (x > 0 ? 1 : 0, x != 0 ? 1 : 0) }]
+        [diagonalContribution(r, record) { _, x in x > 0 ? x + x : abs(x) }]
     }
 }

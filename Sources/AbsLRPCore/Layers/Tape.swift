@@ -5,6 +5,9 @@
 public struct Record {
     public var inputs: [Tensor]
     public var output: Tensor
+    /// Whether no value of the first input is negative (recorded by affine
+    /// layers, whose absLRP rule then needs one product instead of two).
+    public var nonnegativeInput = false
 }
 
 /// The record of one forward pass: each operation's `Record`, looked up by
@@ -37,9 +40,11 @@ public final class ForwardContext {
 
     public init(tape: Tape? = nil) { self.tape = tape }
 
+    /// Records `op`'s inputs and output; `nonnegativeInput` is evaluated only when recording.
     @inline(__always)
-    func save(_ op: Module, inputs: [Tensor], output: Tensor) {
-        tape?.save(op, Record(inputs: inputs, output: output))
+    func save(_ op: Module, inputs: [Tensor], output: Tensor, nonnegativeInput: @autoclosure () -> Bool = false) {
+        guard let tape else { return }
+        tape.save(op, Record(inputs: inputs, output: output, nonnegativeInput: nonnegativeInput()))
     }
 }
 

@@ -66,11 +66,7 @@ extension Tensor {
     public mutating func normalizeSum() {
         // Accumulated in Double: the sum of ~10^5 terms in Float drifts by
         // ~1e-5 relative, which the contrastive difference amplifies.
-        normalizePerSample { row, range in
-            var s: Double = 0
-            for i in range { s += Double(abs(row[i])) }
-            return s
-        } combine: { $0.reduce(0, +) }
+        normalizePerSample { row, range in absoluteSum(row, range) } combine: { $0.reduce(0, +) }
     }
 
     /// Per-sample normalisation to unit max magnitude: `t / (max|t| + 1e-9)`
@@ -122,6 +118,51 @@ extension Tensor {
     }
 }
 
+/// `sum |p[i]|` over `range`, accumulated in Double in 16 independent lanes
+/// (a single running sum would serialise on the add's latency).
+@inline(__always)
+func absoluteSum(_ p: UnsafePointer<Float>, _ range: Range<Int>) -> Double {
+    var low = SIMD8<Double>(), high = SIMD8<Double>()
+    var i = range.lowerBound
+    while i + 16 <= range.upperBound {
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+        let magnitude = v.replacing(with: -v, where: v .< 0)
+        low += SIMD8<Double>(magnitude.lowHalf)
+        high += SIMD8<Double>(magnitude.highHalf)
+        i += 16
+    }
+    var total = (low + high).sum()
+    while i < range.upperBound {
+        total += Double(abs(p[i]))
+        i += 1
+    }
+    return total
+}
+
 /// `sign(x)` with `sign(0) = 0`, as PyTorch's `abs` backward uses it.
 @inlinable
 public func signum(_ x: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+
+extension Tensor {
+    /// Whether no value is negative (`-0` and NaN count as nonnegative).
+    public var isNonnegative: Bool {
+        storage.withUnsafeBufferPointer { values in
+            var negatives = 0
+            for v in values { negatives &+= v < 0 ? 1 : 0 }
+            return negatives == 0
+        }
+    }
+
+    /// `self *= other` elementwise; shapes must be equal.
+    public mutating func multiplyElementwise(by other: Tensor) {
+        precondition(shape == other.shape, "shape \(shape) vs \(other.shape)")
+        storage.withUnsafeMutableBufferPointer { o in
+            other.storage.withUnsafeBufferPointer { x in
+                guard let op = o.baseAddress, let xp = x.baseAddress else { return }
+                parallelChunks(o.count) { range in
+                    for i in range { op[i] *= xp[i] }
+                }
+            }
+        }
+    }
+}

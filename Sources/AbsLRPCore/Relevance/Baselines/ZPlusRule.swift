@@ -1,4 +1,4 @@
-extension Layer {
+extension AffineLayer {
     /// LRP-z+ for an affine layer `y = W x + b` (Conv2d, Linear), as Zennit's
     /// `ZPlus`: only positive contributions `x_i w_ij > 0` count,
     ///

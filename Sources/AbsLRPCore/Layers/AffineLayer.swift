@@ -1,0 +1,55 @@
+/// A layer `y = W x + b` (Conv2d, Linear). Every backward rule is a product
+/// with a matrix derived from `W` (`WeightMatrix`), which the subclass
+/// supplies as `backwardProducts`; the rules themselves live here:
+///
+///     vjp(g)          = W^T g
+///     absoluteVJP(s)  = |W|^T s
+///     contribution    = x (W^T s) + |x| (|W|^T s)     (any x)
+///                     = x ((W + |W|)^T s)             (x >= 0: one product)
+///
+/// The input's sign is recorded in the forward (`Record.nonnegativeInput`);
+/// inside VGG and ResNet every affine layer but the first sees a ReLU's
+/// output, so absLRP costs one backward product per layer there instead of two.
+public class AffineLayer: Layer {
+    var weightMatrices = WeightMatrices()
+
+    override public func stateDidChange() { weightMatrices.invalidate() }
+
+    /// `M^T g` at the input's shape for each `M` in `matrices`.
+    func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
+        preconditionFailure("\(type(of: self)) has no backward products")
+    }
+
+    /// A layer of the same geometry with its own (zero) parameters.
+    func emptyTwin() -> AffineLayer { preconditionFailure("\(type(of: self)) has no twin") }
+
+    override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let y = apply(x)
+        context.save(self, inputs: [x], output: y, nonnegativeInput: x.isNonnegative)
+        return y
+    }
+
+    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
+        backwardProducts(g, inputShape: record.inputs[0].shape, matrices: [.weight])
+    }
+
+    override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
+        backwardProducts(s, inputShape: record.inputs[0].shape, matrices: [.absolute])
+    }
+
+    override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
+        let x = record.inputs[0]
+        if record.nonnegativeInput {
+            var g = backwardProducts(s, inputShape: x.shape, matrices: [.rectifiedSum])[0]
+            g.multiplyElementwise(by: x)
+            return [g]
+        }
+        var both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
+        return [fusedContribution(x, detached: both.replaceAt(0), absolute: both[1])]
+    }
+
+    /// LRP-z+ (positive contributions only; see `positiveContributionRelevance`).
+    override public func zPlusRelevance(_ r: Tensor, _ record: Record) -> [Tensor] {
+        positiveContributionRelevance(r, record, twin: emptyTwin())
+    }
+}

@@ -1,0 +1,66 @@
+/// The matrices an affine layer's backward products multiply with, each an
+/// elementwise function of the weight `W` `[rows, cols]` (rows = output
+/// features or channels).
+enum WeightMatrix: CaseIterable {
+    /// `W`: the true and detached VJP.
+    case weight
+    /// `|W|`: the absolute twin's VJP.
+    case absolute
+    /// `W + |W| = 2 max(W, 0)`: both absLRP products at once when the layer's
+    /// input is nonnegative, since then `x (W^T s) + |x| (|W|^T s) = x ((W + |W|)^T s)`.
+    case rectifiedSum
+
+    @inline(__always)
+    func transform(_ w: Float) -> Float {
+        switch self {
+        case .weight: return w
+        case .absolute: return abs(w)
+        case .rectifiedSum: return w + abs(w)
+        }
+    }
+}
+
+/// The derived matrices (`|W|`, `W + |W|`) of one weight, for the backward products.
+///
+/// Weights of at most `cacheLimit` values (1M, 4 MB) keep each derived matrix
+/// in memory, built once per weight change, so the small models that GAE runs
+/// in loops never recompute them. Larger ones (ResNet-50's 3x3x512x512
+/// convolutions, ViT-B's MLPs, VGG's 25088x4096 classifier) are derived block
+/// by block inside each product: one pass over the weights per product, a few
+/// percent of its GEMM time, instead of more copies of the model in memory.
+struct WeightMatrices {
+    static let cacheLimit = 1 << 20
+    /// Values per block for uncached matrices.
+    static let blockValues = 1 << 20
+    private var cached: [WeightMatrix: [Float]] = [:]
+
+    mutating func invalidate() { cached = [:] }
+
+    /// Calls `body(rowRange, M[rowRange, :], isFirstBlock)` for blocks of rows
+    /// of `matrix` covering all of `weight`, so callers accumulate
+    /// (`beta = isFirst ? 0 : 1`). `W` itself is one block.
+    mutating func forEachBlock(_ matrix: WeightMatrix, of weight: Tensor, rows: Int,
+                               _ body: (Range<Int>, UnsafePointer<Float>, Bool) -> Void) {
+        if matrix == .weight {
+            weight.storage.withUnsafeBufferPointer { body(0..<rows, $0.baseAddress!, true) }
+            return
+        }
+        let cols = weight.count / rows
+        if weight.count <= Self.cacheLimit {
+            if cached[matrix] == nil { cached[matrix] = weight.storage.map(matrix.transform) }
+            cached[matrix]!.withUnsafeBufferPointer { body(0..<rows, $0.baseAddress!, true) }
+            return
+        }
+        let blockRows = max(1, Self.blockValues / max(1, cols))
+        var block = [Float](repeating: 0, count: blockRows * cols)
+        weight.storage.withUnsafeBufferPointer { w in
+            block.withUnsafeMutableBufferPointer { b in
+                for first in Swift.stride(from: 0, to: rows, by: blockRows) {
+                    let n = min(blockRows, rows - first)
+                    for i in 0..<(n * cols) { b[i] = matrix.transform(w[first * cols + i]) }
+                    body(first..<(first + n), UnsafePointer(b.baseAddress!), first == 0)
+                }
+            }
+        }
+    }
+}
