@@ -20,6 +20,13 @@ public class AffineLayer: Layer {
         preconditionFailure("\(type(of: self)) has no backward products")
     }
 
+    /// `x * ((W + |W|)^T s)`, the contribution when `x >= 0`.
+    func rectifiedContribution(_ s: Tensor, _ x: Tensor) -> Tensor {
+        var g = backwardProducts(s, inputShape: x.shape, matrices: [.rectifiedSum])[0]
+        g.multiplyElementwise(by: x)
+        return g
+    }
+
     /// A layer of the same geometry with its own (zero) parameters.
     func emptyTwin() -> AffineLayer { preconditionFailure("\(type(of: self)) has no twin") }
 
@@ -39,11 +46,7 @@ public class AffineLayer: Layer {
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let x = record.inputs[0]
-        if record.nonnegativeInput {
-            var g = backwardProducts(s, inputShape: x.shape, matrices: [.rectifiedSum])[0]
-            g.multiplyElementwise(by: x)
-            return [g]
-        }
+        if record.nonnegativeInput { return [rectifiedContribution(s, x)] }
         var both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
         return [fusedContribution(x, detached: both.replaceAt(0), absolute: both[1])]
     }

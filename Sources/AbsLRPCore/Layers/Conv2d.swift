@@ -50,56 +50,45 @@ public final class Conv2d: AffineLayer {
         precondition(geo.outputHeight > 0 && geo.outputWidth > 0,
                      "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel")
         let group = groupSize(batch: b, pixels: l)
-        var y = Tensor(shape: [b, outChannels, geo.outputHeight, geo.outputWidth])
-        var columns = [Float](repeating: 0, count: (isPointwise && group == 1) ? 0 : p * group * l)
-        var product = [Float](repeating: 0, count: group == 1 ? 0 : outChannels * group * l)
+        let columns = Scratch(count: (isPointwise && group == 1) ? 0 : p * group * l)
+        let product = Scratch(count: group == 1 ? 0 : outChannels * group * l)
+        defer { columns.free(); product.free() }
         let weight = parameter("weight")
-        x.storage.withUnsafeBufferPointer { xs in
+        let bias = hasBias ? parameter("bias").storage : nil
+        return x.storage.withUnsafeBufferPointer { xs in
             weight.storage.withUnsafeBufferPointer { ws in
-                y.storage.withUnsafeMutableBufferPointer { ys in
-                    columns.withUnsafeMutableBufferPointer { cs in
-                        product.withUnsafeMutableBufferPointer { ps in
-                            for first in Swift.stride(from: 0, to: b, by: group) {
-                                let n = min(group, b - first), ld = n * l
-                                // columns [p, n*l]: image j's columns at offset j*l
-                                let cols: UnsafePointer<Float>
-                                if isPointwise && group == 1 {
-                                    cols = xs.baseAddress! + first * imageSize
+                Tensor(shape: [b, outChannels, geo.outputHeight, geo.outputWidth]) { ys in
+                    for first in Swift.stride(from: 0, to: b, by: group) {
+                        let n = min(group, b - first), ld = n * l
+                        // columns [p, n*l]: image j's columns at offset j*l
+                        let cols: UnsafePointer<Float>
+                        if isPointwise && group == 1 {
+                            cols = xs.baseAddress! + first * imageSize
+                        } else {
+                            for j in 0..<n {
+                                let image = xs.baseAddress! + (first + j) * imageSize
+                                if isPointwise {
+                                    for c in 0..<p { (columns.base + c * ld + j * l).update(from: image + c * l, count: l) }
                                 } else {
-                                    for j in 0..<n {
-                                        let image = xs.baseAddress! + (first + j) * imageSize
-                                        if isPointwise {
-                                            for c in 0..<p { (cs.baseAddress! + c * ld + j * l).update(from: image + c * l, count: l) }
-                                        } else {
-                                            im2col(image, geo, cs.baseAddress! + j * l, ldc: ld)
-                                        }
-                                    }
-                                    cols = UnsafePointer(cs.baseAddress!)
+                                    im2col(image, geo, columns.base + j * l, ldc: ld)
                                 }
-                                let out = group == 1 ? ys.baseAddress! + first * outChannels * l : ps.baseAddress!
-                                sgemm(m: outChannels, n: ld, k: p, a: ws.baseAddress!, b: cols, c: out)
-                                if group > 1 {
-                                    for j in 0..<n {
-                                        let image = ys.baseAddress! + (first + j) * outChannels * l
-                                        for o in 0..<outChannels { (image + o * l).update(from: out + o * ld + j * l, count: l) }
-                                    }
-                                }
+                            }
+                            cols = UnsafePointer(columns.base)
+                        }
+                        let out = group == 1 ? ys + first * outChannels * l : product.base
+                        sgemm(m: outChannels, n: ld, k: p, a: ws.baseAddress!, b: cols, c: out)
+                        for j in 0..<n {
+                            let image = ys + (first + j) * outChannels * l
+                            for o in 0..<outChannels {
+                                let plane = image + o * l
+                                if group > 1 { plane.update(from: out + o * ld + j * l, count: l) }
+                                if let bias { for k in 0..<l { plane[k] += bias[o] } }
                             }
                         }
                     }
                 }
             }
         }
-        if hasBias {
-            let bias = parameter("bias").storage
-            y.storage.withUnsafeMutableBufferPointer { ys in
-                for i in 0..<(b * outChannels) {
-                    let v = bias[i % outChannels]
-                    for j in (i * l)..<((i + 1) * l) { ys[j] += v }
-                }
-            }
-        }
-        return y
     }
 
     override func emptyTwin() -> AffineLayer {
@@ -109,56 +98,76 @@ public final class Conv2d: AffineLayer {
 
     /// `col2im(M^T · g)` for each `M` in `matrices`, images grouped as in the forward.
     override func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
+        var outputs: [Tensor] = []
+        for matrix in matrices {
+            outputs.append(backwardProduct(g, inputShape: inputShape, matrix: matrix) { _, _ in })
+        }
+        return outputs
+    }
+
+    /// absLRP with a nonnegative input in one product: `x * col2im((W + |W|)^T S)`,
+    /// the multiplication by `x` done image by image while the image is in cache.
+    override func rectifiedContribution(_ s: Tensor, _ x: Tensor) -> Tensor {
+        x.storage.withUnsafeBufferPointer { xs in
+            let imageSize = x.sampleCount
+            return backwardProduct(s, inputShape: x.shape, matrix: .rectifiedSum) { index, image in
+                let xp = xs.baseAddress! + index * imageSize
+                parallelChunks(imageSize) { range in
+                    for k in range { image[k] *= xp[k] }
+                }
+            }
+        }
+    }
+
+    /// `col2im(M^T · g)`, images grouped as in the forward; `finish(b, image)`
+    /// is called on each image of the result once it is complete.
+    private func backwardProduct(_ g: Tensor, inputShape: [Int], matrix: WeightMatrix,
+                                 finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let geo = geometry(height: h, width: w)
         let l = geo.outputPixels, p = patchSize, imageSize = inChannels * h * w
         let group = groupSize(batch: b, pixels: l)
-        var outputs = [Tensor](repeating: Tensor(shape: inputShape), count: matrices.count)
         let weight = parameter("weight")
-        var columns = [Float](repeating: 0, count: (isPointwise && group == 1) ? 0 : p * group * l)
-        var gathered = [Float](repeating: 0, count: group == 1 ? 0 : outChannels * group * l)
+        let columns = Scratch(count: (isPointwise && group == 1) ? 0 : p * group * l)
+        let gathered = Scratch(count: group == 1 ? 0 : outChannels * group * l)
+        defer { columns.free(); gathered.free() }
+        // col2im accumulates, so its images start at zero; the other paths write every value
+        var output = isPointwise ? Tensor(shape: inputShape, filling: { _ in }) : Tensor(shape: inputShape)
         g.storage.withUnsafeBufferPointer { gs in
-            columns.withUnsafeMutableBufferPointer { cs in
-                gathered.withUnsafeMutableBufferPointer { gb in
-                    for first in Swift.stride(from: 0, to: b, by: group) {
-                        let n = min(group, b - first), ld = n * l
-                        // g of the group as one [O, n*l] matrix
-                        let rhs: UnsafePointer<Float>
-                        if group == 1 {
-                            rhs = gs.baseAddress! + first * outChannels * l
-                        } else {
-                            for j in 0..<n {
-                                let src = gs.baseAddress! + (first + j) * outChannels * l
-                                for o in 0..<outChannels { (gb.baseAddress! + o * ld + j * l).update(from: src + o * l, count: l) }
-                            }
-                            rhs = UnsafePointer(gb.baseAddress!)
+            output.storage.withUnsafeMutableBufferPointer { os in
+                for first in Swift.stride(from: 0, to: b, by: group) {
+                    let n = min(group, b - first), ld = n * l
+                    // g of the group as one [O, n*l] matrix
+                    let rhs: UnsafePointer<Float>
+                    if group == 1 {
+                        rhs = gs.baseAddress! + first * outChannels * l
+                    } else {
+                        for j in 0..<n {
+                            let src = gs.baseAddress! + (first + j) * outChannels * l
+                            for o in 0..<outChannels { (gathered.base + o * ld + j * l).update(from: src + o * l, count: l) }
                         }
-                        for (index, matrix) in matrices.enumerated() {
-                            outputs[index].storage.withUnsafeMutableBufferPointer { os in
-                                let base = os.baseAddress! + first * imageSize
-                                // pointwise, one image: the column matrix is the input gradient itself
-                                let target = (isPointwise && group == 1) ? base : cs.baseAddress!
-                                // target[p, ld] = M[O, p]^T · rhs[O, ld], accumulated over blocks of O
-                                let product = { (rows: Range<Int>, m: UnsafePointer<Float>, first: Bool) in
-                                    sgemm(transposeA: true, m: p, n: ld, k: rows.count, a: m, b: rhs + rows.lowerBound * ld,
-                                          beta: first ? 0 : 1, c: target)
-                                }
-                                weightMatrices.forEachBlock(matrix, of: weight, rows: outChannels, product)
-                                if isPointwise && group == 1 { return }
-                                    for j in 0..<n {
-                                        let image = base + j * imageSize
-                                        if isPointwise {
-                                            for c in 0..<p { (image + c * l).update(from: cs.baseAddress! + c * ld + j * l, count: l) }
-                                        } else {
-                                            col2im(UnsafePointer(cs.baseAddress! + j * l), geo, image, ldc: ld)
-                                        }
-                                    }
-                            }
+                        rhs = UnsafePointer(gathered.base)
+                    }
+                    let base = os.baseAddress! + first * imageSize
+                    // pointwise, one image: the column matrix is the input gradient itself
+                    let target = (isPointwise && group == 1) ? base : columns.base
+                    // target[p, ld] = M[O, p]^T · rhs[O, ld], accumulated over blocks of O
+                    weightMatrices.forEachBlock(matrix, of: weight, rows: outChannels) { rows, m, isFirst in
+                        sgemm(transposeA: true, m: p, n: ld, k: rows.count, a: m, b: rhs + rows.lowerBound * ld,
+                              beta: isFirst ? 0 : 1, c: target)
+                    }
+                    for j in 0..<n {
+                        let image = base + j * imageSize
+                        if isPointwise && group > 1 {
+                            for c in 0..<p { (image + c * l).update(from: columns.base + c * ld + j * l, count: l) }
+                        } else if !isPointwise {
+                            col2im(UnsafePointer(columns.base + j * l), geo, image, ldc: ld)
                         }
+                        finish(first + j, image)
                     }
                 }
             }
         }
-        return outputs
+        return output
     }
 }

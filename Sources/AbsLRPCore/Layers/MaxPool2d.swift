@@ -17,25 +17,34 @@ public final class MaxPool2d: Layer {
                      kernelWidth: kernelSize, stride: stride, padding: padding)
     }
 
-    /// Calls `body(outputIndex, inputIndex)` with each window's argmax of `value(x)`.
-    private func forEachArgmax(_ x: Tensor, _ value: (Float) -> Float, _ body: (Int, Int) -> Void) {
+    /// Calls `body(outputIndex, argmax of x, argmax of |x|)` for every window
+    /// (flat indices into the input); image planes run in parallel, and each
+    /// window's indices stay inside its own plane.
+    private func forEachWindow(_ x: Tensor, _ body: (Int, Int, Int) -> Void) {
         let g = geometry(x.shape)
         let (oh, ow, h, w) = (g.outputHeight, g.outputWidth, g.height, g.width)
         x.storage.withUnsafeBufferPointer { xs in
-            for plane in 0..<(x.shape[0] * x.shape[1]) {
-                let inBase = plane * h * w, outBase = plane * oh * ow
-                for oy in 0..<oh {
-                    let y0 = oy * stride - padding
-                    for ox in 0..<ow {
-                        let x0 = ox * stride - padding
-                        var best = -Float.infinity, bestIndex = -1
-                        for i in max(y0, 0)..<min(y0 + kernelSize, h) {
-                            for j in max(x0, 0)..<min(x0 + kernelSize, w) {
-                                let v = value(xs[inBase + i * w + j])
-                                if v > best || v.isNaN || bestIndex < 0 { best = v; bestIndex = inBase + i * w + j }
+            let xp = xs.baseAddress!
+            parallelChunks(x.shape[0] * x.shape[1], minimumChunk: max(1, (1 << 14) / max(1, h * w))) { planes in
+                for plane in planes {
+                    let inBase = plane * h * w, outBase = plane * oh * ow
+                    for oy in 0..<oh {
+                        let y0 = oy * stride - padding
+                        for ox in 0..<ow {
+                            let x0 = ox * stride - padding
+                            var best = -Float.infinity, bestIndex = -1
+                            var bestAbsolute = -Float.infinity, bestAbsoluteIndex = -1
+                            for i in max(y0, 0)..<min(y0 + kernelSize, h) {
+                                for j in max(x0, 0)..<min(x0 + kernelSize, w) {
+                                    let index = inBase + i * w + j, v = xp[index], a = abs(v)
+                                    if v > best || v.isNaN || bestIndex < 0 { best = v; bestIndex = index }
+                                    if a > bestAbsolute || a.isNaN || bestAbsoluteIndex < 0 {
+                                        bestAbsolute = a; bestAbsoluteIndex = index
+                                    }
+                                }
                             }
+                            body(outBase + oy * ow + ox, bestIndex, bestAbsoluteIndex)
                         }
-                        body(outBase + oy * ow + ox, bestIndex)
                     }
                 }
             }
@@ -46,24 +55,48 @@ public final class MaxPool2d: Layer {
         let g = geometry(x.shape)
         var y = Tensor(shape: [x.shape[0], x.shape[1], g.outputHeight, g.outputWidth])
         y.storage.withUnsafeMutableBufferPointer { ys in
-            forEachArgmax(x, { $0 }) { o, i in ys[o] = x.storage[i] }
+            x.storage.withUnsafeBufferPointer { xs in
+                forEachWindow(x) { o, i, _ in ys[o] = xs[i] }
+            }
         }
         return y
     }
 
-    private func route(_ g: Tensor, _ x: Tensor, _ value: (Float) -> Float) -> Tensor {
+    /// `g` summed into each window's argmax of `x` (or of `|x|`).
+    private func route(_ g: Tensor, _ x: Tensor, absolute: Bool) -> Tensor {
         var out = Tensor(shape: x.shape)
         out.storage.withUnsafeMutableBufferPointer { os in
             g.storage.withUnsafeBufferPointer { gs in
-                forEachArgmax(x, value) { o, i in os[i] += gs[o] }
+                forEachWindow(x) { o, i, a in os[absolute ? a : i] += gs[o] }
             }
         }
         return out
     }
 
-    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [route(g, record.inputs[0], { $0 })] }
+    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [route(g, record.inputs[0], absolute: false)] }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [route(s, record.inputs[0], { abs($0) })]
+        [route(s, record.inputs[0], absolute: true)]
+    }
+
+    /// Both routes in one pass: each window adds `x_i S_o` at its argmax `i`
+    /// of `x` and `|x_j| S_o` at its argmax `j` of `|x|`.
+    override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
+        let x = record.inputs[0], y = record.output, divides = dividesRelevance
+        var out = Tensor(shape: x.shape)
+        out.storage.withUnsafeMutableBufferPointer { os in
+            x.storage.withUnsafeBufferPointer { xs in
+                r.storage.withUnsafeBufferPointer { rs in
+                    y.storage.withUnsafeBufferPointer { ys in
+                        forEachWindow(x) { o, i, a in
+                            let s = divides ? rs[o] / (abs(ys[o]) + relevanceEpsilon) : rs[o]
+                            os[i] += xs[i] * s
+                            os[a] += abs(xs[a]) * s
+                        }
+                    }
+                }
+            }
+        }
+        return [out]
     }
 }

@@ -77,11 +77,9 @@ open class Operation: Module {
         case .detachedGradient:
             return detachedVJP(r, record)
         case .absLRP:
-            return absLRPContributions(relevance: r, record).map { contribution in
-                var normalized = contribution
-                normalized.normalizeSum()
-                return normalized
-            }
+            var contributions = absLRPContributions(relevance: r, record)
+            for i in contributions.indices { contributions[i].normalizeSum() }
+            return contributions
         case .lrpEpsilon(let eps):
             let s = Operation.stabilizedRatio(r, record.output, epsilon: eps, absolute: false)
             return zip(record.inputs, detachedVJP(s, record)).map { $0 * $1 }

@@ -48,9 +48,29 @@ public var blasThreadCount: Int {
 /// instruction sets the CPU reports (`/proc/cpuinfo` flags): SkylakeX for
 /// AVX-512 (F, BW, DQ, VL), Haswell for AVX2 with FMA. Done once, before the
 /// first product.
+///
+/// The same step shortens how long OpenBLAS's worker threads spin (calling
+/// `sched_yield`) after a product before they sleep: by default about 2^28
+/// cycles, during which they compete for the cores with the elementwise
+/// passes that run between products (a quarter of all samples in `perf`,
+/// about 10% of the absLRP time of ResNet-50). Unless the user set
+/// `OPENBLAS_THREAD_TIMEOUT`, it becomes OpenBLAS's minimum, 2^4 cycles.
 public enum BLASKernel {
     /// The kernel family in use after selection (OpenBLAS's core name).
-    public static let selected: String = select()
+    public static let selected: String = {
+        shortenThreadTimeout()
+        return select()
+    }()
+
+    private static func shortenThreadTimeout() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil,
+              let readEnvironment = symbol("openblas_read_env"),
+              let stopThreads = symbol("blas_thread_shutdown_") else { return }
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1)
+        readEnvironment()
+        stopThreads()  // restarted by the next threaded product, with the new timeout
+        unsetenv("OPENBLAS_THREAD_TIMEOUT")
+    }
 
     private static func corename() -> String {
         guard let name = openblas_get_corename() else { return "unknown" }
@@ -82,7 +102,7 @@ public enum BLASKernel {
 
     private typealias Procedure = @convention(c) () -> Void
 
-    /// An OpenBLAS entry point that only DYNAMIC_ARCH builds export.
+    /// An OpenBLAS entry point that is not in its public header.
     private static func symbol(_ name: String) -> Procedure? {
         guard let handle = dlopen(nil, RTLD_NOW), let pointer = dlsym(handle, name) else { return nil }
         return unsafeBitCast(pointer, to: Procedure.self)

@@ -18,6 +18,15 @@ public struct ConvGeometry: Equatable, Sendable {
     public var patchSize: Int { channels * kernelHeight * kernelWidth }
     /// Columns of the column matrix: `OH * OW`.
     public var outputPixels: Int { outputHeight * outputWidth }
+
+    /// The output columns `ox` whose window column `j` lands inside the
+    /// image, `0 <= ox * stride - padding + j < width` (the rest read padding).
+    @inline(__always)
+    func validOutputColumns(kernelColumn j: Int) -> Range<Int> {
+        let low = max(0, (padding - j + stride - 1) / stride)
+        let high = min(outputWidth, max(0, (width + padding - j + stride - 1) / stride))
+        return low..<max(low, high)
+    }
 }
 
 /// Unfolds one image (C, H, W) into the column matrix `[C*kh*kw, OH*OW]`
@@ -42,18 +51,14 @@ public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: 
                         continue
                     }
                     let src = plane + y * g.width
+                    let valid = g.validOutputColumns(kernelColumn: j)
+                    out.update(repeating: 0, count: valid.lowerBound)
                     if g.stride == 1 {
-                        let x0 = j - g.padding
-                        for ox in 0..<ow {
-                            let x = x0 + ox
-                            out[ox] = (x >= 0 && x < g.width) ? src[x] : 0
-                        }
+                        (out + valid.lowerBound).update(from: src + valid.lowerBound - g.padding + j, count: valid.count)
                     } else {
-                        for ox in 0..<ow {
-                            let x = ox * g.stride - g.padding + j
-                            out[ox] = (x >= 0 && x < g.width) ? src[x] : 0
-                        }
+                        for ox in valid { out[ox] = src[ox * g.stride - g.padding + j] }
                     }
+                    (out + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound)
                 }
             }
         }
@@ -77,11 +82,12 @@ public func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, _ image: 
                 for oy in 0..<oh {
                     let y = oy * g.stride - g.padding + i
                     if y < 0 || y >= g.height { continue }
-                    let dst = plane + y * g.width
+                    let dst = plane + y * g.width - g.padding + j
                     let src = row + oy * ow
-                    for ox in 0..<ow {
-                        let x = ox * g.stride - g.padding + j
-                        if x >= 0 && x < g.width { dst[x] += src[ox] }
+                    if g.stride == 1 {
+                        for ox in g.validOutputColumns(kernelColumn: j) { dst[ox] += src[ox] }
+                    } else {
+                        for ox in g.validOutputColumns(kernelColumn: j) { dst[ox * g.stride] += src[ox] }
                     }
                 }
             }

@@ -1,0 +1,110 @@
+import XCTest
+@testable import AbsLRPCore
+
+/// The fused absLRP kernels against the rule they fuse (spec section 1),
+/// written from the layers' own VJPs, which `LayerGradientTests` checks by
+/// finite differences:
+///
+///     c = x * detachedVJP(S) + |x| * absoluteVJP(S),   S = R / (|y| + eps)
+///
+/// computed element by element in Double.
+final class FusedRuleTests: XCTestCase {
+    /// `x * d + |x| * a` in Double, as a Float tensor.
+    private func definition(_ x: Tensor, _ d: Tensor, _ a: Tensor) -> Tensor {
+        Tensor(shape: x.shape) { i in
+            Float(Double(x.storage[i]) * Double(d.storage[i]) + Double(abs(x.storage[i])) * Double(a.storage[i]))
+        }
+    }
+
+    private func ratio(_ r: Tensor, _ y: Tensor) -> Tensor {
+        Tensor(shape: r.shape) { i in r.storage[i] / (abs(y.storage[i]) + relevanceEpsilon) }
+    }
+
+    /// Checks `absLRPContributions(s)` against the definition, and that the
+    /// record says whether `x` is nonnegative.
+    private func checkAffine(_ layer: AffineLayer, _ x: Tensor, nonnegative: Bool, _ label: String) {
+        let record = recordOf(layer, x)
+        XCTAssertEqual(record.nonnegativeInput, nonnegative, label)
+        let s = randomTensor(record.output.shape, seed: 77)
+        let expected = definition(x, layer.detachedVJP(s, record)[0], layer.absoluteVJP(s, record)[0])
+        let scale = expected.storage.map { abs($0) }.max() ?? 1
+        assertClose(layer.absLRPContributions(s, record)[0], expected, rtol: 1e-4, atol: 1e-5 * scale, label)
+    }
+
+    func testConvolutionWithNonnegativeInputUsesOneProductOfWPlusAbsW() {
+        let cases: [(c: Int, o: Int, h: Int, k: Int, s: Int, p: Int, batch: Int)] = [
+            (3, 5, 9, 3, 1, 1, 2), (4, 6, 7, 1, 1, 0, 3), (5, 4, 11, 3, 2, 1, 2), (6, 3, 8, 1, 2, 0, 1),
+        ]
+        for (i, t) in cases.enumerated() {
+            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p)
+            conv.setParameter("weight", randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(10 + i)))
+            conv.setParameter("bias", randomTensor([t.o], seed: UInt64(20 + i)))
+            let signed = randomTensor([t.batch, t.c, t.h, t.h], seed: UInt64(30 + i))
+            checkAffine(conv, signed.map { max($0, 0) }, nonnegative: true, "conv case \(i), x >= 0")
+            checkAffine(conv, signed, nonnegative: false, "conv case \(i), signed x")
+        }
+    }
+
+    func testLinearWithNonnegativeInputUsesOneProductOfWPlusAbsW() {
+        let linear = Linear(name: "fc", inFeatures: 13, outFeatures: 7)
+        linear.setParameter("weight", randomTensor([7, 13], seed: 1))
+        linear.setParameter("bias", randomTensor([7], seed: 2))
+        let signed = randomTensor([3, 5, 13], seed: 3)
+        checkAffine(linear, signed.map { max($0, 0) }, nonnegative: true, "linear, x >= 0")
+        checkAffine(linear, signed, nonnegative: false, "linear, signed x")
+    }
+
+    func testWPlusAbsWOfALayerTooLargeToCacheIsComputedBlockwise() {
+        // 1200 x 1000 weights: above WeightMatrices' cache limit (1M values)
+        let (n, m) = (1000, 1200)
+        let linear = Linear(name: "fc", inFeatures: n, outFeatures: m, bias: false)
+        linear.setParameter("weight", randomTensor([m, n], seed: 4))
+        let x = randomTensor([2, n], seed: 5).map { max($0, 0) }
+        checkAffine(linear, x, nonnegative: true, "large linear")
+    }
+
+    func testMaxPoolRoutesBothArgmaxesInOnePass() {
+        let x = Tensor(shape: [2, 3, 7, 6]) { i in Float((i * 7919) % 23) - 11 }  // ties and both signs
+        for (divides, padding) in [(true, 1), (false, 0)] {
+            let pool = MaxPool2d(name: "pool", kernelSize: 3, stride: 2, padding: padding)
+            pool.dividesRelevance = divides
+            let record = recordOf(pool, x)
+            let r = randomTensor(record.output.shape, seed: 6)
+            let s = divides ? ratio(r, record.output) : r
+            let expected = definition(x, pool.detachedVJP(s, record)[0], pool.absoluteVJP(s, record)[0])
+            assertClose(pool.absLRPContributions(relevance: r, record)[0], expected, rtol: 1e-5, atol: 1e-6,
+                        "max pool, divides \(divides)")
+        }
+    }
+
+    func testDiagonalLayersFuseTheRuleIntoOnePass() {
+        let x = Tensor(shape: [2, 3, 5, 4]) { i in i % 7 == 0 ? 0 : Float((i * 31) % 17) - 8 }
+        let bn = BatchNorm2d(name: "bn", channels: 3)
+        bn.setParameter("weight", Tensor(shape: [3], storage: [1.5, -0.7, 0.2]))
+        bn.setParameter("bias", Tensor(shape: [3], storage: [0.1, -0.3, 0.5]))
+        bn.setParameter("running_mean", Tensor(shape: [3], storage: [0.2, -1, 0.4]))
+        bn.setParameter("running_var", Tensor(shape: [3], storage: [2, 0.5, 1.2]))
+        let layers: [Layer] = [bn, ReLU(name: "relu"), Identity(name: "id", passesRelevanceThrough: false),
+                               Dropout(name: "drop")]
+        for layer in layers {
+            let record = recordOf(layer, x)
+            let r = randomTensor(record.output.shape, seed: 8)
+            let s = ratio(r, record.output)
+            let expected = definition(x, layer.detachedVJP(s, record)[0], layer.absoluteVJP(s, record)[0])
+            assertClose(layer.absLRPContributions(relevance: r, record)[0], expected, rtol: 1e-5, atol: 1e-6, layer.name)
+        }
+    }
+
+    func testAbsoluteSumAndSignTestMatchNaiveLoops() {
+        let values: [Float] = (0..<1001).map { Float(($0 * 37) % 101) - 50.5 }
+        let naive = values.reduce(0.0) { $0 + Double(abs($1)) }
+        values.withUnsafeBufferPointer { p in
+            XCTAssertEqual(absoluteSum(p.baseAddress!, 0..<1001), naive, accuracy: 1e-9)
+            XCTAssertEqual(absoluteSum(p.baseAddress!, 3..<20), values[3..<20].reduce(0.0) { $0 + Double(abs($1)) },
+                           accuracy: 1e-9)
+        }
+        XCTAssertFalse(Tensor(shape: [1001], storage: values).isNonnegative)
+        XCTAssertTrue(Tensor(shape: [4], storage: [0, -0.0, 3, .nan]).isNonnegative)
+        XCTAssertFalse(Tensor(shape: [33], storage: Array(repeating: 1, count: 32) + [-1e-30]).isNonnegative)
+    }
+}
