@@ -22,8 +22,12 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]
         ),
         .target(
+            name: "CVectorMath",
+            linkerSettings: [.linkedLibrary("mvec"), .linkedLibrary("m")]
+        ),
+        .target(
             name: "AbsLRPCore",
-            dependencies: ["CBLAS", "CImageIO"]
+            dependencies: ["CBLAS", "CImageIO", "CVectorMath"]
         ),
         .systemLibrary(
             name: "CZlib",

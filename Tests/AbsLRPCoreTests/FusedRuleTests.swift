@@ -55,7 +55,7 @@ final class FusedRuleTests: XCTestCase {
     }
 
     func testWPlusAbsWOfALayerTooLargeToCacheIsComputedBlockwise() {
-        // 1200 x 1000 weights: above WeightMatrices' cache limit (1M values)
+        // 1200 x 1000 weights: above WeightMatrices' cache limit (256K values)
         let (n, m) = (1000, 1200)
         let linear = Linear(name: "fc", inFeatures: n, outFeatures: m, bias: false)
         linear.setParameter("weight", randomTensor([m, n], seed: 4))

@@ -38,6 +38,48 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Input gradient of a convolution by direct loops: `dx[c, y, x] = sum g[o, oy, ox] w[o, c, u, v]`
+    /// over the windows that read `(y, x)`.
+    static func naiveConvInputGradient(_ g: Tensor, _ w: Tensor, inputShape: [Int], stride: Int, padding: Int) -> Tensor {
+        let (n, c, h, wd) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let (o, kh, kw, oh, ow) = (w.shape[0], w.shape[2], w.shape[3], g.shape[2], g.shape[3])
+        var dx = [Double](repeating: 0, count: n * c * h * wd)
+        for bi in 0..<n { for oc in 0..<o { for i in 0..<oh { for j in 0..<ow {
+            let gv = Double(g[bi, oc, i, j])
+            for ic in 0..<c { for u in 0..<kh { for v in 0..<kw {
+                let yy = i * stride - padding + u, xx = j * stride - padding + v
+                if yy >= 0 && yy < h && xx >= 0 && xx < wd {
+                    dx[((bi * c + ic) * h + yy) * wd + xx] += gv * Double(w[oc, ic, u, v])
+                }
+            } } }
+        } } } }
+        return Tensor(shape: inputShape, storage: dx.map { Float($0) })
+    }
+
+    func testConv2dCutInSlabsOrGroupsOfImagesMatchesDirectLoops() {
+        // Column budgets that cut these shapes in slabs of 1 or 3 output rows,
+        // or put 1 or 2 images side by side, in both directions.
+        let saved = Conv2d.columnBudget
+        defer { Conv2d.columnBudget = saved }
+        let cases: [(k: Int, s: Int, p: Int)] = [(3, 1, 1), (3, 2, 1), (1, 1, 0), (1, 2, 0)]
+        for budget in [40, 200, 2000, 5000] {
+            Conv2d.columnBudget = budget
+            for (i, t) in cases.enumerated() {
+                let conv = Conv2d(name: "c", inChannels: 3, outChannels: 4, kernelSize: t.k, stride: t.s, padding: t.p)
+                conv.setParameter("weight", randomTensor([4, 3, t.k, t.k], seed: UInt64(40 + i)))
+                conv.setParameter("bias", randomTensor([4], seed: UInt64(50 + i)))
+                let x = randomTensor([3, 3, 11, 13], seed: UInt64(60 + i))
+                let y = conv.apply(x), label = "budget \(budget), case \(i)"
+                assertClose(y, Self.naiveConv(x, conv.parameter("weight"), conv.parameter("bias"), stride: t.s, padding: t.p),
+                            rtol: 1e-5, atol: 1e-5, "forward, \(label)")
+                let g = randomTensor(y.shape, seed: UInt64(70 + i))
+                assertClose(conv.vjp(g, recordOf(conv, x))[0],
+                            Self.naiveConvInputGradient(g, conv.parameter("weight"), inputShape: x.shape, stride: t.s, padding: t.p),
+                            rtol: 1e-5, atol: 1e-5, "input gradient, \(label)")
+            }
+        }
+    }
+
     func testCol2imIsTheAdjointOfIm2col() {
         for (i, g) in [ConvGeometry(channels: 3, height: 11, width: 7, kernelHeight: 7, kernelWidth: 7, stride: 2, padding: 3),
                        ConvGeometry(channels: 2, height: 5, width: 6, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
@@ -159,7 +201,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testAbsoluteTwinOfALayerTooLargeToCacheIsComputedBlockwise() {
-        // 3000 x 3000 = 9M weights: above WeightMatrices's cache limit (1M), so |W|
+        // 3000 x 3000 = 9M weights: above WeightMatrices' cache limit (256K values), so |W|
         // is formed block by block inside the product.
         let (n, rows) = (3000, 2)
         let lin = Linear(name: "fc", inFeatures: n, outFeatures: n, bias: false)

@@ -47,7 +47,8 @@ public struct ModelBenchmark {
         public var fractionOfLimit: Double
         /// Achieved GFLOP/s of the relevance map, counted as the limit's FLOPs.
         public var relevanceGFLOPS: Double
-        /// Peak resident memory of the process (VmHWM), bytes.
+        /// Peak resident memory of the process (VmHWM), bytes, up to the end of
+        /// the relevance runs (the sgemm measurement comes after them).
         public var peakResidentBytes: Int
     }
 
@@ -63,12 +64,6 @@ public struct ModelBenchmark {
         var rng = SplitMix64(seed: seed &+ 1)
         let x = Tensor(shape: [batch] + configuration.inputSize) { _ in rng.nextNormal() }
 
-        log("measuring sgemm on \(model)'s GEMM shapes")
-        let (_, tape) = classifier.recordedForward(x.batchSlice(0..<1))
-        let products = classifier.forwardProducts(tape)
-        let forwardFLOP = products.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k) }
-        let sgemmRate = Self.measureSgemm(products)
-
         log("forward x \(iterations)")
         _ = classifier.logits(x)
         let forward = Self.median((0..<iterations).map { _ in Self.time { _ = classifier.logits(x) } })
@@ -80,6 +75,14 @@ public struct ModelBenchmark {
             relevanceTimes.append(Self.time { do { _ = try method.relevance(x, targets: nil) } catch { failure = error } })
             if let failure { throw failure }
         }
+        // before the sgemm measurement, whose matrices are not the method's memory
+        let peakResident = Self.peakResidentBytes()
+
+        log("measuring sgemm on \(model)'s GEMM shapes")
+        let (_, tape) = classifier.recordedForward(x.batchSlice(0..<1))
+        let products = classifier.forwardProducts(tape)
+        let forwardFLOP = products.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k) }
+        let sgemmRate = Self.measureSgemm(products)
         let relevance = Self.median(relevanceTimes) / Double(batch)
         let limitFLOP = 5 * forwardFLOP
         let limitSeconds = limitFLOP / (sgemmRate * 1e9)
@@ -88,7 +91,7 @@ public struct ModelBenchmark {
                       forwardGFLOPPerImage: forwardFLOP / 1e9, limitGFLOPPerImage: limitFLOP / 1e9,
                       sgemmGFLOPS: sgemmRate, limitSecondsPerImage: limitSeconds,
                       fractionOfLimit: limitSeconds / relevance, relevanceGFLOPS: limitFLOP / relevance / 1e9,
-                      peakResidentBytes: Self.peakResidentBytes())
+                      peakResidentBytes: peakResident)
     }
 
     /// sgemm GFLOP/s over the given products (each distinct shape timed on

@@ -32,58 +32,78 @@ public final class Conv2d: AffineLayer {
     /// A 1x1, stride-1, unpadded convolution reads its input as the column matrix directly.
     private var isPointwise: Bool { kernelSize == 1 && stride == 1 && padding == 0 }
 
-    /// Floats one column matrix may hold (16 MB). Images are multiplied in
-    /// groups that fit: early layers (large OH*OW) one image per GEMM, late
-    /// layers (7x7, 14x14) the whole batch in one wide GEMM, where thin
-    /// per-image products would waste most of the machine.
-    static let columnBudget = 4 << 20
+    /// Floats one column matrix may hold (4 MB, the size of the L2 caches;
+    /// tests lower it to exercise every cut on small shapes).
+    nonisolated(unsafe) static var columnBudget = 1 << 20
 
-    private func groupSize(batch: Int, pixels: Int) -> Int {
-        max(1, min(batch, Self.columnBudget / max(1, patchSize * pixels)))
+    /// How the products of one call are cut so that the column matrix stays
+    /// within `columnBudget`: late layers (7x7, 14x14) put `images` images
+    /// side by side in one wide GEMM, where thin per-image products would
+    /// waste the machine; early layers (112x112, 224x224) take one image in
+    /// slabs of `rows` output rows, each unfolded, multiplied and folded back
+    /// while it is in cache. (Derived matrices too large to cache,
+    /// `WeightMatrices`, are derived again for each slab: a pass over the
+    /// weights per slab, under 1% of the slab's product.)
+    private struct Tiling {
+        let images: Int
+        let rows: Int
+    }
+
+    private func tiling(batch: Int, _ geo: ConvGeometry) -> Tiling {
+        let perImage = patchSize * geo.outputPixels
+        if perImage <= Self.columnBudget || isPointwise {
+            return Tiling(images: max(1, min(batch, Self.columnBudget / max(1, perImage))), rows: geo.outputHeight)
+        }
+        return Tiling(images: 1, rows: max(1, Self.columnBudget / (patchSize * geo.outputWidth)))
     }
 
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "\(name): input \(x.shape), expected (B, \(inChannels), H, W)")
         let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let geo = geometry(height: h, width: w)
-        let l = geo.outputPixels, p = patchSize, imageSize = inChannels * h * w
-        precondition(geo.outputHeight > 0 && geo.outputWidth > 0,
-                     "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel")
-        let group = groupSize(batch: b, pixels: l)
-        let columns = Scratch(count: (isPointwise && group == 1) ? 0 : p * group * l)
-        let product = Scratch(count: group == 1 ? 0 : outChannels * group * l)
+        let (oh, ow, l, p, imageSize) = (geo.outputHeight, geo.outputWidth, geo.outputPixels, patchSize, inChannels * h * w)
+        precondition(oh > 0 && ow > 0, "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel")
+        let tile = tiling(batch: b, geo)
+        let direct = isPointwise && tile.images == 1
+        let columns = Scratch(count: direct ? 0 : p * tile.images * tile.rows * ow)
+        let product = Scratch(count: tile.images == 1 ? 0 : outChannels * tile.images * l)
         defer { columns.free(); product.free() }
         let weight = parameter("weight")
         let bias = hasBias ? parameter("bias").storage : nil
         return x.storage.withUnsafeBufferPointer { xs in
             weight.storage.withUnsafeBufferPointer { ws in
-                Tensor(shape: [b, outChannels, geo.outputHeight, geo.outputWidth]) { ys in
-                    for first in Swift.stride(from: 0, to: b, by: group) {
-                        let n = min(group, b - first), ld = n * l
-                        // columns [p, n*l]: image j's columns at offset j*l
-                        let cols: UnsafePointer<Float>
-                        if isPointwise && group == 1 {
-                            cols = xs.baseAddress! + first * imageSize
-                        } else {
-                            for j in 0..<n {
-                                let image = xs.baseAddress! + (first + j) * imageSize
-                                if isPointwise {
-                                    for c in 0..<p { (columns.base + c * ld + j * l).update(from: image + c * l, count: l) }
-                                } else {
-                                    im2col(image, geo, columns.base + j * l, ldc: ld)
+                Tensor(shape: [b, outChannels, oh, ow]) { ys in
+                    for first in Swift.stride(from: 0, to: b, by: tile.images) {
+                        let n = min(tile.images, b - first)
+                        for top in Swift.stride(from: 0, to: oh, by: tile.rows) {
+                            let rows = top..<min(oh, top + tile.rows), width = rows.count * ow, ld = n * width
+                            // columns [p, n * width]: image j's at column offset j * width
+                            if !direct {
+                                for j in 0..<n {
+                                    let image = xs.baseAddress! + (first + j) * imageSize
+                                    if isPointwise {
+                                        for c in 0..<p { (columns.base + c * ld + j * width).update(from: image + c * l, count: l) }
+                                    } else {
+                                        im2col(image, geo, columns.base + j * width, ldc: ld, outputRows: rows)
+                                    }
                                 }
                             }
-                            cols = UnsafePointer(columns.base)
-                        }
-                        let out = group == 1 ? ys + first * outChannels * l : product.base
-                        sgemm(m: outChannels, n: ld, k: p, a: ws.baseAddress!, b: cols, c: out)
-                        for j in 0..<n {
-                            let image = ys + (first + j) * outChannels * l
-                            for o in 0..<outChannels {
-                                let plane = image + o * l
-                                if group > 1 { plane.update(from: out + o * ld + j * l, count: l) }
-                                if let bias { for k in 0..<l { plane[k] += bias[o] } }
+                            let cols = direct ? UnsafePointer(xs.baseAddress! + first * imageSize) : UnsafePointer(columns.base)
+                            if n == 1 {
+                                sgemm(m: outChannels, n: width, k: p, a: ws.baseAddress!, b: cols,
+                                      c: ys + first * outChannels * l + top * ow, ldc: l)
+                            } else {
+                                sgemm(m: outChannels, n: ld, k: p, a: ws.baseAddress!, b: cols, c: product.base)
+                                for j in 0..<n {
+                                    let image = ys + (first + j) * outChannels * l
+                                    for o in 0..<outChannels { (image + o * l).update(from: product.base + o * ld + j * l, count: l) }
+                                }
                             }
+                        }
+                        guard let bias else { continue }
+                        for plane in (first * outChannels)..<((first + n) * outChannels) {
+                            let v = bias[plane % outChannels], out = ys + plane * l
+                            for k in 0..<l { out[k] += v }
                         }
                     }
                 }
@@ -96,7 +116,7 @@ public final class Conv2d: AffineLayer {
                stride: stride, padding: padding, bias: hasBias)
     }
 
-    /// `col2im(M^T · g)` for each `M` in `matrices`, images grouped as in the forward.
+    /// `col2im(M^T · g)` for each `M` in `matrices`.
     override func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
         var outputs: [Tensor] = []
         for matrix in matrices {
@@ -106,7 +126,7 @@ public final class Conv2d: AffineLayer {
     }
 
     /// absLRP with a nonnegative input in one product: `x * col2im((W + |W|)^T S)`,
-    /// the multiplication by `x` done image by image while the image is in cache.
+    /// the multiplication by `x` done image by image.
     override func rectifiedContribution(_ s: Tensor, _ x: Tensor) -> Tensor {
         x.storage.withUnsafeBufferPointer { xs in
             let imageSize = x.sampleCount
@@ -119,52 +139,54 @@ public final class Conv2d: AffineLayer {
         }
     }
 
-    /// `col2im(M^T · g)`, images grouped as in the forward; `finish(b, image)`
+    /// `col2im(M^T · g)`, cut as in the forward (`Tiling`); `finish(b, image)`
     /// is called on each image of the result once it is complete.
     private func backwardProduct(_ g: Tensor, inputShape: [Int], matrix: WeightMatrix,
                                  finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let geo = geometry(height: h, width: w)
-        let l = geo.outputPixels, p = patchSize, imageSize = inChannels * h * w
-        let group = groupSize(batch: b, pixels: l)
+        let (oh, ow, l, p, imageSize) = (geo.outputHeight, geo.outputWidth, geo.outputPixels, patchSize, inChannels * h * w)
+        let tile = tiling(batch: b, geo)
+        let direct = isPointwise && tile.images == 1
         let weight = parameter("weight")
-        let columns = Scratch(count: (isPointwise && group == 1) ? 0 : p * group * l)
-        let gathered = Scratch(count: group == 1 ? 0 : outChannels * group * l)
+        let columns = Scratch(count: direct ? 0 : p * tile.images * tile.rows * ow)
+        let gathered = Scratch(count: tile.images == 1 ? 0 : outChannels * tile.images * l)
         defer { columns.free(); gathered.free() }
         // col2im accumulates, so its images start at zero; the other paths write every value
         var output = isPointwise ? Tensor(shape: inputShape, filling: { _ in }) : Tensor(shape: inputShape)
         g.storage.withUnsafeBufferPointer { gs in
             output.storage.withUnsafeMutableBufferPointer { os in
-                for first in Swift.stride(from: 0, to: b, by: group) {
-                    let n = min(group, b - first), ld = n * l
-                    // g of the group as one [O, n*l] matrix
-                    let rhs: UnsafePointer<Float>
-                    if group == 1 {
-                        rhs = gs.baseAddress! + first * outChannels * l
-                    } else {
+                for first in Swift.stride(from: 0, to: b, by: tile.images) {
+                    let n = min(tile.images, b - first)
+                    if n > 1 {
+                        // g of the group as one [O, n*l] matrix
                         for j in 0..<n {
                             let src = gs.baseAddress! + (first + j) * outChannels * l
-                            for o in 0..<outChannels { (gathered.base + o * ld + j * l).update(from: src + o * l, count: l) }
+                            for o in 0..<outChannels { (gathered.base + o * n * l + j * l).update(from: src + o * l, count: l) }
                         }
-                        rhs = UnsafePointer(gathered.base)
                     }
                     let base = os.baseAddress! + first * imageSize
-                    // pointwise, one image: the column matrix is the input gradient itself
-                    let target = (isPointwise && group == 1) ? base : columns.base
-                    // target[p, ld] = M[O, p]^T · rhs[O, ld], accumulated over blocks of O
-                    weightMatrices.forEachBlock(matrix, of: weight, rows: outChannels) { rows, m, isFirst in
-                        sgemm(transposeA: true, m: p, n: ld, k: rows.count, a: m, b: rhs + rows.lowerBound * ld,
-                              beta: isFirst ? 0 : 1, c: target)
-                    }
-                    for j in 0..<n {
-                        let image = base + j * imageSize
-                        if isPointwise && group > 1 {
-                            for c in 0..<p { (image + c * l).update(from: columns.base + c * ld + j * l, count: l) }
-                        } else if !isPointwise {
-                            col2im(UnsafePointer(columns.base + j * l), geo, image, ldc: ld)
+                    for top in Swift.stride(from: 0, to: oh, by: tile.rows) {
+                        let rows = top..<min(oh, top + tile.rows), width = rows.count * ow, ld = n * width
+                        let (rhs, ldRHS) = n == 1 ? (UnsafePointer(gs.baseAddress! + first * outChannels * l + top * ow), l)
+                                                  : (UnsafePointer(gathered.base), ld)
+                        // direct: the column matrix is the input gradient itself
+                        let target = direct ? base : columns.base
+                        // target[p, ld] = M[O, p]^T · rhs[O, ld], accumulated over blocks of O
+                        weightMatrices.forEachBlock(matrix, of: weight, rows: outChannels) { block, m, isFirst in
+                            sgemm(transposeA: true, m: p, n: ld, k: block.count, a: m, b: rhs + block.lowerBound * ldRHS,
+                                  ldb: ldRHS, beta: isFirst ? 0 : 1, c: target)
                         }
-                        finish(first + j, image)
+                        for j in 0..<n where !direct {
+                            let image = base + j * imageSize
+                            if isPointwise {
+                                for c in 0..<p { (image + c * l).update(from: columns.base + c * ld + j * l, count: l) }
+                            } else {
+                                col2im(UnsafePointer(columns.base + j * width), geo, image, ldc: ld, outputRows: rows)
+                            }
+                        }
                     }
+                    for j in 0..<n { finish(first + j, base + j * imageSize) }
                 }
             }
         }

@@ -1,4 +1,4 @@
-import Foundation
+import CVectorMath
 
 /// Exact (erf) Gaussian error linear unit (`nn.GELU()`), elementwise:
 ///
@@ -11,37 +11,73 @@ import Foundation
 ///   `gelu'(-t) = 1 - gelu'(t)`, this is `|x| (2 gelu'(|x|) - [x < 0]) S`:
 ///   one derivative per element.
 ///
-/// Computed in Float with `erff`/`expf` (within a few ulps, like PyTorch's
-/// float kernel).
+/// Computed in Float with glibc's vector `erff`/`expf` (`CVectorMath`; within
+/// a few ulps, like PyTorch's float kernel).
 public final class GELU: Layer {
-    override public func apply(_ x: Tensor) -> Tensor { x.map(geluValue) }
+    override public func apply(_ x: Tensor) -> Tensor {
+        gaussianMap(x, x, absolute: false) { _, xv, cdf, _ in xv * cdf }
+    }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        [g.zipMap(record.inputs[0]) { gv, xv in gv * geluDerivative(xv) }]
+        [gaussianMap(record.inputs[0], g, absolute: false) { gv, xv, cdf, pdf in gv * (cdf + xv * pdf) }]
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [s.zipMap(record.inputs[0]) { sv, xv in sv * geluDerivative(abs(xv)) }]
+        [gaussianMap(record.inputs[0], s, absolute: true) { sv, xv, cdf, pdf in sv * (cdf + abs(xv) * pdf) }]
     }
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [s.zipMap(record.inputs[0]) { sv, xv in
+        [gaussianMap(record.inputs[0], s, absolute: true) { sv, xv, cdf, pdf in
             let t = abs(xv)
-            return sv * t * (2 * geluDerivative(t) - (xv < 0 ? 1 : 0))
+            return sv * t * (2 * (cdf + t * pdf) - (xv < 0 ? 1 : 0))
         }]
+    }
+
+    /// `f(v_i, x_i, Phi(t_i), phi(t_i))` elementwise, with `t = x` or `|x|`.
+    @inline(__always)
+    private func gaussianMap(_ x: Tensor, _ v: Tensor, absolute: Bool,
+                             _ f: (Float, Float, Float, Float) -> Float) -> Tensor {
+        precondition(x.count == v.count, "\(name): \(v.shape) against input \(x.shape)")
+        return x.storage.withUnsafeBufferPointer { xs in
+            v.storage.withUnsafeBufferPointer { vs in
+                Tensor(shape: x.shape) { out in
+                    guard let xp = xs.baseAddress, let vp = vs.baseAddress else { return }
+                    parallelChunks(xs.count, minimumChunk: 1 << 13) { range in
+                        gaussianBlocks(xp, range, absolute: absolute) { start, cdf, pdf in
+                            for k in 0..<cdf.count { out[start + k] = f(vp[start + k], xp[start + k], cdf[k], pdf[k]) }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
-/// `0.5 x (1 + erf(x / sqrt 2))`.
-@inline(__always)
-func geluValue(_ x: Float) -> Float {
-    0.5 * x * (1 + erf(x * 0.70710678118654752))
-}
+/// Values per block of `gaussianBlocks`.
+private let gaussianBlock = 512
 
-/// `Phi(x) + x phi(x)`, the derivative of the exact GELU.
+/// The standard normal CDF `Phi(t) = 0.5 (1 + erf(t / sqrt 2))` and density
+/// `phi(t) = exp(-t^2 / 2) / sqrt(2 pi)` at `t = x[i]` (or `|x[i]|`) over
+/// `range`, handed to `body(firstIndex, Phi, phi)` in blocks.
 @inline(__always)
-func geluDerivative(_ x: Float) -> Float {
-    let cdf = 0.5 * (1 + erf(x * 0.70710678118654752))
-    let pdf = exp(-0.5 * x * x) * 0.39894228040143268
-    return cdf + x * pdf
+func gaussianBlocks(_ x: UnsafePointer<Float>, _ range: Range<Int>, absolute: Bool,
+                    _ body: (Int, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) -> Void) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * gaussianBlock) { buffer in
+        let cdf = buffer.baseAddress!, pdf = cdf + gaussianBlock
+        for start in Swift.stride(from: range.lowerBound, to: range.upperBound, by: gaussianBlock) {
+            let n = min(gaussianBlock, range.upperBound - start)
+            for k in 0..<n {
+                let t = absolute ? abs(x[start + k]) : x[start + k]
+                cdf[k] = t * 0.70710678118654752
+                pdf[k] = -0.5 * t * t
+            }
+            cvm_erff(cdf, cdf, n)
+            cvm_expf(pdf, pdf, n)
+            for k in 0..<n {
+                cdf[k] = 0.5 * (1 + cdf[k])
+                pdf[k] *= 0.39894228040143268
+            }
+            body(start, UnsafeBufferPointer(start: cdf, count: n), UnsafeBufferPointer(start: pdf, count: n))
+        }
+    }
 }

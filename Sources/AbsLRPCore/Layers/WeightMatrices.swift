@@ -22,14 +22,15 @@ enum WeightMatrix: CaseIterable {
 
 /// The derived matrices (`|W|`, `W + |W|`) of one weight, for the backward products.
 ///
-/// Weights of at most `cacheLimit` values (1M, 4 MB) keep each derived matrix
-/// in memory, built once per weight change, so the small models that GAE runs
-/// in loops never recompute them. Larger ones (ResNet-50's 3x3x512x512
-/// convolutions, ViT-B's MLPs, VGG's 25088x4096 classifier) are derived block
-/// by block inside each product: one pass over the weights per product, a few
-/// percent of its GEMM time, instead of more copies of the model in memory.
+/// Weights of at most `cacheLimit` values (256K, 1 MB) keep each derived
+/// matrix in memory, built once per weight change, so the small models that
+/// GAE runs in loops never recompute them. Larger ones (most of ResNet-50's
+/// layer3 and layer4, ViT-B's linear layers, VGG's classifier) are derived
+/// block by block inside each product: one pass over the weights per
+/// product, about 1% of its GEMM time, instead of another copy of the
+/// model in memory (100 MB for ResNet-50).
 struct WeightMatrices {
-    static let cacheLimit = 1 << 20
+    static let cacheLimit = 1 << 18
     /// Values per block for uncached matrices.
     static let blockValues = 1 << 20
     private var cached: [WeightMatrix: [Float]] = [:]
@@ -52,14 +53,15 @@ struct WeightMatrices {
             return
         }
         let blockRows = max(1, Self.blockValues / max(1, cols))
-        var block = [Float](repeating: 0, count: blockRows * cols)
+        let block = Scratch(count: blockRows * cols)
+        defer { block.free() }
         weight.storage.withUnsafeBufferPointer { w in
-            block.withUnsafeMutableBufferPointer { b in
-                for first in Swift.stride(from: 0, to: rows, by: blockRows) {
-                    let n = min(blockRows, rows - first)
-                    for i in 0..<(n * cols) { b[i] = matrix.transform(w[first * cols + i]) }
-                    body(first..<(first + n), UnsafePointer(b.baseAddress!), first == 0)
+            for first in Swift.stride(from: 0, to: rows, by: blockRows) {
+                let n = min(blockRows, rows - first), source = w.baseAddress! + first * cols
+                parallelChunks(n * cols) { range in
+                    for i in range { block.base[i] = matrix.transform(source[i]) }
                 }
+                body(first..<(first + n), UnsafePointer(block.base), first == 0)
             }
         }
     }

@@ -33,19 +33,22 @@ public struct ConvGeometry: Equatable, Sendable {
 /// (row `(c*kh + i)*kw + j`, column `oy*OW + ox`), zero where the window
 /// reaches into the padding. `columns` must hold `patchSize * outputPixels`
 /// values, laid out with row stride `ldc` (default `outputPixels`), so several
-/// images can share one wide column matrix.
-public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
-    let oh = g.outputHeight, ow = g.outputWidth, ld = ldc ?? g.outputPixels
+/// images can share one wide column matrix. With `outputRows`, only the
+/// columns of those output rows are made (column `(oy - first)*OW + ox`).
+public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: UnsafeMutablePointer<Float>,
+                   ldc: Int? = nil, outputRows: Range<Int>? = nil) {
+    let rows = outputRows ?? 0..<g.outputHeight
+    let ow = g.outputWidth, ld = ldc ?? rows.count * ow
     // channels fill disjoint row blocks of the column matrix
-    parallelChunks(g.channels, minimumChunk: max(1, (1 << 15) / max(1, g.patchSize / g.channels * g.outputPixels))) { channels in
+    parallelChunks(g.channels, minimumChunk: max(1, (1 << 15) / max(1, g.patchSize / g.channels * rows.count * ow))) { channels in
     for c in channels {
         let plane = image + c * g.height * g.width
         for i in 0..<g.kernelHeight {
             for j in 0..<g.kernelWidth {
                 let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * ld
-                for oy in 0..<oh {
+                for oy in rows {
                     let y = oy * g.stride - g.padding + i
-                    let out = row + oy * ow
+                    let out = row + (oy - rows.lowerBound) * ow
                     if y < 0 || y >= g.height {
                         out.update(repeating: 0, count: ow)
                         continue
@@ -69,21 +72,23 @@ public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: 
 /// The adjoint of `im2col`: adds every entry of the column matrix back into
 /// the image position it was read from (overlapping windows accumulate;
 /// padding entries are dropped). `image` (C, H, W) is accumulated into, not
-/// cleared.
-public func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, _ image: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
-    let oh = g.outputHeight, ow = g.outputWidth, ld = ldc ?? g.outputPixels
+/// cleared. `outputRows` as for `im2col`.
+public func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, _ image: UnsafeMutablePointer<Float>,
+                   ldc: Int? = nil, outputRows: Range<Int>? = nil) {
+    let rows = outputRows ?? 0..<g.outputHeight
+    let ow = g.outputWidth, ld = ldc ?? rows.count * ow
     // each channel accumulates only into its own image plane
-    parallelChunks(g.channels, minimumChunk: max(1, (1 << 15) / max(1, g.patchSize / g.channels * g.outputPixels))) { channels in
+    parallelChunks(g.channels, minimumChunk: max(1, (1 << 15) / max(1, g.patchSize / g.channels * rows.count * ow))) { channels in
     for c in channels {
         let plane = image + c * g.height * g.width
         for i in 0..<g.kernelHeight {
             for j in 0..<g.kernelWidth {
                 let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * ld
-                for oy in 0..<oh {
+                for oy in rows {
                     let y = oy * g.stride - g.padding + i
                     if y < 0 || y >= g.height { continue }
                     let dst = plane + y * g.width - g.padding + j
-                    let src = row + oy * ow
+                    let src = row + (oy - rows.lowerBound) * ow
                     if g.stride == 1 {
                         for ox in g.validOutputColumns(kernelColumn: j) { dst[ox] += src[ox] }
                     } else {
