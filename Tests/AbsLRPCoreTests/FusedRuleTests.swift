@@ -108,3 +108,33 @@ final class FusedRuleTests: XCTestCase {
         XCTAssertFalse(Tensor(shape: [33], storage: Array(repeating: 1, count: 32) + [-1e-30]).isNonnegative)
     }
 }
+
+/// Skipping the normalisation between layers of a chain
+/// (`BackwardContext.backward(through:_:)`) against normalising after every
+/// layer (what tracing forces).
+final class ChainNormalisationTests: XCTestCase {
+    func testAChainGivesTheSameRelevanceWithAndWithoutIntermediateNormalisation() {
+        let conv1 = Conv2d(name: "c1", inChannels: 3, outChannels: 6, kernelSize: 3, padding: 1)
+        let bn = BatchNorm2d(name: "bn", channels: 6)
+        let conv2 = Conv2d(name: "c2", inChannels: 6, outChannels: 4, kernelSize: 3, stride: 2, padding: 1)
+        conv1.setParameter("weight", randomTensor([6, 3, 3, 3], seed: 1))
+        conv1.setParameter("bias", randomTensor([6], seed: 2))
+        conv2.setParameter("weight", randomTensor([4, 6, 3, 3], seed: 3))
+        conv2.setParameter("bias", randomTensor([4], seed: 4))
+        bn.setParameter("weight", randomTensor([6], seed: 5))
+        bn.setParameter("running_var", randomTensor([6], seed: 6).map { abs($0) + 0.1 })
+        let chain = Sequential(name: "chain", [
+            conv1, bn, ReLU(name: "relu1"), Identity(name: "id", passesRelevanceThrough: false),
+            MaxPool2d(name: "pool", kernelSize: 2, stride: 2), conv2, ReLU(name: "relu2"),
+        ])
+        let tape = Tape()
+        let y = chain.forward(randomTensor([2, 3, 12, 10], seed: 7), ForwardContext(tape: tape))
+        let r = randomTensor(y.shape, seed: 8).map { abs($0) }.normalizedSum()
+        let skipping = chain.backward(r, BackwardContext(tape: tape, mode: .absLRP))
+        let traced = BackwardContext(tape: tape, mode: .absLRP, recordTraces: true)
+        let everyLayer = chain.backward(r, traced)
+        XCTAssertEqual(traced.traces?.count, 8)
+        assertClose(skipping, everyLayer, rtol: 1e-5, atol: 1e-9, "chain relevance")
+        XCTAssertEqual(skipping.storage.reduce(0) { $0 + Double(abs($1)) }, 2, accuracy: 1e-5)  // 2 samples of mass 1
+    }
+}

@@ -21,13 +21,15 @@ public final class Identity: Layer {
         [diagonalContribution(r, record) { _, x in x + abs(x) }]
     }
 
-    override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
+    override public func backward(_ r: Tensor, _ context: BackwardContext, normalized: Bool) -> Tensor {
         if passesRelevanceThrough {
             context.trace(name, r)
             return r
         }
-        return super.backward(r, context)
+        return super.backward(r, context, normalized: normalized)
     }
+
+    override public var renormalizesRelevance: Bool { !passesRelevanceThrough }
 }
 
 /// Dropout in evaluation mode: `y = x`. Relevance always takes the generic

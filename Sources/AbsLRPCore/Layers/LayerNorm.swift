@@ -157,8 +157,8 @@ public final class LayerNorm: Layer {
         return [out]
     }
 
-    override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
-        let result = propagate(r, context)[0]
+    override public func backward(_ r: Tensor, _ context: BackwardContext, normalized: Bool) -> Tensor {
+        let result = propagate(r, context, normalized: normalized)[0]
         context.trace(traceName, result)
         return result
     }

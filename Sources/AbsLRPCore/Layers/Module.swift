@@ -90,7 +90,7 @@ open class Sequential: Module {
     }
 
     override open func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
-        let result = children.reversed().reduce(r) { $1.backward($0, context) }
+        let result = context.backward(through: children, r)
         context.trace(name, result)
         return result
     }

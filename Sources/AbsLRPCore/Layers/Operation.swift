@@ -67,8 +67,9 @@ open class Operation: Module {
     }
 
     /// Applies `context.mode` to `r` at this operation's output and returns
-    /// the result at each input.
-    public func propagate(_ r: Tensor, _ context: BackwardContext) -> [Tensor] {
+    /// the result at each input. `normalized: false` leaves absLRP's
+    /// contributions unnormalised (see `BackwardContext.backward(through:_:)`).
+    public func propagate(_ r: Tensor, _ context: BackwardContext, normalized: Bool = true) -> [Tensor] {
         let record = context.tape.record(for: self)
         precondition(r.shape == record.output.shape, "\(name): backward got \(r.shape), output was \(record.output.shape)")
         switch context.mode {
@@ -78,7 +79,9 @@ open class Operation: Module {
             return detachedVJP(r, record)
         case .absLRP:
             var contributions = absLRPContributions(relevance: r, record)
-            for i in contributions.indices { contributions[i].normalizeSum() }
+            if normalized {
+                for i in contributions.indices { contributions[i].normalizeSum() }
+            }
             return contributions
         case .lrpEpsilon(let eps):
             let s = Operation.stabilizedRatio(r, record.output, epsilon: eps, absolute: false)
@@ -120,10 +123,21 @@ open class Layer: Operation {
     }
 
     override open func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
-        let result = propagate(r, context)[0]
+        backward(r, context, normalized: true)
+    }
+
+    /// `backward`, leaving absLRP's result unnormalised when `normalized` is false.
+    open func backward(_ r: Tensor, _ context: BackwardContext, normalized: Bool) -> Tensor {
+        let result = propagate(r, context, normalized: normalized)[0]
         context.trace(name, result)
         return result
     }
+
+    /// Whether this layer's absLRP result is the same, up to rounding, for
+    /// `r` and for `r` times any positive per-sample scale: true for every
+    /// rule that is linear in `R` and normalises its output (all but the
+    /// layers that pass relevance through untouched).
+    open var renormalizesRelevance: Bool { true }
 }
 
 /// A leaf operation of two inputs (residual add, position-embedding add,

@@ -125,13 +125,13 @@ public class ResidualBlock: Module {
         if downsample == nil {
             let branchContext = BackwardContext(tape: context.tape, mode: .detachedGradient)
             (mainShare, shortcutShare) = residualAddition.backwardIdentityShortcut(atSum, context) { g in
-                self.mainBranch.reversed().reduce(g) { $1.backward($0, branchContext) }
+                branchContext.backward(through: self.mainBranch, g)
             }
         } else {
             (mainShare, shortcutShare) = residualAddition.backward2(atSum, context)
         }
         let shortcut = downsample?.backward(shortcutShare, context) ?? shortcutShare
-        let main = mainBranch.reversed().reduce(mainShare) { $1.backward($0, context) }
+        let main = context.backward(through: mainBranch, mainShare)
         let result = main + shortcut
         context.trace(name, result)
         return result

@@ -117,7 +117,7 @@ public final class ConvMlp: Sequential {
     }
 
     override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
-        var result = children.reversed().reduce(r) { $1.backward($0, context) }
+        var result = context.backward(through: children, r)
         if context.tape.has(adaptivePool) { result = adaptivePool.backward(result, context) }
         context.trace(name, result)
         return result

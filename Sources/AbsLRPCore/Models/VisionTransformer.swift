@@ -271,9 +271,9 @@ public final class SelfAttention: Module {
     }
 
     override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
-        let merged = proj.backward(projDrop.backward(r, context), context)
+        let merged = context.backward(through: [proj, projDrop], r)
         var (ra, rv) = attentionVMultiply.backward2(merged, context)
-        ra = softmaxAttention.backward(attnDrop.backward(ra, context), context)
+        ra = context.backward(through: [softmaxAttention, attnDrop], ra)
         var (rq, rk) = qkMultiply.backward2(ra, context)
         // q was scaled before the product: gradients pick up the factor,
         // relevance passes the scaling unchanged.
