@@ -48,10 +48,7 @@ public final class BatchNorm2d: Layer {
         let g = parameter("weight").storage, v = parameter("running_var").storage
         let alpha = scale, alphaAbs = (0..<channels).map { abs(g[$0]) / (v[$0] + eps).squareRoot() }
         let plane = record.inputs[0].shape[2] * record.inputs[0].shape[3], c = channels
-        return [diagonalContribution(r, record, planeSize: plane) { k, x in
-            let channel = k % c
-            return alpha[channel] * x + alphaAbs[channel] * abs(x)
-        }]
+        return [diagonalContribution(r, record, planeSize: plane, Rule(alpha: alpha, alphaAbs: alphaAbs, channels: c))]
     }
 
     /// `t[:, c] * alpha[c] + beta[c]` over an NCHW tensor.
@@ -68,5 +65,15 @@ public final class BatchNorm2d: Layer {
             }
         }
         return out
+    }
+
+    /// `alpha_c x + |alpha_c| |x|` for plane `k` (channel `k mod C`).
+    private struct Rule: DiagonalRule {
+        let alpha, alphaAbs: [Float]
+        let channels: Int
+        func callAsFunction(_ k: Int, _ x: Float) -> Float {
+            let c = k % channels
+            return alpha[c] * x + alphaAbs[c] * abs(x)
+        }
     }
 }

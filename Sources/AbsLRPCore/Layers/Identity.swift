@@ -18,7 +18,7 @@ public final class Identity: Layer {
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g] }
 
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        [diagonalContribution(r, record) { _, x in x + abs(x) }]
+        [diagonalContribution(r, record, PositivePartRule())]
     }
 
     override public func backward(_ r: Tensor, _ context: BackwardContext, normalized: Bool) -> Tensor {
@@ -38,7 +38,7 @@ public final class Dropout: Layer {
     override public func apply(_ x: Tensor) -> Tensor { x }
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g] }
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        [diagonalContribution(r, record) { _, x in x + abs(x) }]
+        [diagonalContribution(r, record, PositivePartRule())]
     }
 }
 
@@ -46,4 +46,9 @@ public final class Dropout: Layer {
 public final class Flatten: Layer {
     override public func apply(_ x: Tensor) -> Tensor { x.reshaped([x.shape[0], -1]) }
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g.reshaped(record.inputs[0].shape)] }
+}
+
+/// `x + |x|`: the rule of layers whose function and twin are `x` and `|x|`.
+struct PositivePartRule: DiagonalRule {
+    func callAsFunction(_ k: Int, _ x: Float) -> Float { x + abs(x) }
 }

@@ -105,9 +105,7 @@ open class Operation: Module {
 
     /// `r / (|y| + eps)` (absolute) or `r / (y + eps * sign(y))` with sign(0) = 1.
     static func stabilizedRatio(_ r: Tensor, _ y: Tensor, epsilon: Float, absolute: Bool) -> Tensor {
-        r.zipMap(y) { rv, yv in
-            absolute ? rv / (abs(yv) + epsilon) : rv / (yv + (yv >= 0 ? epsilon : -epsilon))
-        }
+        absolute ? r.zipMap(y, AbsoluteRatio(epsilon: epsilon)) : r.zipMap(y, SignedRatio(epsilon: epsilon))
     }
 }
 
@@ -178,12 +176,12 @@ extension Layer {
     ///
     /// where `d_i`, `a_i` are the layer's and its absolute twin's derivatives
     /// at element `i`, and `weight(k, x_i) = x_i d_i + |x_i| a_i` for an
-    /// element of plane `k` (planes are runs of `planeSize` consecutive
+    /// element of plane `k` (a `DiagonalRule`, so that the loop is specialised
+    /// for it; planes are runs of `planeSize` consecutive
     /// values that share constants, such as one channel of one image for
     /// BatchNorm; by default the whole tensor is one plane).
-    @inline(__always)
-    func diagonalContribution(_ r: Tensor, _ record: Record, planeSize: Int? = nil,
-                              weight: (Int, Float) -> Float) -> Tensor {
+    func diagonalContribution<Rule: DiagonalRule>(_ r: Tensor, _ record: Record, planeSize: Int? = nil,
+                                                  _ weight: Rule) -> Tensor {
         let x = record.inputs[0], y = record.output
         precondition(x.count == r.count && y.count == r.count)
         let plane = max(1, planeSize ?? r.count)
@@ -207,6 +205,24 @@ extension Layer {
             }
         }
     }
+}
+
+/// `x d + |x| a` of a layer with a diagonal Jacobian, for an element `x` of
+/// plane `k` (see `Layer.diagonalContribution`).
+protocol DiagonalRule {
+    func callAsFunction(_ k: Int, _ x: Float) -> Float
+}
+
+/// `r / (|y| + eps)`.
+struct AbsoluteRatio: ElementwiseFunction2 {
+    let epsilon: Float
+    func callAsFunction(_ r: Float, _ y: Float) -> Float { r / (abs(y) + epsilon) }
+}
+
+/// `r / (y + eps * sign(y))`, sign(0) = 1.
+struct SignedRatio: ElementwiseFunction2 {
+    let epsilon: Float
+    func callAsFunction(_ r: Float, _ y: Float) -> Float { r / (y + (y >= 0 ? epsilon : -epsilon)) }
 }
 
 /// `x * d + |x| * a`, elementwise: the absLRP contribution of one input.

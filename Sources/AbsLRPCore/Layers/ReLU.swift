@@ -4,7 +4,7 @@
 /// - absLRP contribution: `x*[x>0]*S + |x|*[x != 0]*S`, i.e. `2x S` where
 ///   `x > 0` and `|x| S` elsewhere.
 public final class ReLU: Layer {
-    override public func apply(_ x: Tensor) -> Tensor { x.map { $0 > 0 ? $0 : 0 } }
+    override public func apply(_ x: Tensor) -> Tensor { x.map(Rectifier()) }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
         [g.zipMap(record.inputs[0]) { gv, xv in xv > 0 ? gv : 0 }]
@@ -15,6 +15,15 @@ public final class ReLU: Layer {
     }
 
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        [diagonalContribution(r, record) { _, x in x > 0 ? x + x : abs(x) }]
+        [diagonalContribution(r, record, Rule())]
+    }
+
+    /// `x [x > 0] + |x| [x != 0]`: `2x` where `x > 0`, `|x|` elsewhere.
+    private struct Rule: DiagonalRule {
+        func callAsFunction(_ k: Int, _ x: Float) -> Float { x > 0 ? x + x : abs(x) }
+    }
+
+    private struct Rectifier: ElementwiseFunction {
+        func callAsFunction(_ x: Float) -> Float { x > 0 ? x : 0 }
     }
 }
