@@ -15,28 +15,52 @@ import CVectorMath
 /// a few ulps, like PyTorch's float kernel).
 public final class GELU: Layer {
     override public func apply(_ x: Tensor) -> Tensor {
-        gaussianMap(x, x, absolute: false) { _, xv, cdf, _ in xv * cdf }
+        gaussianMap(x, x, absolute: false, Value())
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        [gaussianMap(record.inputs[0], g, absolute: false) { gv, xv, cdf, pdf in gv * (cdf + xv * pdf) }]
+        [gaussianMap(record.inputs[0], g, absolute: false, VJP())]
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [gaussianMap(record.inputs[0], s, absolute: true) { sv, xv, cdf, pdf in sv * (cdf + abs(xv) * pdf) }]
+        [gaussianMap(record.inputs[0], s, absolute: true, AbsoluteVJP())]
     }
 
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [gaussianMap(record.inputs[0], s, absolute: true) { sv, xv, cdf, pdf in
-            let t = abs(xv)
-            return sv * t * (2 * (cdf + t * pdf) - (xv < 0 ? 1 : 0))
-        }]
+        [gaussianMap(record.inputs[0], s, absolute: true, Contribution())]
+    }
+
+    /// `f(v, x, Phi(t), phi(t))` for an element `x` of the input, `v` of the
+    /// incoming tensor, `t = x` or `|x|`.
+    private protocol GaussianFunction {
+        func callAsFunction(_ v: Float, _ x: Float, _ cdf: Float, _ pdf: Float) -> Float
+    }
+
+    /// `x Phi(x)`.
+    private struct Value: GaussianFunction {
+        func callAsFunction(_ v: Float, _ x: Float, _ cdf: Float, _ pdf: Float) -> Float { x * cdf }
+    }
+
+    /// `g gelu'(x)`.
+    private struct VJP: GaussianFunction {
+        func callAsFunction(_ g: Float, _ x: Float, _ cdf: Float, _ pdf: Float) -> Float { g * (cdf + x * pdf) }
+    }
+
+    /// `s gelu'(|x|)`.
+    private struct AbsoluteVJP: GaussianFunction {
+        func callAsFunction(_ s: Float, _ x: Float, _ cdf: Float, _ pdf: Float) -> Float { s * (cdf + abs(x) * pdf) }
+    }
+
+    /// `s |x| (2 gelu'(|x|) - [x < 0])`.
+    private struct Contribution: GaussianFunction {
+        func callAsFunction(_ s: Float, _ x: Float, _ cdf: Float, _ pdf: Float) -> Float {
+            let t = abs(x)
+            return s * t * (2 * (cdf + t * pdf) - (x < 0 ? 1 : 0))
+        }
     }
 
     /// `f(v_i, x_i, Phi(t_i), phi(t_i))` elementwise, with `t = x` or `|x|`.
-    @inline(__always)
-    private func gaussianMap(_ x: Tensor, _ v: Tensor, absolute: Bool,
-                             _ f: (Float, Float, Float, Float) -> Float) -> Tensor {
+    private func gaussianMap<F: GaussianFunction>(_ x: Tensor, _ v: Tensor, absolute: Bool, _ f: F) -> Tensor {
         precondition(x.count == v.count, "\(name): \(v.shape) against input \(x.shape)")
         return x.storage.withUnsafeBufferPointer { xs in
             v.storage.withUnsafeBufferPointer { vs in

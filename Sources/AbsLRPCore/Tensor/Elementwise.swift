@@ -158,9 +158,21 @@ extension Tensor {
     /// Whether no value is negative (`-0` and NaN count as nonnegative).
     public var isNonnegative: Bool {
         storage.withUnsafeBufferPointer { values in
-            var negatives = 0
-            for v in values { negatives &+= v < 0 ? 1 : 0 }
-            return negatives == 0
+            guard let base = values.baseAddress else { return true }
+            let chunks = max(1, min(parallelWidth, values.count >> 15))
+            var negatives = [Int](repeating: 0, count: chunks)
+            negatives.withUnsafeMutableBufferPointer { counts in
+                parallelChunks(chunks, minimumChunk: 1) { range in
+                    for c in range {
+                        var n = 0
+                        for i in (c * values.count / chunks)..<((c + 1) * values.count / chunks) {
+                            n &+= base[i] < 0 ? 1 : 0
+                        }
+                        counts[c] = n
+                    }
+                }
+            }
+            return negatives.allSatisfy { $0 == 0 }
         }
     }
 
