@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages absLRP-Swift builds against, if any is missing:
 # OpenBLAS (sgemm), libpng and libjpeg-turbo (images), zlib (gzipped IDX data
-# sets), pkg-config; and Fashion-MNIST for the accuracy tests and GAE examples.
+# sets), glibc's vector maths library libmvec (GELU; in libc6-dev),
+# pkg-config; and Fashion-MNIST for the accuracy tests and GAE examples.
 set -euo pipefail
-packages=(libopenblas-dev liblapacke-dev libpng-dev libjpeg-dev zlib1g-dev pkg-config dataset-fashion-mnist)
+packages=(libopenblas-dev liblapacke-dev libpng-dev libjpeg-dev zlib1g-dev libc6-dev pkg-config dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
