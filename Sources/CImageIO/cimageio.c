@@ -8,7 +8,7 @@
  * then releases what it allocated. Locals that change between setjmp and a
  * possible longjmp and are read afterwards are `volatile`.
  */
-#define _POSIX_C_SOURCE 200809L /* fileno, fsync */
+#define _POSIX_C_SOURCE 200809L
 
 #include "cimageio.h"
 
@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <png.h>
 #include <jpeglib.h>
@@ -252,9 +251,12 @@ done:
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-    FILE *file;
+    FILE *file;       /* reading */
     char *err;
     const char *what; /* prefix of libpng's own messages */
+    uint8_t *buffer;  /* writing: the encoded bytes so far, `size` of `capacity` */
+    size_t size;
+    size_t capacity;
 } png_io_context;
 
 static void png_fail(png_structp png, png_const_charp message) {
@@ -282,13 +284,28 @@ static void png_read_data(png_structp png, png_bytep data, size_t length) {
 
 static void png_write_data(png_structp png, png_bytep data, size_t length) {
     png_io_context *context = png_get_io_ptr(png);
-    if (fwrite(data, 1, length, context->file) != length) {
-        set_error(context->err, "write error: %s", strerror(errno));
-        png_longjmp(png, 1);
+    if (length > context->capacity - context->size) {
+        size_t capacity = context->capacity < 4096 ? 4096 : context->capacity;
+        while (length > capacity - context->size) {
+            if (capacity > SIZE_MAX / 2) {
+                set_error(context->err, "the encoded PNG does not fit in memory");
+                png_longjmp(png, 1);
+            }
+            capacity *= 2;
+        }
+        uint8_t *grown = realloc(context->buffer, capacity);
+        if (grown == NULL) {
+            set_error(context->err, "out of memory encoding the PNG");
+            png_longjmp(png, 1);
+        }
+        context->buffer = grown;
+        context->capacity = capacity;
     }
+    memcpy(context->buffer + context->size, data, length);
+    context->size += length;
 }
 
-/* The file is flushed and synced once, after the last chunk. */
+/* Nothing to flush: the bytes stay in memory. */
 static void png_flush_data(png_structp png) { (void)png; }
 
 /* Reads the header, and when `out_rgb` is not NULL decodes the pixels. */
@@ -457,35 +474,33 @@ cimageio_status cimageio_decode_rgb(const char *path, int64_t max_pixels, uint8_
     return status;
 }
 
-cimageio_status cimageio_encode_png(const char *path, const uint8_t *pixels, int width, int height,
-                                    int channels, char *err) {
-    if (path == NULL || pixels == NULL || width <= 0 || height <= 0 || (channels != 3 && channels != 4)) {
-        set_error(err, "cimageio_encode_png: needs a path, pixels, positive sizes and 3 or 4 channels "
+cimageio_status cimageio_encode_png(const uint8_t *pixels, int width, int height, int channels,
+                                    uint8_t **out_png, size_t *out_size, char *err) {
+    if (out_png != NULL) *out_png = NULL;
+    if (out_size != NULL) *out_size = 0;
+    if (pixels == NULL || out_png == NULL || out_size == NULL || width <= 0 || height <= 0
+        || (channels != 3 && channels != 4)) {
+        set_error(err, "cimageio_encode_png: needs pixels, an output, positive sizes and 3 or 4 channels "
                        "(got %d x %d x %d)", width, height, channels);
         return CIMAGEIO_INVALID_ARGUMENT;
     }
-    FILE *file = fopen(path, "wb");
-    if (file == NULL) {
-        set_error(err, "%s", strerror(errno));
-        return CIMAGEIO_WRITE_FAILED;
-    }
-    png_io_context context = {file, err, "PNG encoding failed"};
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, png_fail, png_ignore_warning);
+    /* Through a volatile pointer: after a longjmp from png_fail the buffer must
+       be read as png_write_data last grew it, not from a stale register. */
+    png_io_context context = {NULL, err, "PNG encoding failed", NULL, 0, 0};
+    png_io_context *volatile shared = &context;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, shared, png_fail, png_ignore_warning);
     png_infop info = png == NULL ? NULL : png_create_info_struct(png);
     if (info == NULL) {
         png_destroy_write_struct(&png, NULL);
-        fclose(file);
-        unlink(path);
         set_error(err, "out of memory creating the PNG writer");
         return CIMAGEIO_NO_MEMORY;
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        fclose(file);
-        unlink(path);
-        return CIMAGEIO_WRITE_FAILED;
+        free(shared->buffer);
+        return CIMAGEIO_NO_MEMORY;
     }
-    png_set_write_fn(png, &context, png_write_data, png_flush_data);
+    png_set_write_fn(png, shared, png_write_data, png_flush_data);
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
     png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
                  channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
@@ -497,18 +512,8 @@ cimageio_status cimageio_encode_png(const char *path, const uint8_t *pixels, int
     }
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
-
-    int failed = fflush(file) != 0 || fsync(fileno(file)) != 0;
-    int code = errno;
-    if (fclose(file) != 0 && !failed) {
-        failed = 1;
-        code = errno;
-    }
-    if (failed) {
-        unlink(path);
-        set_error(err, "write error: %s", strerror(code));
-        return CIMAGEIO_WRITE_FAILED;
-    }
+    *out_png = shared->buffer;
+    *out_size = shared->size;
     return CIMAGEIO_OK;
 }
 

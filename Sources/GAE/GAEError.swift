@@ -28,8 +28,6 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
     case mergeMismatch(String)
     /// A results file that cannot be read.
     case unreadableResults(path: String, reason: String)
-    /// A result or picture file that cannot be written; nothing partial is left.
-    case cannotWrite(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -62,8 +60,6 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
             return "cannot merge the shard results: \(reason)"
         case .unreadableResults(let path, let reason):
             return "cannot read GAE results \(path): \(reason)"
-        case .cannotWrite(let path, let reason):
-            return "cannot write \(path): \(reason)"
         }
     }
 }

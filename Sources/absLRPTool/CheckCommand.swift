@@ -50,8 +50,7 @@ struct CheckCommand: ParsableCommand {
         let checked = try (names.isEmpty ? RelevancyMethods.applicable(to: classifier) : names).map {
             try RelevancyMethods.make($0, classifier: classifier, options: options)
         }
-        let directory = URL(fileURLWithPath: out)
-        try OutputDirectory.prepare(directory)
+        let output = try RunOutput(folder: URL(fileURLWithPath: out))
         let input: Tensor
         switch try inputs.source() {
         case .tensorFile(let url):
@@ -72,16 +71,16 @@ struct CheckCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        let reportURL = directory.appendingPathComponent("report.json")
-        try encoder.encode(Report(modelRandomization: randomization, classSensitivity: sensitivity))
-            .write(to: reportURL, options: .atomic)
-        let plotURL = directory.appendingPathComponent("plot.png")
+        let reportURL = try output.write(encoder.encode(Report(modelRandomization: randomization,
+                                                               classSensitivity: sensitivity)), as: "report.json")
+        let plotURL = output.folder.appendingPathComponent("plot.png")
         try LineChart.render(
             title: "Model randomization: \(randomization.model), \(randomization.images) image\(randomization.images == 1 ? "" : "s")",
             xLabels: randomization.steps, xTitle: "randomised from the output down to",
             yTitle: "Spearman rank correlation of |relevance| with the trained model's maps (mean over images)",
             series: randomization.methods.map { LineChart.Series(name: $0.method, values: $0.spearman.map(\.mean)) }
-        ).writePNG(to: plotURL)
+        ).writePNG(to: try output.stagedURL("plot.png"))
+        try output.commit()
 
         func column(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
         print(column("method", 25) + column("randomization: trained -> all layers", 40) + "class sensitivity: spearman, cosine")

@@ -85,18 +85,18 @@ struct EvaluateCommand: ParsableCommand {
                                              pairing: PositivePairing(rawValue: pairing)!, shard: try parsedShard())
         let evaluation = try GlobalAttributionEvaluation(classifier: classifier, methods: relevancyMethods,
                                                          configuration: configuration)
-        let folder = URL(fileURLWithPath: out)
-        try OutputDirectory.prepare(folder)
+        let output = try RunOutput(folder: URL(fileURLWithPath: out))
         let report = try evaluation.run(on: data, progress: StandardErrorProgressReporter())
-        let files = try report.write(to: folder)
-        let pictures = try report.writePictures(to: folder, methods: relevancyMethods, dataset: data,
+        let files = try report.write(to: output.staging)
+        let pictures = try report.writePictures(to: output.staging, methods: relevancyMethods, dataset: data,
                                                 preprocessing: classifier.configuration.preprocessing, k: top,
                                                 labelNames: classifier.configuration.labelNames)
+        try output.commit()
         SummaryTable.print(report)
         print(String(format: "%d images in %.1f s (%.2f images/s)", report.throughput.images, report.throughput.seconds,
                      report.throughput.imagesPerSecond))
-        print("results: \(files.json.relativePath), \(files.csv.relativePath)")
-        print("pictures: \(pictures.map(\.relativePath).joined(separator: ", "))")
+        print("results: \(output.destination(of: files.json).relativePath), \(output.destination(of: files.csv).relativePath)")
+        print("pictures: \(pictures.map { output.destination(of: $0).relativePath }.joined(separator: ", "))")
     }
 }
 
@@ -120,11 +120,13 @@ struct MergeCommand: ParsableCommand {
             }
             return url
         }
-        try OutputDirectory.prepare(URL(fileURLWithPath: out))
+        let output = try RunOutput(folder: URL(fileURLWithPath: out))
         let merged = try GAEReport.merge(files: files)
-        let written = try merged.write(to: URL(fileURLWithPath: out))
+        let written = try merged.write(to: output.staging)
+        try output.commit()
         SummaryTable.print(merged)
-        print("merged \(files.count) shard\(files.count == 1 ? "" : "s"): \(written.json.relativePath), \(written.csv.relativePath)")
+        print("merged \(files.count) shard\(files.count == 1 ? "" : "s"): \(output.destination(of: written.json).relativePath), "
+              + output.destination(of: written.csv).relativePath)
     }
 }
 

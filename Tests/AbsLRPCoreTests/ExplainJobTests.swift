@@ -32,7 +32,7 @@ final class ExplainJobTests: XCTestCase {
         try Data("x".utf8).write(to: blocker)
         XCTAssertThrowsError(try ExplainJob(source: .tensorFile(tensorFile), method: try method(),
                                             outputDirectory: blocker.appendingPathComponent("out")).run()) { error in
-            guard case .unwritable(let path, _) = error as? OutputDirectoryError else { return XCTFail("\(error)") }
+            guard case .unwritableFolder(let path, _) = error as? OutputError else { return XCTFail("\(error)") }
             XCTAssertTrue(path.hasSuffix("file/out"))
             XCTAssertTrue("\(error)".hasPrefix("cannot write to"))
         }

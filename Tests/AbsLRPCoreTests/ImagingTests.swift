@@ -308,8 +308,8 @@ final class ImagingTests: XCTestCase {
     func testWritePNGIntoMissingDirectoryFails() throws {
         let url = directory.appendingPathComponent("missing/out.png")
         XCTAssertThrowsError(try patternImage(width: 4, height: 4).writePNG(to: url)) { error in
-            guard case let .cannotWrite(path, reason)? = error as? ImageEncodeError else {
-                return XCTFail("expected ImageEncodeError.cannotWrite, got \(error)")
+            guard case let .cannotWrite(path, reason)? = error as? OutputError else {
+                return XCTFail("expected OutputError.cannotWrite, got \(error)")
             }
             XCTAssertEqual(path, url.path)
             XCTAssertTrue(reason.contains("No such file or directory"), reason)

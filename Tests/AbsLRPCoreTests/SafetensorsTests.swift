@@ -265,29 +265,34 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: url.path))
     }
 
+    /// `expression` throws ``OutputError/cannotWrite(path:reason:)`` whose text holds every string of `parts`.
+    private func assertWriteFails(_ expression: @autoclosure () throws -> Void, mentioning parts: [String],
+                                  file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try expression(), file: file, line: line) { error in
+            guard case .cannotWrite? = error as? OutputError else {
+                return XCTFail("expected OutputError.cannotWrite, got \(error)", file: file, line: line)
+            }
+            for part in parts { XCTAssertTrue("\(error)".contains(part), "\(error) lacks \(part)", file: file, line: line) }
+        }
+    }
+
     func testUnwritableOutputPathLeavesNothingBehind() throws {
         // The parent "directory" is a regular file: nothing can be created there.
         let blocker = directory.appendingPathComponent("not-a-directory")
         XCTAssertTrue(FileManager.default.createFile(atPath: blocker.path, contents: Data([1])))
         let inside = blocker.appendingPathComponent("out.safetensors")
-        assertFails(try SafetensorsWriter.write(tensors: ["a": Tensor(shape: [2], repeating: 1)], to: inside),
-                    mentioning: [inside.path, "cannot create a file in \(blocker.path)", "Not a directory"]) {
-            if case .writeFailed = $0 { return true } else { return false }
-        }
-        assertFails(try SafetensorsWriter.write(
+        assertWriteFails(try SafetensorsWriter.write(tensors: ["a": Tensor(shape: [2], repeating: 1)], to: inside),
+                         mentioning: [inside.path, "cannot create a file in \(blocker.path)", "Not a directory"])
+        assertWriteFails(try SafetensorsWriter.write(
             tensors: [:], to: directory.appendingPathComponent("missing/out.safetensors")),
-                    mentioning: ["No such file or directory"]) {
-            if case .writeFailed = $0 { return true } else { return false }
-        }
+                         mentioning: ["No such file or directory"])
 
         // The destination is a directory: all data is written, the final rename
         // fails, and the temporary file must be removed.
         let occupied = directory.appendingPathComponent("occupied")
         try FileManager.default.createDirectory(at: occupied, withIntermediateDirectories: false)
-        assertFails(try SafetensorsWriter.write(tensors: ["a": Tensor(shape: [1000], repeating: 1)], to: occupied),
-                    mentioning: [occupied.path, "cannot move the finished file into place"]) {
-            if case .writeFailed = $0 { return true } else { return false }
-        }
+        assertWriteFails(try SafetensorsWriter.write(tensors: ["a": Tensor(shape: [1000], repeating: 1)], to: occupied),
+                         mentioning: [occupied.path, "cannot move the finished file into place"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(),
                        ["not-a-directory", "occupied"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: occupied.path), [])

@@ -54,7 +54,7 @@ final class ResultsTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("results.json"), withIntermediateDirectories: false)
         XCTAssertThrowsError(try Self.report.write(to: folder)) { error in
-            guard case GAEError.cannotWrite(let path, _) = error else { return XCTFail("\(error)") }
+            guard case OutputError.cannotWrite(let path, _)? = error as? OutputError else { return XCTFail("\(error)") }
             XCTAssertTrue(path.hasSuffix("results.json"))
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["results.json"])

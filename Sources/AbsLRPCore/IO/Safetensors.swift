@@ -325,7 +325,7 @@ public enum SafetensorsWriter {
     ///
     /// - Throws: `SafetensorsError.invalidInput` when a name is used twice or
     ///   is `__metadata__`, or an integer tensor's values do not fill its
-    ///   shape; `SafetensorsError.writeFailed` when the file cannot be written.
+    ///   shape; ``OutputError`` when the file cannot be written.
     public static func write(
         tensors: [String: Tensor],
         integers: [String: (shape: [Int], values: [Int])] = [:],
@@ -366,17 +366,12 @@ public enum SafetensorsWriter {
         var header = Array("{\(fields.joined(separator: ","))}".utf8)
         header += repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8)
 
-        let output = try AtomicOutput(destination: url)
-        do {
-            try output.append([UInt64(header.count)]) { $0 }
-            try output.append(header) { $0 }
-            for name in integerNames { try output.append(integers[name]!.values) { Int64($0) } }
-            for name in floatNames { try output.append(tensors[name]!.storage) { $0.bitPattern } }
-            try output.commit()
-        } catch {
-            output.discard()
-            throw error
-        }
+        let output = try AtomicFile(destination: url)
+        try output.append([UInt64(header.count)]) { $0 }
+        try output.append(header) { $0 }
+        for name in integerNames { try output.append(integers[name]!.values) { Int64($0) } }
+        for name in floatNames { try output.append(tensors[name]!.storage) { $0.bitPattern } }
+        try output.commit()
     }
 
     /// `string` as a JSON string literal.
@@ -399,26 +394,10 @@ public enum SafetensorsWriter {
     }
 }
 
-/// A file written under a temporary name in the destination's directory and
-/// renamed onto the destination by `commit()`, or removed by `discard()`.
-private final class AtomicOutput {
-    private let destination: String
-    private let temporary: String
-    private var descriptor: Int32
-
-    init(destination url: URL) throws {
-        destination = url.path
-        let directory = url.deletingLastPathComponent()
-        temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
-        descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw failure("cannot create a file in \(directory.path) (\(String(cString: strerror(errno))))")
-        }
-    }
-
+extension AtomicFile {
     /// Appends `values`, each converted by `encode` and stored little-endian,
     /// through a bounded buffer (1 MB for 4-byte words).
-    func append<Value, Word: FixedWidthInteger>(_ values: [Value], encode: (Value) -> Word) throws {
+    fileprivate func append<Value, Word: FixedWidthInteger>(_ values: [Value], encode: (Value) -> Word) throws {
         let chunkLength = 1 << 18
         var chunk = [Word](repeating: 0, count: min(values.count, chunkLength))
         try values.withUnsafeBufferPointer { source in
@@ -427,44 +406,10 @@ private final class AtomicOutput {
                 let end = min(start + chunkLength, source.count)
                 try chunk.withUnsafeMutableBufferPointer { words in
                     for i in start..<end { words[i - start] = encode(source[i]).littleEndian }
-                    try writeAll(UnsafeRawBufferPointer(start: words.baseAddress, count: (end - start) * MemoryLayout<Word>.size))
+                    try append(UnsafeRawBufferPointer(start: words.baseAddress, count: (end - start) * MemoryLayout<Word>.size))
                 }
                 start = end
             }
         }
-    }
-
-    /// Flushes the file to disk and renames it onto the destination.
-    func commit() throws {
-        guard fsync(descriptor) == 0 else { throw failure("cannot flush \(temporary) (\(String(cString: strerror(errno))))") }
-        let closed = close(descriptor)
-        descriptor = -1
-        guard closed == 0 else { throw failure("cannot close \(temporary) (\(String(cString: strerror(errno))))") }
-        guard rename(temporary, destination) == 0 else {
-            throw failure("cannot move the finished file into place (\(String(cString: strerror(errno))))")
-        }
-    }
-
-    /// Closes and deletes the temporary file.
-    func discard() {
-        if descriptor >= 0 { _ = close(descriptor) }
-        descriptor = -1
-        _ = unlink(temporary)
-    }
-
-    private func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
-        var remaining = buffer
-        while !remaining.isEmpty {
-            let written = write(descriptor, remaining.baseAddress, remaining.count)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw failure("cannot write \(temporary) (\(String(cString: strerror(errno))))")
-            }
-            remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
-        }
-    }
-
-    private func failure(_ reason: String) -> SafetensorsError {
-        .writeFailed(path: destination, reason: reason)
     }
 }

@@ -34,8 +34,6 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     case wrongDType(path: String, tensor: String, dtype: SafetensorsDType, accepted: [SafetensorsDType])
     /// The tensors given to `SafetensorsWriter.write` cannot form a valid file.
     case invalidInput(path: String, reason: String)
-    /// The destination could not be written; nothing was left at `path`.
-    case writeFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -81,9 +79,6 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
                 + accepted.map(\.rawValue).joined(separator: ", ") + "; use tensor(_:) to read it as float32"
         case let .invalidInput(path, reason):
             return "cannot write safetensors file \(path): \(reason)"
-        case let .writeFailed(path, reason):
-            return "cannot write safetensors file \(path): \(reason); check that the directory exists and is "
-                + "writable and that there is space on the disk"
         }
     }
 }

@@ -124,18 +124,22 @@ public struct RGBImage: Equatable, Sendable {
     /// Writes the image as an 8-bit PNG at `url`; with `alpha` (one byte per
     /// pixel, `height * width`, row-major) the PNG is RGBA.
     ///
-    /// The PNG is written to a hidden temporary file in the same directory,
-    /// synced, then renamed over `url`, so `url` afterwards holds either its
-    /// previous content or the whole new image, never a partial file.
-    /// - Throws: ``ImageEncodeError`` when the directory is missing or not
+    /// The PNG is encoded in memory and written with ``AtomicFile``, so `url`
+    /// afterwards holds either its previous content or the whole new image.
+    /// - Throws: ``ImageEncodeError`` for an empty image or an alpha plane of
+    ///   the wrong size; ``OutputError`` when the folder is missing or not
     ///   writable, the disk is full, or the rename fails.
     public func writePNG(to url: URL, alpha: [UInt8]? = nil) throws {
-        precondition(width > 0 && height > 0, "cannot write an empty \(width)x\(height) image")
+        guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
+            throw ImageEncodeError.encodingFailed(path: url.path, reason: "the image is \(width)x\(height) pixels")
+        }
         var channels: Int32 = 3
         var data = pixels
         if let alpha {
-            precondition(alpha.count == width * height,
-                         "alpha needs \(width * height) bytes for a \(width)x\(height) image, got \(alpha.count)")
+            guard alpha.count == width * height else {
+                throw ImageEncodeError.encodingFailed(
+                    path: url.path, reason: "alpha has \(alpha.count) bytes for a \(width)x\(height) image")
+            }
             channels = 4
             data = [UInt8](repeating: 0, count: width * height * 4)
             pixels.withUnsafeBufferPointer { rgb in
@@ -151,19 +155,15 @@ public struct RGBImage: Equatable, Sendable {
                 }
             }
         }
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         var error = [CChar](repeating: 0, count: Int(CIMAGEIO_ERROR_LENGTH))
-        let status = cimageio_encode_png(temporary.path, data, Int32(width), Int32(height), channels, &error)
-        guard status == CIMAGEIO_OK else {
-            // The C side removes its partial file; the message is the OS's reason.
-            throw ImageEncodeError.cannotWrite(path: url.path, reason: String(cString: error))
+        var bytes: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        guard cimageio_encode_png(data, Int32(width), Int32(height), channels, &bytes, &size, &error) == CIMAGEIO_OK,
+              let bytes else {
+            throw ImageEncodeError.encodingFailed(path: url.path, reason: String(cString: error))
         }
-        if rename(temporary.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw ImageEncodeError.cannotWrite(path: url.path, reason: "cannot move the finished file into place: \(reason)")
-        }
+        defer { cimageio_free(bytes) }
+        try AtomicFile.write(Data(bytesNoCopy: bytes, count: size, deallocator: .none), to: url)
     }
 
     // MARK: - Tensors and grey
@@ -253,16 +253,15 @@ public enum ImageDecodeError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Why an image could not be written.
+/// Why an image could not be encoded (writing it fails with ``OutputError``).
 public enum ImageEncodeError: Error, CustomStringConvertible, Equatable {
-    /// Writing `path` failed for `reason` (missing or read-only directory, full
-    /// disk, ...); no partial file is left behind.
-    case cannotWrite(path: String, reason: String)
+    /// The image for `path` cannot be encoded: empty, an alpha plane of the
+    /// wrong size, or libpng ran out of memory.
+    case encodingFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
-        case let .cannotWrite(path, reason):
-            return "Cannot write image \(path): \(reason). Check that the folder exists and is writable."
+        case let .encodingFailed(path, reason): return "Cannot encode image \(path): \(reason)."
         }
     }
 }

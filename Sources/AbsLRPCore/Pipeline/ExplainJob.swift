@@ -8,6 +8,10 @@ import Foundation
 /// over the image (`overlay`). Relevance file: a safetensors file with
 /// `input`, `logits`, `target` (I64), `relevance`, and for absLRP
 /// `relevance_positive` and `relevance_negative`, named as in the fixtures.
+///
+/// The pictures and the relevance file are one run's outputs (``RunOutput``):
+/// they appear together once every batch has been explained and written, or,
+/// when anything fails, not at all, and earlier files stay as they were.
 public struct ExplainJob {
     /// What to explain.
     public enum Source {
@@ -46,9 +50,13 @@ public struct ExplainJob {
     public func run(progress: (Int, Int) -> Void = { _, _ in }) throws -> [Result] {
         let classifier = method.classifier
         let preprocessing = classifier.configuration.preprocessing
-        precondition(batchSize > 0)
-        if let dir = outputDirectory { try OutputDirectory.prepare(dir) }
-        if let file = relevanceFile { try OutputDirectory.prepare(file.deletingLastPathComponent()) }
+        guard batchSize > 0 else { throw ExplainJobError.invalidBatchSize(batchSize) }
+        let output = try outputDirectory.map { try RunOutput(folder: $0) }
+        let relevanceStaged = try relevanceFile.map { file -> URL in
+            if let output { return try output.stagedURL(external: file) }
+            try RunOutput.prepareFolder(file.deletingLastPathComponent())
+            return file
+        }
 
         let names: [String], count: Int
         var tensorInput: Tensor?
@@ -98,23 +106,24 @@ public struct ExplainJob {
             let predictions = classifier.topPredictions(logits)
             for (i, index) in range.enumerated() {
                 var picture: URL?
-                if let dir = outputDirectory {
-                    let url = dir.appendingPathComponent("\(names[index]).png")
+                if let output {
+                    let url = try output.stagedURL("\(names[index]).png")
                     try render(input: x.batchSlice(i..<(i + 1)), relevance: relevance.batchSlice(i..<(i + 1)),
                                preprocessing: preprocessing).writePNG(to: url)
-                    picture = url
+                    picture = output.destination(of: url)
                 }
                 results.append(Result(name: names[index], predictions: predictions[i], target: explained[i], picture: picture))
             }
             progress(range.upperBound, count)
         }
-        if let file = relevanceFile {
+        if let file = relevanceStaged {
             var tensors = saved.mapValues { Tensor.concatenateBatch($0) }
             if !(method is AbsLRP) { tensors["relevance_positive"] = nil; tensors["relevance_negative"] = nil }
             try SafetensorsWriter.write(
                 tensors: tensors, integers: ["target": (shape: [savedTargets.count], values: savedTargets)],
                 metadata: ["method": method.name, "model": classifier.configuration.name], to: file)
         }
+        try output?.commit()
         return results
     }
 
@@ -160,10 +169,12 @@ public struct ExplainJob {
 /// An explain job that cannot run.
 public enum ExplainJobError: Error, CustomStringConvertible, Equatable {
     case noInputs
+    case invalidBatchSize(Int)
 
     public var description: String {
         switch self {
         case .noInputs: return "no images to explain: name image files or folders, or --tensor FILE"
+        case .invalidBatchSize(let b): return "the batch size must be at least 1, got \(b)"
         }
     }
 }

@@ -44,8 +44,6 @@ typedef enum {
     CIMAGEIO_TOO_LARGE = 5,
     /** An allocation failed. */
     CIMAGEIO_NO_MEMORY = 6,
-    /** The output file could not be created or completely written. */
-    CIMAGEIO_WRITE_FAILED = 7,
     /** A null pointer, a non-positive size or an unsupported channel count. */
     CIMAGEIO_INVALID_ARGUMENT = 8,
 } cimageio_status;
@@ -73,13 +71,14 @@ cimageio_status cimageio_decode_rgb(const char *path, int64_t max_pixels,
                                     char *err);
 
 /**
- * Writes `pixels` (row-major, interleaved H x W x `channels` uint8; channels
- * 3 = RGB or 4 = RGBA) as an 8-bit PNG to `path`, creating or truncating it,
- * and flushes it to disk. On failure the partially written file is removed.
+ * Encodes `pixels` (row-major, interleaved H x W x `channels` uint8; channels
+ * 3 = RGB or 4 = RGBA) as an 8-bit PNG into a newly allocated buffer stored in
+ * `*out_png` (`*out_size` bytes; release it with cimageio_free). Writing the
+ * bytes to a file is the caller's (the Swift side's one atomic-write helper).
+ * On failure `*out_png` is NULL.
  */
-cimageio_status cimageio_encode_png(const char *path, const uint8_t *pixels,
-                                    int width, int height, int channels,
-                                    char *err);
+cimageio_status cimageio_encode_png(const uint8_t *pixels, int width, int height, int channels,
+                                    uint8_t **out_png, size_t *out_size, char *err);
 
 /** Releases a buffer returned by cimageio_decode_rgb; NULL is allowed. */
 void cimageio_free(void *ptr);

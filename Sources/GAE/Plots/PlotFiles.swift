@@ -26,9 +26,7 @@ extension GAEReport {
         }
         return try pictures.map { name, image in
             let url = folder.appendingPathComponent(name)
-            do { try image.writePNG(to: url) } catch let error as ImageEncodeError {
-                throw GAEError.cannotWrite(path: url.path, reason: error.description)
-            }
+            try image.writePNG(to: url)
             return url
         }
     }

@@ -1,3 +1,4 @@
+import AbsLRPCore
 import Foundation
 
 /// `results.json` and `results.csv`.
@@ -42,7 +43,7 @@ extension GAEReport {
     }
 
     /// Writes `results.json` and `results.csv` into `folder` (which must
-    /// exist), each whole or not at all (temporary file + rename).
+    /// exist), each whole or not at all (``AtomicFile``).
     /// - Returns: the two files' URLs.
     @discardableResult
     public func write(to folder: URL) throws -> (json: URL, csv: URL) {

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The one way files are written: bytes go to a hidden temporary file in the
+/// destination's folder (`.<name>.<uuid>.tmp`), are flushed to disk, and the
+/// file is renamed over the destination by ``commit()``. A reader, or a run
+/// interrupted at any point, sees the previous file or the complete new one,
+/// never a part; ``discard()`` (or dropping an uncommitted writer) removes
+/// the temporary file.
+///
+///     let file = try AtomicFile(destination: url)
+///     try file.append(header)
+///     try file.append(body)
+///     try file.commit()
+///
+/// ``write(_:to:)`` does all of it for bytes already in memory. A set of files
+/// that must appear together (one run's outputs) goes through ``RunOutput``,
+/// which stages such files and moves them into place at the end.
+public final class AtomicFile {
+    /// Where the file appears on ``commit()``.
+    public let destination: URL
+    private let temporary: String
+    private var descriptor: Int32
+    private var finished = false
+
+    /// Creates the temporary file beside `destination`.
+    /// - Throws: ``OutputError/cannotWrite(path:reason:)`` when the folder is
+    ///   missing or not writable.
+    public init(destination: URL) throws {
+        self.destination = destination
+        let folder = destination.deletingLastPathComponent()
+        temporary = folder.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp").path
+        descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw OutputError.cannotWrite(path: destination.path,
+                                          reason: "cannot create a file in \(folder.path): \(Self.errorText())")
+        }
+    }
+
+    deinit { if !finished { discard() } }
+
+    /// Appends `bytes` to the file.
+    public func append(_ bytes: UnsafeRawBufferPointer) throws {
+        var remaining = bytes
+        while !remaining.isEmpty {
+            let written = Foundation.write(descriptor, remaining.baseAddress, remaining.count)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure(Self.errorText())
+            }
+            remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
+        }
+    }
+
+    /// Appends `data` to the file.
+    public func append(_ data: Data) throws {
+        try data.withUnsafeBytes { try append($0) }
+    }
+
+    /// Flushes the file to disk and renames it onto ``destination``,
+    /// replacing what was there.
+    public func commit() throws {
+        precondition(!finished, "AtomicFile.commit() called twice or after discard()")
+        guard fsync(descriptor) == 0 else { throw failure("cannot flush: \(Self.errorText())") }
+        let closed = close(descriptor)
+        descriptor = -1
+        guard closed == 0 else { throw failure("cannot close: \(Self.errorText())") }
+        guard rename(temporary, destination.path) == 0 else {
+            throw failure("cannot move the finished file into place: \(Self.errorText())")
+        }
+        finished = true
+    }
+
+    /// Closes and removes the temporary file; ``destination`` is untouched.
+    public func discard() {
+        if descriptor >= 0 { _ = close(descriptor) }
+        descriptor = -1
+        _ = unlink(temporary)
+        finished = true
+    }
+
+    /// Writes `data` to `url` whole or not at all.
+    public static func write(_ data: Data, to url: URL) throws {
+        let file = try AtomicFile(destination: url)
+        try file.append(data)
+        try file.commit()
+    }
+
+    private func failure(_ reason: String) -> OutputError {
+        discard()
+        return .cannotWrite(path: destination.path, reason: reason)
+    }
+
+    private static func errorText() -> String { String(cString: strerror(errno)) }
+}

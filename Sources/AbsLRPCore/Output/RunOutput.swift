@@ -1,0 +1,147 @@
+import Foundation
+
+/// The outputs of one run (`explain`, `evaluate`, `merge`, `check`), written
+/// whole or not at all.
+///
+/// Every file of the run is written into a hidden staging folder beside the
+/// output folder (`<parent>/.<name>.staging-<uuid>`, same file system, so the
+/// final moves are renames). Only ``commit()``, called once the run has
+/// succeeded, moves them into ``folder``: each file replaces a file of the
+/// same name (a rerun replaces its own outputs) and leaves every other file
+/// alone (a later run with other methods or targets adds its files beside
+/// an earlier run's). A run that throws before ``commit()`` removes the
+/// staging folder (``discard()``, also on deinit) and leaves ``folder`` as it
+/// was. Files that belong to the run but live elsewhere (explain's
+/// `--save-relevance FILE`) are staged beside their destination and moved by
+/// the same ``commit()``.
+///
+///     let run = try RunOutput(folder: out)          // fails now if `out` is unwritable
+///     try report.write(to: run.staging)              // or run.write(data, as: "index.html")
+///     let files = try run.commit()                   // the final URLs, in ``folder``
+///
+/// Each rename is atomic; a process killed during ``commit()`` can leave part
+/// of the new files moved, and a process killed before it leaves its hidden
+/// staging folder (safe to delete).
+public final class RunOutput {
+    /// The output folder (`--out`).
+    public let folder: URL
+    /// Where the run writes its files; their paths relative to it are their
+    /// paths relative to ``folder`` after ``commit()``.
+    public let staging: URL
+    /// Staged files of the run outside ``folder``: (staged, destination).
+    private var external: [(staged: URL, destination: URL)] = []
+    private var finished = false
+
+    /// Creates `folder` (and parents) and a fresh staging folder beside it,
+    /// so that an unwritable destination fails in the first second, not after
+    /// an hour.
+    /// - Throws: ``OutputError/unwritableFolder(path:reason:)``.
+    public init(folder: URL) throws {
+        self.folder = folder.standardizedFileURL
+        try Self.prepareFolder(self.folder)
+        staging = self.folder.deletingLastPathComponent()
+            .appendingPathComponent(".\(self.folder.lastPathComponent).staging-\(UUID().uuidString)")
+        try Self.prepareFolder(staging)
+    }
+
+    deinit { if !finished { discard() } }
+
+    /// The staged location of the run's file `name` (a path relative to
+    /// ``folder``, subfolders created).
+    public func stagedURL(_ name: String) throws -> URL {
+        let url = staging.appendingPathComponent(name)
+        try Self.prepareFolder(url.deletingLastPathComponent())
+        return url
+    }
+
+    /// Writes `data` as the run's file `name`.
+    /// - Returns: where the file will be after ``commit()``.
+    @discardableResult
+    public func write(_ data: Data, as name: String) throws -> URL {
+        try AtomicFile.write(data, to: try stagedURL(name))
+        return folder.appendingPathComponent(name)
+    }
+
+    /// The staged location of a file of the run that goes to `destination`
+    /// outside ``folder`` (its folder is created and checked now).
+    public func stagedURL(external destination: URL) throws -> URL {
+        let destination = destination.standardizedFileURL
+        try Self.prepareFolder(destination.deletingLastPathComponent())
+        let staged = destination.deletingLastPathComponent()
+            .appendingPathComponent(".\(destination.lastPathComponent).staged-\(UUID().uuidString)")
+        external.append((staged, destination))
+        return staged
+    }
+
+    /// Where a staged URL (from ``staging`` or ``stagedURL(external:)``)
+    /// will be after ``commit()``.
+    public func destination(of staged: URL) -> URL {
+        if let entry = external.first(where: { $0.staged == staged }) { return entry.destination }
+        let stagingPath = staging.standardizedFileURL.path, path = staged.standardizedFileURL.path
+        guard path.hasPrefix(stagingPath + "/") else { return staged }
+        return folder.appendingPathComponent(String(path.dropFirst(stagingPath.count + 1)))
+    }
+
+    /// Moves every staged file into place and removes the staging folder.
+    /// - Returns: the final URLs of the files moved, sorted by path.
+    /// - Throws: ``OutputError/cannotCommit(path:reason:)``.
+    @discardableResult
+    public func commit() throws -> [URL] {
+        precondition(!finished, "RunOutput.commit() called twice or after discard()")
+        var moved: [URL] = []
+        for relative in try stagedFiles() {
+            let target = folder.appendingPathComponent(relative)
+            try Self.prepareFolder(target.deletingLastPathComponent())
+            guard rename(staging.appendingPathComponent(relative).path, target.path) == 0 else {
+                throw OutputError.cannotCommit(path: folder.path, reason: "\(relative): \(String(cString: strerror(errno)))")
+            }
+            moved.append(target)
+        }
+        for (staged, destination) in external where FileManager.default.fileExists(atPath: staged.path) {
+            guard rename(staged.path, destination.path) == 0 else {
+                throw OutputError.cannotCommit(path: destination.path, reason: String(cString: strerror(errno)))
+            }
+            moved.append(destination)
+        }
+        finished = true
+        try? FileManager.default.removeItem(at: staging)
+        return moved.sorted { $0.path < $1.path }
+    }
+
+    /// Removes the staging folder and the external staged files; ``folder``
+    /// and every destination keep what they had.
+    public func discard() {
+        finished = true
+        try? FileManager.default.removeItem(at: staging)
+        for (staged, _) in external { try? FileManager.default.removeItem(at: staged) }
+    }
+
+    /// The staged regular files, as paths relative to ``staging``, skipping
+    /// temporary files of writes that did not finish.
+    private func stagedFiles() throws -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: staging.path) else {
+            throw OutputError.cannotCommit(path: folder.path, reason: "the staging folder \(staging.path) disappeared")
+        }
+        var files: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            guard enumerator.fileAttributes?[.type] as? FileAttributeType == .typeRegular else { continue }
+            let name = (relative as NSString).lastPathComponent
+            if name.hasPrefix("."), name.hasSuffix(".tmp") { continue }
+            files.append(relative)
+        }
+        return files.sorted()
+    }
+
+    /// Creates `url` (and parents) and checks that files can be created in it.
+    static func prepareFolder(_ url: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw OutputError.unwritableFolder(path: url.path, reason: (error as NSError).localizedFailureReason
+                                                ?? error.localizedDescription)
+        }
+        guard FileManager.default.isWritableFile(atPath: url.path) else {
+            throw OutputError.unwritableFolder(path: url.path, reason: "permission denied")
+        }
+    }
+}

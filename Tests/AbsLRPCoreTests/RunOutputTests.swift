@@ -1,0 +1,100 @@
+import Foundation
+import XCTest
+import AbsLRPCore
+
+/// Whole-run outputs: a run's files appear together on commit or not at all,
+/// beside (or over) an earlier run's, through the one atomic-write helper.
+final class RunOutputTests: XCTestCase {
+    private var parent: URL!
+    private var out: URL { parent.appendingPathComponent("out") }
+
+    override func setUpWithError() throws { parent = Fixtures.temporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: parent) }
+
+    private func contents(_ url: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
+    }
+
+    func testCommitReplacesItsOwnFilesAndKeepsOthers() throws {
+        let first = try RunOutput(folder: out)
+        try first.write(Data("a1".utf8), as: "a.txt")
+        try first.write(Data("keep".utf8), as: "sub/b.txt")
+        XCTAssertEqual(try contents(out), [], "nothing appears before commit")
+        XCTAssertEqual(try first.commit().map(\.lastPathComponent), ["a.txt", "b.txt"])
+
+        let second = try RunOutput(folder: out)
+        try second.write(Data("a2".utf8), as: "a.txt")
+        try second.write(Data("c".utf8), as: "c.txt")
+        try second.commit()
+        XCTAssertEqual(try contents(out), ["a.txt", "c.txt", "sub"])
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("a.txt")), "a2")
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("sub/b.txt")), "keep")
+        XCTAssertEqual(try contents(parent), ["out"], "no staging folder left")
+    }
+
+    func testDiscardedOrDroppedRunLeavesPreviousOutputsUntouched() throws {
+        try AtomicFile.write(Data("old".utf8), to: try { () -> URL in
+            try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+            return out.appendingPathComponent("a.txt")
+        }())
+        let external = parent.appendingPathComponent("elsewhere/relevance.bin")
+        do {
+            let run = try RunOutput(folder: out)
+            try run.write(Data("new".utf8), as: "a.txt")
+            try AtomicFile.write(Data("r".utf8), to: try run.stagedURL(external: external))
+            // The run fails here: `run` is dropped without commit.
+        }
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("a.txt")), "old")
+        XCTAssertEqual(try contents(parent), ["elsewhere", "out"])
+        XCTAssertEqual(try contents(parent.appendingPathComponent("elsewhere")), [])
+    }
+
+    func testExternalFileIsMovedByTheSameCommit() throws {
+        let run = try RunOutput(folder: out)
+        let external = parent.appendingPathComponent("rel/relevance.bin")
+        let staged = try run.stagedURL(external: external)
+        try AtomicFile.write(Data("r".utf8), to: staged)
+        XCTAssertEqual(run.destination(of: staged), external.standardizedFileURL)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: external.path))
+        try run.commit()
+        XCTAssertEqual(try String(contentsOf: external), "r")
+        XCTAssertEqual(try contents(external.deletingLastPathComponent()), ["relevance.bin"])
+    }
+
+    func testUnwritableFolderFailsAtOnce() throws {
+        let blocker = parent.appendingPathComponent("file")
+        try Data("x".utf8).write(to: blocker)
+        XCTAssertThrowsError(try RunOutput(folder: blocker.appendingPathComponent("out"))) { error in
+            guard case .unwritableFolder? = error as? OutputError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testAtomicFileDiscardLeavesNothing() throws {
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let file = try AtomicFile(destination: out.appendingPathComponent("x.bin"))
+        try file.append(Data([1, 2, 3]))
+        file.discard()
+        XCTAssertEqual(try contents(out), [])
+    }
+
+    /// A bad image in the second batch of `explain`: the first batch's
+    /// pictures are not left behind, and an earlier run's picture stays.
+    func testExplainWithABadImageInALaterBatchWritesNothing() throws {
+        let classifier = try GoldenModel("vgg_mini").classifier
+        let images = parent.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        let good = images.appendingPathComponent("good.png"), bad = images.appendingPathComponent("bad.png")
+        try FileManager.default.copyItem(at: Fixtures.url("images/rgb_77x53.png"), to: good)
+        try Data(try Data(contentsOf: good).prefix(60)).write(to: bad)
+        let job = ExplainJob(source: .images([good, bad]), method: AbsLRP(classifier: classifier), batchSize: 1,
+                             outputDirectory: out, relevanceFile: parent.appendingPathComponent("rel.safetensors"))
+        _ = try ExplainJob(source: .images([good]), method: AbsLRP(classifier: classifier), outputDirectory: out).run()
+        let before = try Data(contentsOf: out.appendingPathComponent("good.png"))
+        XCTAssertThrowsError(try job.run()) { error in
+            XCTAssertTrue("\(error)".contains(bad.path), "\(error)")
+        }
+        XCTAssertEqual(try contents(out), ["good.png"])
+        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("good.png")), before)
+        XCTAssertEqual(try contents(parent), ["images", "out"], "no relevance file, no staging folder")
+    }
+}
