@@ -28,6 +28,12 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
     case mergeMismatch(String)
     /// A results file that cannot be read.
     case unreadableResults(path: String, reason: String)
+    /// A journal to resume that was made by a run with other settings
+    /// (``GAERunFingerprint/differences(from:)``: "what: journal A, now B").
+    case journalMismatch(path: String, differences: [String])
+    /// A journal that is damaged before its last record, or whose records do
+    /// not fit the run.
+    case corruptJournal(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -60,6 +66,13 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
             return "cannot merge the shard results: \(reason)"
         case .unreadableResults(let path, let reason):
             return "cannot read GAE results \(path): \(reason)"
+        case .journalMismatch(let path, let differences):
+            return "cannot resume from \(path): it was made by a run with other settings ("
+                + differences.joined(separator: "; ") + "); "
+                + "resume with the same settings, or start afresh without --resume or with another --out"
+        case .corruptJournal(let path, let reason):
+            return "cannot resume from damaged journal \(path): \(reason); "
+                + "remove it to start the run afresh"
         }
     }
 }

@@ -37,7 +37,8 @@ public struct GAEConfiguration: Equatable, Sendable {
 /// 4. stepwise masking of `xp` by input-times-gradient maps, most and least
 ///    relevant first (``StepwiseMasking``), and their combined impact map;
 /// 5. the score mosaics (``PositivePairing``, ``Mosaic/scoreMosaics(_:channels:imageHeight:imageWidth:)``);
-/// 6. per method, the relevance `rel = normalize_max(relu(R))` of `xp`, of
+/// 6. per method (a method with a random stream restarted at the batch's
+///    number, ``RestartableRandomness``), the relevance `rel = normalize_max(relu(R))` of `xp`, of
 ///    the mosaics and of every masked step (all for `yp`), and the scores
 ///    (``Scoring``, ``GAEScores``).
 ///
@@ -72,11 +73,18 @@ public final class GlobalAttributionEvaluation {
     ///   - sampling: the data-set order and positive draws; by default
     ///     ``SeededSampling`` with the configuration's seed.
     ///   - progress: told after every batch; nothing is reported without it.
+    ///   - journal: where to record each completed batch durably
+    ///     (``GAEJournal``). With ``GAEJournal/Use/resume(_:)`` the batches
+    ///     already in the journal are taken from it, after checking that it
+    ///     was made by this run (``GAERunFingerprint``), and the run goes on
+    ///     with the next; the report equals an uninterrupted run's except for
+    ///     the seconds.
     /// - Throws: ``GAEError`` (data set smaller than a batch, unreadable image,
     ///   image size the model cannot take, label out of range, unusable
-    ///   sampling); errors of the methods themselves as they throw them.
+    ///   sampling, a journal of another run or a damaged one); errors of the
+    ///   methods themselves as they throw them.
     public func run(on dataset: GAEDataset, sampling: GAESampling? = nil,
-                    progress: ProgressReporter? = nil) throws -> GAEReport {
+                    progress: ProgressReporter? = nil, journal use: GAEJournal.Use? = nil) throws -> GAEReport {
         let sampling = sampling ?? SeededSampling(seed: configuration.seed)
         let b = configuration.batchSize, n = dataset.count
         guard n >= b else { throw GAEError.datasetTooSmall(count: n, batchSize: b) }
@@ -85,33 +93,84 @@ public final class GlobalAttributionEvaluation {
             throw GAEError.invalidSampling("the order of \(order.count) indices is not a permutation of 0..<\(n)")
         }
         let batchNumbers = configuration.shard.batches(of: n / b)
-        let start = DispatchTime.now().uptimeNanoseconds
-        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        let total = batchNumbers.count * b
-        progress?.report(GAEProgress(imagesDone: 0, imagesTotal: total, elapsed: 0))
+        func indices(of batch: Int) -> [Int] { Array(order[(batch * b)..<((batch + 1) * b)]) }
+        let settings = GAESettings(model: classifier.configuration.name, methods: methods.map(\.name), batchSize: b,
+                                   steps: configuration.steps, seed: sampling.seed, pairing: configuration.pairing,
+                                   shard: configuration.shard, dataset: dataset.name, datasetCount: n)
+        let journal = try use.map { use -> GAEJournal in
+            var firstLogits: Tensor?
+            if let first = batchNumbers.first { firstLogits = classifier.logits(try loadBatch(dataset, indices: indices(of: first)).0) }
+            return try GAEJournal.open(use, fingerprint: fingerprint(settings, order: order, firstBatchLogits: firstLogits))
+        }
+        let done = journal?.entries ?? []
+        if let journal { try check(done, of: journal, batches: batchNumbers, indices: indices) }
 
-        var batches: [GAEBatchRecord] = [], results: [GAEImageResult] = []
-        for batch in batchNumbers {
-            let indices = Array(order[(batch * b)..<((batch + 1) * b)])
+        let start = DispatchTime.now().uptimeNanoseconds
+        let earlierSeconds = done.last?.seconds ?? 0
+        func seconds() -> Double { earlierSeconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        let total = batchNumbers.count * b
+        var batches = done.map(\.batch), results = done.flatMap(\.results)
+        progress?.report(GAEProgress(imagesDone: batches.count * b, imagesTotal: total, elapsed: earlierSeconds))
+
+        for batch in batchNumbers.dropFirst(done.count) {
+            for case let method as RestartableRandomness in methods { method.restartRandomness(at: UInt64(batch)) }
+            let indices = indices(of: batch)
             let (x, labels) = try loadBatch(dataset, indices: indices)
             let outcome = try evaluateBatch(x, labels: labels, batch: batch, sampling: sampling)
-            batches.append(GAEBatchRecord(batch: batch, indices: indices))
+            var batchResults: [GAEImageResult] = []
             let mosaicCount = outcome.positives.count
             for (m, positive) in outcome.positives.enumerated() {
                 let tiles = (0..<4).map { indices[Mosaic.tileSource(mosaic: m, quadrant: $0, mosaics: mosaicCount)] }
                 for (method, scores) in zip(methods, outcome.scores) {
-                    results.append(GAEImageResult(method: method.name, batch: batch, index: indices[positive],
-                                                  mosaic: tiles, label: labels[positive],
-                                                  prediction: outcome.predictions[positive], scores: scores[m]))
+                    batchResults.append(GAEImageResult(method: method.name, batch: batch, index: indices[positive],
+                                                       mosaic: tiles, label: labels[positive],
+                                                       prediction: outcome.predictions[positive], scores: scores[m]))
                 }
             }
-            progress?.report(GAEProgress(imagesDone: batches.count * b, imagesTotal: total, elapsed: elapsed()))
+            let record = GAEBatchRecord(batch: batch, indices: indices)
+            try journal?.append(GAEJournal.Entry(batch: record, results: batchResults, seconds: seconds()))
+            batches.append(record)
+            results += batchResults
+            progress?.report(GAEProgress(imagesDone: batches.count * b, imagesTotal: total, elapsed: seconds()))
         }
-        let settings = GAESettings(model: classifier.configuration.name, methods: methods.map(\.name), batchSize: b,
-                                   steps: configuration.steps, seed: sampling.seed, pairing: configuration.pairing,
-                                   shard: configuration.shard, dataset: dataset.name, datasetCount: n)
         return GAEReport(settings: settings, batches: batches, results: results,
-                         throughput: GAEThroughput(images: total, seconds: elapsed()))
+                         throughput: GAEThroughput(images: total, seconds: seconds()))
+    }
+
+    /// The fingerprint of this run (``GAERunFingerprint``).
+    private func fingerprint(_ settings: GAESettings, order: [Int], firstBatchLogits: Tensor?) -> GAERunFingerprint {
+        var orderChecksum = CRC32()
+        orderChecksum.update(order)
+        let logitsChecksum = firstBatchLogits.map { logits -> UInt32 in
+            var crc = CRC32()
+            crc.update(logits.storage)
+            return crc.value
+        }
+        return GAERunFingerprint(settings: settings, orderChecksum: orderChecksum.value,
+                                 weightsChecksum: classifier.stateChecksum, firstBatchLogitsChecksum: logitsChecksum,
+                                 blasThreads: blasThreadCount)
+    }
+
+    /// Checks that the journal's entries are the first batches of this run:
+    /// the shard's batch numbers in order, their data-set indices, and one
+    /// result per mosaic and method with the run's method names.
+    private func check(_ entries: [GAEJournal.Entry], of journal: GAEJournal, batches: Range<Int>,
+                       indices: (Int) -> [Int]) throws {
+        let mosaics = configuration.batchSize / 4
+        func refuse(_ reason: String) -> GAEError { GAEError.corruptJournal(path: journal.url.path, reason: reason) }
+        guard entries.count <= batches.count else {
+            throw refuse("it records \(entries.count) batches, but shard \(configuration.shard) has \(batches.count)")
+        }
+        for (entry, batch) in zip(entries, batches) {
+            guard entry.batch.batch == batch else { throw refuse("batch \(entry.batch.batch) where batch \(batch) belongs") }
+            guard entry.batch.indices == indices(batch) else {
+                throw refuse("batch \(batch) holds other data-set indices than this run's")
+            }
+            let expected = (0..<mosaics).flatMap { _ in methods.map(\.name) }
+            guard entry.results.map(\.method) == expected, entry.results.allSatisfy({ $0.batch == batch }) else {
+                throw refuse("batch \(batch) does not hold one result per mosaic and method")
+            }
+        }
     }
 
     /// What one batch gives: the positives (batch indices, mosaic order),

@@ -9,10 +9,11 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Score relevancy methods with GAE (local consistency, contrastiveness, GAE) on a data set.",
         discussion: """
-            Writes results.json, results.csv, gae_summary.png and a best/worst figure per method to --out.
+            Writes results.json, results.csv, gae_summary.png and a best/worst figure per method to --out, and \
+            journal.gae, where every finished batch is recorded durably so that --resume continues an interrupted run.
             Examples:
               abslrp evaluate --dataset fashion-mnist-test --limit 512 --methods abslrp,gradient,random
-              abslrp evaluate --dataset images/ --model resnet50 --weights model.safetensors --shard 3/16 --out shard-3
+              abslrp evaluate --dataset images/ --model resnet50 --weights model.safetensors --shard 3/16 --out shard-3 --resume
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -53,6 +54,11 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Best and worst images shown per method.")
     var top = 4
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Continue the run recorded in --out's journal.gae after its last complete batch (a new run if there is none); "
+            + "refuses a journal made with other settings. Without it, a new journal replaces any earlier one."))
+    var resume = false
+
     func validate() throws {
         guard batchSize > 0, batchSize % 4 == 0 else {
             throw ValidationError("--batch-size must be a positive multiple of 4, got \(batchSize)")
@@ -86,7 +92,9 @@ struct EvaluateCommand: ParsableCommand {
         let evaluation = try GlobalAttributionEvaluation(classifier: classifier, methods: relevancyMethods,
                                                          configuration: configuration)
         let output = try RunOutput(folder: URL(fileURLWithPath: out))
-        let report = try evaluation.run(on: data, progress: StandardErrorProgressReporter())
+        let journal = output.folder.appendingPathComponent(GAEJournal.fileName)  // lives in --out itself, not staged
+        let report = try evaluation.run(on: data, progress: StandardErrorProgressReporter(),
+                                        journal: resume ? .resume(journal) : .start(journal))
         let files = try report.write(to: output.staging)
         let pictures = try report.writePictures(to: output.staging, methods: relevancyMethods, dataset: data,
                                                 preprocessing: classifier.configuration.preprocessing, k: top,

@@ -40,15 +40,7 @@ public final class AtomicFile {
 
     /// Appends `bytes` to the file.
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
-        var remaining = bytes
-        while !remaining.isEmpty {
-            let written = Foundation.write(descriptor, remaining.baseAddress, remaining.count)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw failure(Self.errorText())
-            }
-            remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
-        }
+        do { try writeAll(bytes, to: descriptor) } catch let failure as WriteFailure { throw self.failure(failure.reason) }
     }
 
     /// Appends `data` to the file.
@@ -90,5 +82,27 @@ public final class AtomicFile {
         return .cannotWrite(path: destination.path, reason: reason)
     }
 
-    private static func errorText() -> String { String(cString: strerror(errno)) }
+    private static func errorText() -> String { AbsLRPCore.errorText() }
 }
+
+/// Why a `write` to a file descriptor failed (`strerror` text).
+struct WriteFailure: Error {
+    let reason: String
+}
+
+/// Writes all of `bytes` to `descriptor`, retrying short and interrupted writes.
+/// - Throws: ``WriteFailure``.
+func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) throws {
+    var remaining = bytes
+    while !remaining.isEmpty {
+        let written = Foundation.write(descriptor, remaining.baseAddress, remaining.count)
+        if written < 0 {
+            if errno == EINTR { continue }
+            throw WriteFailure(reason: errorText())
+        }
+        remaining = UnsafeRawBufferPointer(rebasing: remaining[written...])
+    }
+}
+
+/// The current `errno` as text.
+func errorText() -> String { String(cString: strerror(errno)) }

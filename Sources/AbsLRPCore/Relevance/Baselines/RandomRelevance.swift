@@ -4,14 +4,22 @@
 /// The generator (`SplitMix64(seed)`) is created with the method and advances
 /// with every call, so successive maps are independent draws, and two methods
 /// built with the same seed produce the same sequence of maps.
-public final class RandomRelevance: AttributionMethod {
+/// ``restartRandomness(at:)`` starts another stream of the same seed.
+public final class RandomRelevance: AttributionMethod, RestartableRandomness {
     public let name = "random"
     public let classifier: Classifier
+    public let seed: UInt64
     private var generator: SplitMix64
 
     public init(classifier: Classifier, seed: UInt64) {
         self.classifier = classifier
+        self.seed = seed
         generator = SplitMix64(seed: seed)
+    }
+
+    public func restartRandomness(at key: UInt64) {
+        var mixer = SplitMix64(seed: seed &+ key)
+        generator = SplitMix64(seed: mixer.next())
     }
 
     public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {

@@ -1,0 +1,167 @@
+import AbsLRPCore
+import Foundation
+
+/// The resumable state of a GAE run: an append-only file in the output
+/// folder with the run's ``GAERunFingerprint`` and every completed batch.
+///
+/// Format of `journal.gae`, one record per line:
+///
+///     <CRC-32 of the JSON bytes: 8 lowercase hex digits> <JSON of the record>\n
+///
+/// Line 1 is the fingerprint; each further line one batch (``Entry``: the
+/// batch's record, its results, the run's seconds up to its end), in the
+/// shard's batch order. A batch is appended with one `write` and `fsync`ed
+/// before the next batch starts, so a `kill -9`, a lost node or a preemption
+/// at any moment loses at most the batch in progress.
+///
+/// On reading, a last line without its newline or whose checksum or JSON is
+/// bad is a torn write: it is dropped and the file is cut back to the records
+/// before it. A bad line before the last is corruption and is refused, and
+/// ``GlobalAttributionEvaluation`` re-validates every entry against the run
+/// (batch number, data-set indices, results per batch) before using it.
+///
+/// The journal is what a resumed run continues from; the results files are
+/// still written whole at the end of the run.
+public final class GAEJournal {
+    /// The journal's file name inside a run's output folder.
+    public static let fileName = "journal.gae"
+
+    /// How a run uses its journal.
+    public enum Use: Equatable, Sendable {
+        /// A new journal at this path, replacing any earlier one.
+        case start(URL)
+        /// Continue the journal at this path if it exists (refusing one made
+        /// with another fingerprint); start a new one if it does not.
+        case resume(URL)
+    }
+
+    /// One completed batch.
+    public struct Entry: Codable, Equatable, Sendable {
+        public var batch: GAEBatchRecord
+        /// The batch's results, mosaic after mosaic, methods in the run's order.
+        public var results: [GAEImageResult]
+        /// The run's evaluation seconds from its start to the end of this batch
+        /// (summed over interrupted processes).
+        public var seconds: Double
+
+        public init(batch: GAEBatchRecord, results: [GAEImageResult], seconds: Double) {
+            self.batch = batch
+            self.results = results
+            self.seconds = seconds
+        }
+    }
+
+    /// The batches recorded so far, in order.
+    public private(set) var entries: [Entry]
+    private let file: AppendOnlyFile
+
+    /// The journal's path.
+    public var url: URL { file.url }
+
+    private init(file: AppendOnlyFile, entries: [Entry]) {
+        self.file = file
+        self.entries = entries
+    }
+
+    /// Opens the journal for a run with `fingerprint` as `use` says.
+    ///
+    /// - Throws: ``GAEError/journalMismatch(path:differences:)`` when resuming
+    ///   a journal of another run, ``GAEError/corruptJournal(path:reason:)``
+    ///   for a damaged one, `OutputError.cannotWrite` when it cannot be written.
+    public static func open(_ use: Use, fingerprint: GAERunFingerprint) throws -> GAEJournal {
+        switch use {
+        case .start(let url):
+            return try create(url, fingerprint: fingerprint)
+        case .resume(let url):
+            guard FileManager.default.fileExists(atPath: url.path) else { return try create(url, fingerprint: fingerprint) }
+            let contents = try read(url)
+            guard let stored = contents.fingerprint else {
+                // Torn before its first record was complete: nothing was done yet.
+                return try create(url, fingerprint: fingerprint)
+            }
+            let differences = stored.differences(from: fingerprint)
+            guard differences.isEmpty else { throw GAEError.journalMismatch(path: url.path, differences: differences) }
+            let file = try AppendOnlyFile(url: url)
+            try file.truncate(to: contents.completeLength)  // drops a torn last record
+            return GAEJournal(file: file, entries: contents.entries)
+        }
+    }
+
+    /// Appends `entry` and flushes it to disk before returning.
+    /// A failed write is cut off again, so the journal stays a sequence of
+    /// complete records.
+    public func append(_ entry: Entry) throws {
+        try file.append(try Self.line(entry))
+        entries.append(entry)
+    }
+
+    /// The complete records of the journal at `url`.
+    ///
+    /// - Returns: the fingerprint (nil if not even the first record is
+    ///   complete), the batch entries, and the byte length of the complete
+    ///   records (where a torn last record begins).
+    /// - Throws: ``GAEError/corruptJournal(path:reason:)`` for an unreadable
+    ///   file or a bad record that is not the last.
+    public static func read(_ url: URL) throws -> (fingerprint: GAERunFingerprint?, entries: [Entry], completeLength: Int) {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw GAEError.corruptJournal(path: url.path, reason: error.localizedDescription)
+        }
+        var fingerprint: GAERunFingerprint?, entries: [Entry] = [], start = data.startIndex, number = 0
+        while start < data.endIndex {
+            number += 1
+            guard let newline = data[start...].firstIndex(of: UInt8(ascii: "\n")) else { break }  // torn: no newline
+            let record = data[start..<newline]
+            let isLast = newline + 1 == data.endIndex
+            do {
+                let json = try payload(of: record)
+                if number == 1 {
+                    fingerprint = try JSONDecoder().decode(GAERunFingerprint.self, from: json)
+                } else {
+                    entries.append(try JSONDecoder().decode(Entry.self, from: json))
+                }
+            } catch let bad as BadRecord {
+                if isLast { break }
+                throw GAEError.corruptJournal(path: url.path, reason: "record \(number): \(bad.reason)")
+            } catch {
+                if isLast { break }
+                throw GAEError.corruptJournal(path: url.path, reason: "record \(number) is not a \(number == 1 ? "fingerprint" : "batch"): \(error)")
+            }
+            start = newline + 1
+        }
+        return (fingerprint, entries, start - data.startIndex)
+    }
+
+    /// Writes a new journal holding only `fingerprint` (whole, through a
+    /// temporary file) and opens it for appending.
+    private static func create(_ url: URL, fingerprint: GAERunFingerprint) throws -> GAEJournal {
+        try AtomicFile.write(try line(fingerprint), to: url)
+        return GAEJournal(file: try AppendOnlyFile(url: url), entries: [])
+    }
+
+    /// A record's line: checksum, space, JSON, newline.
+    private static func line<T: Encodable>(_ record: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = try encoder.encode(record)
+        return Data((String(format: "%08x", CRC32.of(json)) + " ").utf8) + json + Data("\n".utf8)
+    }
+
+    /// The JSON of a record line (without its newline) whose checksum holds.
+    /// - Throws: ``BadRecord``.
+    private static func payload(of record: Data) throws -> Data {
+        let prefix = 9  // 8 hex digits and a space
+        guard record.count > prefix, record[record.startIndex + 8] == UInt8(ascii: " "),
+              let stored = UInt32(String(decoding: record.prefix(8), as: UTF8.self), radix: 16) else {
+            throw BadRecord(reason: "no checksum")
+        }
+        let json = record.dropFirst(prefix)
+        guard CRC32.of(json) == stored else { throw BadRecord(reason: "checksum mismatch") }
+        return Data(json)
+    }
+}
+
+/// Why a journal line is not a complete record.
+private struct BadRecord: Error {
+    let reason: String
+}

@@ -1,0 +1,212 @@
+import AbsLRPCore
+import Foundation
+import XCTest
+@testable import GAE
+
+/// `--resume` in the library: the journal records every batch, a resumed run
+/// (after a clean stop, a torn last record, a cut anywhere) equals an
+/// uninterrupted one bit for bit, and a journal of another run or a damaged
+/// one is refused.
+final class ResumeTests: XCTestCase {
+    private let classifier = TinyModel.classifier()
+    private lazy var dataset = TinyModel.dataset(count: 42, labeller: classifier)  // 5 batches of 8
+    private var folder: URL!
+    private var journalURL: URL { folder.appendingPathComponent(GAEJournal.fileName) }
+
+    override func setUp() { folder = Fixtures.temporaryDirectory() }
+    override func tearDown() { try? FileManager.default.removeItem(at: folder) }
+
+    /// A run of absLRP and the random baseline (whose stream must restart per batch).
+    private func evaluate(_ journal: GAEJournal.Use?, steps: Int = 3, seed: UInt64 = 5, shard: Shard = .whole,
+                          model: Classifier? = nil, progress: ProgressReporter? = nil) throws -> GAEReport {
+        let model = model ?? classifier
+        let gae = try GlobalAttributionEvaluation(
+            classifier: model, methods: [AbsLRP(classifier: model), RandomRelevance(classifier: model, seed: 2)],
+            configuration: GAEConfiguration(batchSize: 8, steps: steps, seed: seed, shard: shard))
+        return try gae.run(on: dataset, progress: progress, journal: journal)
+    }
+
+    /// Everything but the seconds, compared exactly.
+    private func assertSameOutcome(_ a: GAEReport, _ b: GAEReport, _ message: String = "",
+                                   file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.settings, b.settings, "settings \(message)", file: file, line: line)
+        XCTAssertEqual(a.batches, b.batches, "batches \(message)", file: file, line: line)
+        XCTAssertEqual(a.results, b.results, "results \(message)", file: file, line: line)
+        XCTAssertEqual(a.summary, b.summary, "summary \(message)", file: file, line: line)
+        XCTAssertEqual(a.throughput.images, b.throughput.images, "images \(message)", file: file, line: line)
+    }
+
+    /// The byte offsets just after each newline of the journal.
+    private func recordEnds(_ data: Data) -> [Int] {
+        data.indices.filter { data[$0] == UInt8(ascii: "\n") }.map { $0 + 1 }
+    }
+
+    func testJournalRecordsEveryBatchInOrder() throws {
+        let report = try evaluate(.start(journalURL))
+        let contents = try GAEJournal.read(journalURL)
+        XCTAssertEqual(contents.fingerprint?.settings, report.settings)
+        XCTAssertEqual(contents.entries.map(\.batch), report.batches)
+        XCTAssertEqual(contents.entries.flatMap(\.results), report.results)
+        XCTAssertEqual(contents.entries.count, 5)
+        XCTAssertEqual(contents.completeLength, try Data(contentsOf: journalURL).count)
+        XCTAssertEqual(contents.entries.map(\.seconds), contents.entries.map(\.seconds).sorted())
+    }
+
+    /// A run without a journal, one that starts a journal, and one that
+    /// resumes a journal with no batches all give the same report; so does
+    /// resuming a complete journal, which evaluates nothing again.
+    func testResumingAFinishedJournalEvaluatesNothing() throws {
+        let plain = try evaluate(nil)
+        let journaled = try evaluate(.start(journalURL))
+        assertSameOutcome(journaled, plain)
+        final class Recorder: ProgressReporter {
+            var seen: [Int] = []
+            func report(_ progress: GAEProgress) { seen.append(progress.imagesDone) }
+        }
+        let recorder = Recorder()
+        let resumed = try evaluate(.resume(journalURL), progress: recorder)
+        assertSameOutcome(resumed, plain)
+        XCTAssertEqual(recorder.seen, [40], "all 5 batches come from the journal")
+        XCTAssertEqual(resumed.throughput.seconds, try GAEJournal.read(journalURL).entries.last!.seconds, accuracy: 1)
+    }
+
+    /// The journal cut after records 1, 3 and 5, inside the record that
+    /// follows, just before its newline, and with that record's bytes damaged: the
+    /// resumed run equals the uninterrupted one, and its journal holds the
+    /// whole run again.
+    func testResumeAfterTruncatedOrTornJournalEqualsUninterruptedRun() throws {
+        let whole = try evaluate(.start(journalURL))
+        let complete = try Data(contentsOf: journalURL)
+        let ends = recordEnds(complete)
+        XCTAssertEqual(ends.count, 6)
+        var cuts: [(name: String, data: Data)] = []
+        for (k, end) in ends.enumerated() where k % 2 == 0 && k + 1 < ends.count {
+            let next = ends[k + 1]
+            cuts.append(("after record \(k + 1)", complete.prefix(end)))
+            cuts.append(("inside record \(k + 2)", complete.prefix(end + (next - end) / 2)))
+            cuts.append(("record \(k + 2) without its newline", complete.prefix(next - 1)))
+            var damaged = complete.prefix(next)
+            damaged[end + 20] ^= 0x01
+            cuts.append(("record \(k + 2) with a flipped bit", damaged))
+        }
+        for cut in cuts {
+            try cut.data.write(to: journalURL)
+            let resumed = try evaluate(.resume(journalURL))
+            assertSameOutcome(resumed, whole, cut.name)
+            let again = try GAEJournal.read(journalURL)
+            XCTAssertEqual(again.entries.map(\.batch), whole.batches, cut.name)
+            XCTAssertEqual(again.entries.flatMap(\.results), whole.results, cut.name)
+        }
+    }
+
+    /// A journal torn inside its first record (the fingerprint) holds nothing: the run starts afresh.
+    func testJournalTornInsideTheFingerprintStartsAfresh() throws {
+        let whole = try evaluate(.start(journalURL))
+        let complete = try Data(contentsOf: journalURL)
+        for length in [0, 5, recordEnds(complete)[0] - 1] {
+            try complete.prefix(length).write(to: journalURL)
+            assertSameOutcome(try evaluate(.resume(journalURL)), whole, "cut at \(length)")
+        }
+    }
+
+    func testResumeWithoutJournalStartsOne() throws {
+        let whole = try evaluate(nil)
+        assertSameOutcome(try evaluate(.resume(journalURL)), whole)
+        XCTAssertEqual(try GAEJournal.read(journalURL).entries.count, 5)
+    }
+
+    /// Another number of steps, seed, shard, model weights or BLAS thread
+    /// count: the journal is refused, naming what differs.
+    func testResumeRefusesAJournalOfOtherSettings() throws {
+        _ = try evaluate(.start(journalURL))
+        let before = try Data(contentsOf: journalURL)
+        func assertRefused(_ expected: [String], file: StaticString = #filePath, line: UInt = #line,
+                           _ run: () throws -> GAEReport) {
+            XCTAssertThrowsError(try run(), file: file, line: line) { error in
+                guard case GAEError.journalMismatch(let path, let differences) = error else {
+                    return XCTFail("\(error)", file: file, line: line)
+                }
+                XCTAssertEqual(path, journalURL.path, file: file, line: line)
+                for name in expected {
+                    XCTAssertTrue(differences.contains { $0.hasPrefix(name + ":") }, "\(name) in \(differences)",
+                                  file: file, line: line)
+                }
+                XCTAssertTrue("\(error)".contains("without --resume"), "\(error)", file: file, line: line)
+            }
+        }
+        assertRefused(["steps"]) { try evaluate(.resume(journalURL), steps: 4) }
+        assertRefused(["seed", "data-set order checksum"]) { try evaluate(.resume(journalURL), seed: 6) }
+        assertRefused(["shard"]) { try evaluate(.resume(journalURL), shard: Shard(index: 0, count: 2)) }
+        assertRefused(["weights checksum", "first-batch logits checksum"]) {
+            try evaluate(.resume(journalURL), model: TinyModel.classifier(seed: 8))
+        }
+        let saved = blasThreadCount
+        defer { blasThreadCount = saved }
+        blasThreadCount = saved == 1 ? 2 : 1
+        assertRefused(["BLAS threads (OPENBLAS_NUM_THREADS)"]) { try evaluate(.resume(journalURL)) }
+        XCTAssertEqual(try Data(contentsOf: journalURL), before, "a refused journal is left as it was")
+    }
+
+    /// Without resuming, a new journal replaces one of other settings.
+    func testStartingReplacesAnEarlierJournal() throws {
+        _ = try evaluate(.start(journalURL), steps: 4)
+        let report = try evaluate(.start(journalURL))
+        XCTAssertEqual(try GAEJournal.read(journalURL).fingerprint?.settings, report.settings)
+    }
+
+    /// A damaged record before the last one is not a torn write: refused.
+    func testDamageBeforeTheLastRecordIsRefused() throws {
+        _ = try evaluate(.start(journalURL))
+        var data = try Data(contentsOf: journalURL)
+        data[recordEnds(data)[1] + 30] ^= 0x01  // inside record 3 of 6
+        try data.write(to: journalURL)
+        XCTAssertThrowsError(try evaluate(.resume(journalURL))) { error in
+            guard case GAEError.corruptJournal(_, let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(reason, "record 3: checksum mismatch")
+        }
+    }
+
+    /// Intact records that do not fit the run (another batch's indices, a
+    /// missing result, more batches than the shard has) are refused.
+    func testRecordsThatDoNotFitTheRunAreRefused() throws {
+        _ = try evaluate(.start(journalURL))
+        let contents = try GAEJournal.read(journalURL)
+        let fingerprint = try XCTUnwrap(contents.fingerprint)
+        func rewrite(_ entries: [GAEJournal.Entry]) throws {
+            let journal = try GAEJournal.open(.start(journalURL), fingerprint: fingerprint)
+            for entry in entries { try journal.append(entry) }
+        }
+        var swapped = contents.entries
+        swapped[1].batch.indices.swapAt(0, 1)
+        var short = contents.entries
+        short[2].results.removeLast()
+        let cases: [(entries: [GAEJournal.Entry], reason: String)] = [
+            (swapped, "batch 1 holds other data-set indices than this run's"),
+            (short, "batch 2 does not hold one result per mosaic and method"),
+            (Array(contents.entries.dropFirst()), "batch 1 where batch 0 belongs"),
+            (contents.entries + [contents.entries[4]], "it records 6 batches, but shard 0/1 has 5"),
+        ]
+        for (entries, expected) in cases {
+            try rewrite(entries)
+            XCTAssertThrowsError(try evaluate(.resume(journalURL))) { error in
+                guard case GAEError.corruptJournal(_, let reason) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(reason, expected)
+            }
+        }
+    }
+
+    func testUnreadableJournalIsRefused() throws {
+        try FileManager.default.createDirectory(at: journalURL, withIntermediateDirectories: false)
+        XCTAssertThrowsError(try evaluate(.resume(journalURL))) { error in
+            guard case GAEError.corruptJournal = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    /// The random baseline restarts its stream at each batch, so two shards
+    /// merged give what one run gives for it too.
+    func testRandomBaselineIsTheSameInShardsAndInOneRun() throws {
+        let whole = try evaluate(nil)
+        let parts = try (0..<2).map { try evaluate(nil, shard: Shard(index: $0, count: 2)) }
+        assertSameOutcome(try GAEReport.merge(parts), whole)
+    }
+}
