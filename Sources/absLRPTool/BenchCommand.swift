@@ -14,7 +14,15 @@ struct BenchCommand: ParsableCommand {
                                             valueName: "name"))
     var model = "resnet50"
 
-    @Option(name: .long, help: "Images per batch.")
+    @Option(name: .long, help: ArgumentHelp("timm-keyed safetensors weights for the preset (default: random weights).",
+                                            valueName: "file"))
+    var weights: String?
+
+    @Option(name: .long, help: ArgumentHelp("A safetensors file whose `input` tensor (B, C, H, W) is the batch (default: --batch random images).",
+                                            valueName: "file"))
+    var tensor: String?
+
+    @Option(name: .long, help: "Images per batch (random inputs).")
     var batch = 4
 
     @Option(name: .long, help: "Timed repetitions (the median is reported).")
@@ -32,7 +40,9 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let bench = ModelBenchmark(model: model, batch: batch, iterations: iterations, method: method)
+        let input = try tensor.map { try SafetensorsFile(contentsOf: URL(fileURLWithPath: $0)).tensor("input") }
+        let bench = ModelBenchmark(model: model, batch: batch, iterations: iterations, method: method,
+                                   weights: weights.map { URL(fileURLWithPath: $0) }, input: input)
         let report = try bench.run { FileHandle.standardError.write("bench: \($0)\n".data(using: .utf8)!) }
         if json {
             let encoder = JSONEncoder()
@@ -40,13 +50,16 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
+        let p = report.products
+        func f(_ v: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", v) }
         print("""
             \(report.model), \(report.method), batch \(report.batch), \(report.threads) BLAS threads (\(report.blasKernel) kernels), median of \(report.iterations)
-              forward:    \(String(format: "%.4f", report.forwardSecondsPerImage)) s/image
-              relevance:  \(String(format: "%.4f", report.relevanceSecondsPerImage)) s/image  (\(String(format: "%.1f", report.relevanceGFLOPS)) GFLOP/s counted as the limit's FLOPs)
-              limit:      \(String(format: "%.4f", report.limitSecondsPerImage)) s/image = \(String(format: "%.1f", report.limitGFLOPPerImage)) GFLOP / \(String(format: "%.1f", report.sgemmGFLOPS)) GFLOP/s sgemm on the model's shapes
-              achieved:   \(String(format: "%.0f", 100 * report.fractionOfLimit))% of the limit
-              peak RSS:   \(String(format: "%.2f", Double(report.peakResidentBytes) / 1e9)) GB
+              forward:    \(f(report.forwardSecondsPerImage)) s/image
+              relevance:  \(f(report.relevanceSecondsPerImage)) s/image  (\(f(report.relevanceGFLOPS, 1)) GFLOP/s counted as the limit's FLOPs)
+              products:   \(f(p.total, 1)) GFLOP/image = forward \(f(p.forward, 1)) + two relevance passes \(f(p.relevancePasses, 1)) (attention \(f(p.attentionInPasses, 1))) + shortcut-branch gradients \(f(p.shortcutBranchGradients, 1))
+              limit:      \(f(report.limitSecondsPerImage)) s/image at the peak sgemm rate, \(f(report.peakSgemmGFLOPS, 1)) GFLOP/s (\(ModelBenchmark.peakSquareSize)^3; \(f(report.modelShapesSgemmGFLOPS, 1)) on the model's shapes)
+              achieved:   \(f(100 * report.fractionOfLimit, 0))% of the limit
+              peak RSS:   \(f(Double(report.peakResidentBytes) / 1e9, 2)) GB
             """)
     }
 }

@@ -1,25 +1,38 @@
 import Foundation
 
-/// Times a model's forward pass and a relevancy method on random weights and
-/// inputs, and relates the relevance time to this machine's limit:
+/// Times a model's forward pass and a relevancy method, and relates the
+/// relevance time to this machine's limit for absLRP as the reference
+/// defines it:
 ///
-///     limit FLOPs = 5 x forward GEMM FLOPs
-///     (the forward, and in each of the two absLRP passes the products with
-///      W^T and with |W|^T; FLOPs = 2 per multiply-add)
-///     limit seconds = limit FLOPs / sgemm FLOP/s
+///     limit FLOPs   = every matrix product the reference's absLRP needs
+///                     (`ProductCount`: the forward, both relevance passes
+///                      with two products per affine layer for signed inputs
+///                      and one for nonnegative ones, four per attention
+///                      product, the identity-shortcut branch gradients;
+///                      2 FLOPs per multiply-add)
+///     limit seconds = limit FLOPs / peak sgemm FLOP/s
 ///
-/// where the sgemm rate is measured in the same run on the model's own GEMM
-/// shapes, so the fraction of the limit is a property of our code, not of
-/// the machine.
+/// where the peak is measured in the same run on a large square product
+/// (`peakSquareSize`), after the relevance runs, so the fraction of the
+/// limit reached is a property of our code on this machine as loaded now.
+/// Weights are random unless `weights` names a file; inputs are random
+/// normal unless `input` is given.
 public struct ModelBenchmark {
     public var model: String
     public var batch: Int
     public var iterations: Int
     public var method: String
     public var seed: UInt64 = 0
+    /// timm-keyed safetensors weights for `model` (a preset); nil: random weights.
+    public var weights: URL?
+    /// The input batch (B, C, H, W); nil: `batch` random normal images.
+    public var input: Tensor?
+    /// Side of the square product on which the peak sgemm rate is measured.
+    public static let peakSquareSize = 2048
 
-    public init(model: String, batch: Int, iterations: Int, method: String) {
+    public init(model: String, batch: Int, iterations: Int, method: String, weights: URL? = nil, input: Tensor? = nil) {
         self.model = model; self.batch = batch; self.iterations = iterations; self.method = method
+        self.weights = weights; self.input = input
     }
 
     /// What one benchmark run measured.
@@ -35,34 +48,45 @@ public struct ModelBenchmark {
         public var forwardSecondsPerImage: Double
         /// Median seconds per image of the relevance map.
         public var relevanceSecondsPerImage: Double
-        /// GEMM FLOPs of one forward, per image (2 per multiply-add).
-        public var forwardGFLOPPerImage: Double
-        /// 5 x the forward's GEMM FLOPs, per image.
+        /// The products absLRP needs per image, GFLOP, by kind.
+        public var products: ProductCount
+        /// `products.total`, GFLOP per image.
         public var limitGFLOPPerImage: Double
-        /// sgemm rate measured now on the model's GEMM shapes.
-        public var sgemmGFLOPS: Double
-        /// Seconds per image the limit allows at that rate.
+        /// Peak sgemm rate, GFLOP/s: the best of several runs of one
+        /// `peakSquareSize`-sided square product, measured now.
+        public var peakSgemmGFLOPS: Double
+        /// sgemm rate on the model's own forward GEMM shapes, GFLOP/s (for
+        /// comparison: how much of the peak those shapes allow).
+        public var modelShapesSgemmGFLOPS: Double
+        /// Seconds per image the products take at the peak rate.
         public var limitSecondsPerImage: Double
         /// limit seconds / relevance seconds.
         public var fractionOfLimit: Double
         /// Achieved GFLOP/s of the relevance map, counted as the limit's FLOPs.
         public var relevanceGFLOPS: Double
         /// Peak resident memory of the process (VmHWM), bytes, up to the end of
-        /// the relevance runs (the sgemm measurement comes after them).
+        /// the relevance runs (the sgemm measurements come after them).
         public var peakResidentBytes: Int
     }
 
     public func run(log: (String) -> Void = { _ in }) throws -> Report {
-        guard var configuration = ModelPresets.configuration(named: model)
-            ?? (try? ModelCatalog.load(model: model, weights: nil, config: nil).configuration) else {
-            throw ModelCatalogError.unknownModel(model, bundled: ModelCatalog.bundledModelNames)
+        let classifier: Classifier
+        if let weights {
+            classifier = try ModelCatalog.load(model: model, weights: weights, config: nil)
+        } else {
+            guard var configuration = ModelPresets.configuration(named: model)
+                ?? (try? ModelCatalog.load(model: model, weights: nil, config: nil).configuration) else {
+                throw ModelCatalogError.unknownModel(model, bundled: ModelCatalog.bundledModelNames)
+            }
+            configuration.name = model
+            classifier = Classifier(configuration: configuration)
+            classifier.randomizeWeights(seed: seed)
         }
-        configuration.name = model
-        let classifier = Classifier(configuration: configuration)
-        classifier.randomizeWeights(seed: seed)
         let method = try RelevancyMethods.make(self.method, classifier: classifier)
         var rng = SplitMix64(seed: seed &+ 1)
-        let x = Tensor(shape: [batch] + configuration.inputSize) { _ in rng.nextNormal() }
+        let x = input ?? Tensor(shape: [batch] + classifier.configuration.inputSize) { _ in rng.nextNormal() }
+        try classifier.validateInput(x)
+        let images = x.shape[0]
 
         log("forward x \(iterations)")
         _ = classifier.logits(x)
@@ -75,23 +99,40 @@ public struct ModelBenchmark {
             relevanceTimes.append(Self.time { do { _ = try method.relevance(x, targets: nil) } catch { failure = error } })
             if let failure { throw failure }
         }
-        // before the sgemm measurement, whose matrices are not the method's memory
+        // before the sgemm measurements, whose matrices are not the method's memory
         let peakResident = Self.peakResidentBytes()
 
-        log("measuring sgemm on \(model)'s GEMM shapes")
         let (_, tape) = classifier.recordedForward(x.batchSlice(0..<1))
-        let products = classifier.forwardProducts(tape)
-        let forwardFLOP = products.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k) }
-        let sgemmRate = Self.measureSgemm(products)
-        let relevance = Self.median(relevanceTimes) / Double(batch)
-        let limitFLOP = 5 * forwardFLOP
-        let limitSeconds = limitFLOP / (sgemmRate * 1e9)
-        return Report(model: model, method: method.name, batch: batch, iterations: iterations, threads: blasThreadCount, blasKernel: BLASKernel.selected,
-                      forwardSecondsPerImage: forward / Double(batch), relevanceSecondsPerImage: relevance,
-                      forwardGFLOPPerImage: forwardFLOP / 1e9, limitGFLOPPerImage: limitFLOP / 1e9,
-                      sgemmGFLOPS: sgemmRate, limitSecondsPerImage: limitSeconds,
-                      fractionOfLimit: limitSeconds / relevance, relevanceGFLOPS: limitFLOP / relevance / 1e9,
+        let products = classifier.absLRPProductCount(tape, images: 1)
+        log("measuring sgemm: \(Self.peakSquareSize)^3 and \(model)'s GEMM shapes")
+        let peak = Self.measurePeakSgemm(size: Self.peakSquareSize)
+        let shapesRate = Self.measureSgemm(classifier.forwardProducts(tape))
+        let relevance = Self.median(relevanceTimes) / Double(images)
+        let limitSeconds = products.total / peak
+        return Report(model: model, method: method.name, batch: images, iterations: iterations, threads: blasThreadCount,
+                      blasKernel: BLASKernel.selected,
+                      forwardSecondsPerImage: forward / Double(images), relevanceSecondsPerImage: relevance,
+                      products: products, limitGFLOPPerImage: products.total,
+                      peakSgemmGFLOPS: peak, modelShapesSgemmGFLOPS: shapesRate, limitSecondsPerImage: limitSeconds,
+                      fractionOfLimit: limitSeconds / relevance, relevanceGFLOPS: products.total / relevance,
                       peakResidentBytes: peakResident)
+    }
+
+    /// The best sgemm GFLOP/s of `repeats` runs of one `size x size x size`
+    /// product on random data (after one untimed run).
+    static func measurePeakSgemm(size: Int, repeats: Int = 7) -> Double {
+        var rng = SplitMix64(seed: 7)
+        let a = (0..<(size * size)).map { _ in rng.nextUniform() - 0.5 }
+        let b = (0..<(size * size)).map { _ in rng.nextUniform() - 0.5 }
+        var c = [Float](repeating: 0, count: size * size)
+        let run = {
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                sgemm(m: size, n: size, k: size, a: ap.baseAddress!, b: bp.baseAddress!, c: cp.baseAddress!)
+            } } }
+        }
+        run()
+        let best = (0..<repeats).map { _ in time(run) }.min()!
+        return 2 * Double(size * size * size) / best / 1e9
     }
 
     /// sgemm GFLOP/s over the given products (each distinct shape timed on

@@ -183,3 +183,8 @@ public final class Bottleneck: ResidualBlock {
         if downsample { registerDownsample(inChannels: inChannels, outChannels: out, stride: stride) }
     }
 }
+
+extension ResidualBlock: IdentityShortcutModule {
+    /// The main branch, when the block has no downsample.
+    public var identityShortcutBranches: [[Module]] { downsample == nil ? [mainBranch] : [] }
+}

@@ -334,3 +334,8 @@ public final class SelfAttention: Module {
     }
 }
 
+
+extension TransformerBlock: IdentityShortcutModule {
+    /// The attention branch and the MLP branch (both additions add the branch's input).
+    public var identityShortcutBranches: [[Module]] { [[norm1, attn, ls1, dropPath1], [norm2, mlp, ls2, dropPath2]] }
+}
