@@ -25,9 +25,14 @@ let package = Package(
             name: "CVectorMath",
             linkerSettings: [.linkedLibrary("mvec"), .linkedLibrary("m")]
         ),
+        .systemLibrary(
+            name: "CRsvg",
+            pkgConfig: "librsvg-2.0",
+            providers: [.apt(["librsvg2-dev", "libcairo2-dev"])]
+        ),
         .target(
             name: "AbsLRPCore",
-            dependencies: ["CBLAS", "CImageIO", "CVectorMath"]
+            dependencies: ["CBLAS", "CImageIO", "CVectorMath", "CRsvg"]
         ),
         .systemLibrary(
             name: "CZlib",
@@ -44,13 +49,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "FigureTesting",
+            dependencies: ["AbsLRPCore"],
+            path: "Tests/FigureTesting"
+        ),
         .testTarget(
             name: "AbsLRPCoreTests",
-            dependencies: ["AbsLRPCore"]
+            dependencies: ["AbsLRPCore", "FigureTesting"]
         ),
         .testTarget(
             name: "GAETests",
-            dependencies: ["GAE", "AbsLRPCore"]
+            dependencies: ["GAE", "AbsLRPCore", "FigureTesting"]
         ),
     ],
     swiftLanguageModes: [.v5]

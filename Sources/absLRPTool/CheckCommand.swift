@@ -5,7 +5,7 @@ import GAE
 
 /// `abslrp check`: sanity checks of relevancy methods on a model (cascading
 /// model randomization, class sensitivity), written as `report.json` and a
-/// line plot `plot.png`.
+/// line plot `plot.svg` / `plot.png`.
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -33,7 +33,7 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of the random weights, of SmoothGrad's noise and of the random method.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: ArgumentHelp("Folder for report.json and plot.png.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Folder for report.json, plot.svg and plot.png.", valueName: "dir"))
     var out = "out/check"
 
     /// Everything the check found, as `report.json` holds it.
@@ -73,13 +73,15 @@ struct CheckCommand: ParsableCommand {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let reportURL = try output.write(encoder.encode(Report(modelRandomization: randomization,
                                                                classSensitivity: sensitivity)), as: "report.json")
-        let plotURL = output.folder.appendingPathComponent("plot.png")
-        try LineChart.render(
-            title: "Model randomization: \(randomization.model), \(randomization.images) image\(randomization.images == 1 ? "" : "s")",
-            xLabels: randomization.steps, xTitle: "randomised from the output down to",
-            yTitle: "Spearman rank correlation of |relevance| with the trained model's maps (mean over images)",
+        let plot = try LineChart.svg(
+            title: "Cascading model randomisation: \(randomization.model)",
+            subtitle: "methods \(randomization.methods.map(\.method).joined(separator: ", ")) · "
+                + "n = \(randomization.images) image\(randomization.images == 1 ? "" : "s") · seed \(randomization.seed)",
+            xLabels: randomization.steps, xTitle: "randomised from the output down to (cumulative)",
+            yTitle: "Spearman ρ of |relevance| with the trained maps",
             series: randomization.methods.map { LineChart.Series(name: $0.method, values: $0.spearman.map(\.mean)) }
-        ).writePNG(to: try output.stagedURL("plot.png"))
+        ).write(to: output.staging.appendingPathComponent("plot"))
+        let plotURL = output.destination(of: plot.png)
         try output.commit()
 
         func column(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }

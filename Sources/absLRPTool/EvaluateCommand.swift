@@ -9,8 +9,9 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Score relevancy methods with GAE (local consistency, contrastiveness, GAE) on a data set.",
         discussion: """
-            Writes results.json, results.csv, gae_summary.png and a best/worst figure per method to --out, and \
-            journal.gae, where every finished batch is recorded durably so that --resume continues an interrupted run.
+            Writes results.json, results.csv, the summary chart gae_summary.svg/.png and a best/worst figure per \
+            method to --out, and journal.gae, where every finished batch is recorded durably so that --resume \
+            continues an interrupted run.
             Examples:
               abslrp evaluate --dataset fashion-mnist-test --limit 512 --methods abslrp,gradient,random
               abslrp evaluate --dataset images/ --model resnet50 --weights model.safetensors --shard 3/16 --out shard-3 --resume
@@ -104,7 +105,7 @@ struct EvaluateCommand: ParsableCommand {
         print(String(format: "%d images in %.1f s (%.2f images/s)", report.throughput.images, report.throughput.seconds,
                      report.throughput.imagesPerSecond))
         print("results: \(output.destination(of: files.json).relativePath), \(output.destination(of: files.csv).relativePath)")
-        print("pictures: \(pictures.map { output.destination(of: $0).relativePath }.joined(separator: ", "))")
+        print("pictures: \(pictures.files.map { output.destination(of: $0).relativePath }.joined(separator: ", "))")
     }
 }
 

@@ -47,6 +47,7 @@ struct ExplainCommand: ParsableCommand {
             if total > inputs.batchSize { FileHandle.standardError.write("explained \(done)/\(total)\n".data(using: .utf8)!) }
         }
         for r in results {
+            if let warning = r.warning { FileHandle.standardError.write("\(warning)\n".data(using: .utf8)!) }
             let top = r.predictions.map { "\($0.label) \(String(format: "%.1f%%", 100 * $0.probability))" }
             print("\(r.name): \(top.joined(separator: ", "))  [explained: \(classifier.configuration.labelName(r.target))]"
                   + (r.picture.map { " -> \($0.relativePath)" } ?? ""))

@@ -25,6 +25,25 @@ final class ExplainJobTests: XCTestCase {
                        "no temporary files left")
     }
 
+    func testConstantMapsAreFlaggedWithTheirReason() throws {
+        // A 32x32 input gives this ResNet a 1x1 last feature map: Grad-CAM's map is constant.
+        let classifier = try GoldenModel("resnet_basic_mini").classifier
+        let dir = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("input.safetensors")
+        try SafetensorsWriter.write(tensors: ["input": randomTensor([2, 3, 32, 32], seed: 5)], to: input)
+        let gradcam = try GradCAM(classifier: classifier)
+        let results = try ExplainJob(source: .tensorFile(input), method: gradcam, outputDirectory: dir).run()
+        XCTAssertEqual(results.map { $0.warning?.description }, (0..<2).map {
+            "warning: gradcam cannot localise sample_00\($0): its map is constant "
+                + "(Grad-CAM's last feature map is 1x1 for a 32x32 input of \(classifier.configuration.name))"
+        })
+        let picture = try RGBImage.decode(contentsOf: XCTUnwrap(results[0].picture))
+        XCTAssertGreaterThan(picture.width, 2 * 224, "input, heatmap and colour bar")
+        let varying = try ExplainJob(source: .tensorFile(input), method: AbsLRP(classifier: classifier)).run()
+        XCTAssertEqual(varying.map(\.warning), [nil, nil])
+    }
+
     func testUnwritableOutputFolderFailsBeforeAnyWork() throws {
         let dir = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -512,7 +512,9 @@ final class ImagingTests: XCTestCase {
         let expected = [64, 128, 255].flatMap { Array(table[(3 * $0)..<(3 * $0 + 3)]) }
         XCTAssertEqual(Visualization.heatmap(relevance: relevance).pixels, expected)
         XCTAssertEqual(Visualization.heatmap(relevance: Tensor(shape: [1, 2, 2])).pixels,
-                       Array(repeating: Array(table[384..<387]), count: 4).flatMap { $0 }, "zero relevance is the middle")
+                       [UInt8](repeating: 255, count: 12), "zero relevance is a constant map: white")
+        XCTAssertEqual(Visualization.heatmap(relevance: Tensor(shape: [1, 1, 2], storage: [0, 1])).pixels,
+                       Array(table[384..<387]) + Array(table[765..<768]), "zero in a varying map is the middle entry")
     }
 
     func testSideBySideScalesAndSeparatesWithWhite() {

@@ -75,46 +75,6 @@ final class ResultsTests: XCTestCase {
         XCTAssertEqual(summary.gae.mean!, gae.reduce(0, +) / Double(gae.count), accuracy: 1e-12)
     }
 
-    func testPicturesAreWritten() throws {
-        let keep = ProcessInfo.processInfo.environment["GAE_PICTURES_DIR"].map { URL(fileURLWithPath: $0) }
-        let folder = keep ?? Fixtures.temporaryDirectory()
-        defer { if keep == nil { try? FileManager.default.removeItem(at: folder) } }
-        var twoMethods = Self.report
-        twoMethods.summary.append(GAEMethodSummary(method: "a-much-longer-method-name", results: Self.report.results))
-        let chart = SummaryChart.render(twoMethods.summary)
-        XCTAssertGreaterThanOrEqual(chart.width, 2 * 176, "two groups of bars")
-        try chart.writePNG(to: folder.appendingPathComponent("chart_two_methods.png"))
-        // Typical values of trained models: scores in [0, 1.2], three methods.
-        var rng = SplitMix64(seed: 4)
-        let typical = ["abslrp", "gradient", "lrp-epsilon"].enumerated().map { m, name in
-            GAEMethodSummary(method: name, results: (0..<40).map { i in
-                let lc = 0.2 + 0.2 * Float(m) + 0.1 * rng.nextUniform(), c = 0.4 + 0.3 * rng.nextUniform() + 0.2 * Float(m)
-                return GAEImageResult(method: name, batch: i, index: i, mosaic: [0, 1, 2, 3], label: 0, prediction: 0,
-                                      scores: GAEScores(faithfulness: lc, robustness: lc, localConsistency: lc,
-                                                        contrastiveness: c, gae: lc * c))
-            })
-        }
-        let three = SummaryChart.render(typical)
-        XCTAssertGreaterThanOrEqual(three.width, 3 * 176)
-        try three.writePNG(to: folder.appendingPathComponent("chart_three_methods.png"))
-        let files = try Self.report.writePictures(to: folder, methods: [AbsLRP(classifier: Self.classifier)],
-                                                  dataset: Self.dataset,
-                                                  preprocessing: Self.classifier.configuration.preprocessing, k: 2)
-        XCTAssertEqual(files.map(\.lastPathComponent), ["gae_summary.png", "gae_extremes_abslrp.png"])
-        for file in files {
-            let decoded = try RGBImage.decode(contentsOf: file)
-            XCTAssertGreaterThan(decoded.width, 200)
-            XCTAssertTrue(decoded.pixels.contains { $0 < 100 }, "\(file.lastPathComponent) has dark pixels (text, bars)")
-        }
-    }
-
-    func testBitmapFontCoversPrintableASCII() {
-        XCTAssertEqual(BitmapFont.width(of: "abc", scale: 2), (3 * 6 - 1) * 2)
-        XCTAssertEqual(BitmapFont.glyph("é"), BitmapFont.glyph("?"))
-        XCTAssertEqual(Set((32...126).map { BitmapFont.glyph(Character(UnicodeScalar($0))) }).count, 95,
-                       "every glyph distinct")
-    }
-
     func testProgressLines() {
         var written: [String] = []
         let plain = StandardErrorProgressReporter(isTerminal: false, interval: 10) { written.append($0) }

@@ -67,34 +67,24 @@ public enum Visualization {
     /// `s = sum_c R[c]`, `s / (max|s| + 1e-9)` (normalise max, so values lie in
     /// [-1, 1]), then `seismic` at `(s + 1) / 2`: red positive, blue negative,
     /// white zero. Computed in float32 as matplotlib does for float32 data.
+    /// A constant map (``SummedRelevance/isConstant``) is drawn white, neutral,
+    /// where matplotlib would paint a constant positive map dark red.
     public static func heatmap(relevance: Tensor, colormap: Colormap = .seismic) -> RGBImage {
-        precondition(relevance.rank == 2 || relevance.rank == 3,
-                     "expected relevance of shape (C, H, W) or (H, W), got \(relevance.shape)")
-        let height = relevance.shape[relevance.rank - 2], width = relevance.shape[relevance.rank - 1]
-        let plane = height * width
-        let channels = plane == 0 ? 0 : relevance.count / plane
-        var sum = [Float](repeating: 0, count: plane)
-        var pixels = [UInt8](repeating: 0, count: plane * 3)
-        relevance.storage.withUnsafeBufferPointer { r in
-            sum.withUnsafeMutableBufferPointer { s in
-                for c in 0..<channels {
-                    for i in 0..<plane { s[i] += r[c * plane + i] }
-                }
-                var maxAbs: Float = 0
-                for i in 0..<plane { maxAbs = max(maxAbs, abs(s[i])) }
-                let denominator = maxAbs + 1e-9
-                pixels.withUnsafeMutableBufferPointer { out in
-                    for i in 0..<plane {
-                        let v = s[i] / denominator
-                        let rgb = colormap.color(at: (v + 1) / 2)
-                        out[3 * i] = rgb.r
-                        out[3 * i + 1] = rgb.g
-                        out[3 * i + 2] = rgb.b
-                    }
-                }
-            }
+        heatmap(SummedRelevance(relevance), colormap: colormap)
+    }
+
+    /// The heatmap of a summed map (see ``heatmap(relevance:colormap:)``).
+    public static func heatmap(_ map: SummedRelevance, colormap: Colormap = .seismic) -> RGBImage {
+        guard !map.isConstant else { return RGBImage(width: map.width, height: map.height, filledWith: (255, 255, 255)) }
+        var pixels = [UInt8](repeating: 0, count: map.values.count * 3)
+        let denominator = map.maxAbs + 1e-9
+        for (i, s) in map.values.enumerated() {
+            let rgb = colormap.color(at: (s / denominator + 1) / 2)
+            pixels[3 * i] = rgb.r
+            pixels[3 * i + 1] = rgb.g
+            pixels[3 * i + 2] = rgb.b
         }
-        return RGBImage(width: width, height: height, pixels: pixels)
+        return RGBImage(width: map.width, height: map.height, pixels: pixels)
     }
 
     /// `image` and `heatmap` side by side on white, each enlarged `scale` times

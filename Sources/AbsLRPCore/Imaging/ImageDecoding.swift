@@ -130,15 +130,24 @@ public struct RGBImage: Equatable, Sendable {
     ///   the wrong size; ``OutputError`` when the folder is missing or not
     ///   writable, the disk is full, or the rename fails.
     public func writePNG(to url: URL, alpha: [UInt8]? = nil) throws {
+        try AtomicFile.write(try encodedPNG(alpha: alpha, path: url.path), to: url)
+    }
+
+    /// The PNG file of the image, in memory (for pictures embedded in SVG).
+    /// - Throws: ``ImageEncodeError`` for an empty image.
+    public func pngData() throws -> Data { try encodedPNG(alpha: nil, path: "PNG in memory") }
+
+    /// libpng's encoding; `path` names the destination in errors.
+    private func encodedPNG(alpha: [UInt8]?, path: String) throws -> Data {
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
-            throw ImageEncodeError.encodingFailed(path: url.path, reason: "the image is \(width)x\(height) pixels")
+            throw ImageEncodeError.encodingFailed(path: path, reason: "the image is \(width)x\(height) pixels")
         }
         var channels: Int32 = 3
         var data = pixels
         if let alpha {
             guard alpha.count == width * height else {
                 throw ImageEncodeError.encodingFailed(
-                    path: url.path, reason: "alpha has \(alpha.count) bytes for a \(width)x\(height) image")
+                    path: path, reason: "alpha has \(alpha.count) bytes for a \(width)x\(height) image")
             }
             channels = 4
             data = [UInt8](repeating: 0, count: width * height * 4)
@@ -160,10 +169,10 @@ public struct RGBImage: Equatable, Sendable {
         var size = 0
         guard cimageio_encode_png(data, Int32(width), Int32(height), channels, &bytes, &size, &error) == CIMAGEIO_OK,
               let bytes else {
-            throw ImageEncodeError.encodingFailed(path: url.path, reason: String(cString: error))
+            throw ImageEncodeError.encodingFailed(path: path, reason: String(cString: error))
         }
         defer { cimageio_free(bytes) }
-        try AtomicFile.write(Data(bytesNoCopy: bytes, count: size, deallocator: .none), to: url)
+        return Data(bytes: bytes, count: size)
     }
 
     // MARK: - Tensors and grey

@@ -3,9 +3,12 @@ import Foundation
 /// Explains a set of images or a preprocessed batch with one method, in
 /// batches, and writes the pictures and the relevance file.
 ///
-/// Pictures: per image, `OUT/<stem>.png` with the de-normalised input beside
-/// its seismic heatmap (as the reference's `visualize_batch`), or the heatmap
-/// over the image (`overlay`). Relevance file: a safetensors file with
+/// Pictures: per image, `OUT/<stem>.png`, a ``HeatmapFigure``: a title line
+/// (image, model, method, class name and index, probability), the
+/// de-normalised input beside its seismic heatmap (as the reference's
+/// `visualize_batch`) or the heatmap over the image (`overlay`), and the
+/// colour bar. A constant map is drawn white and flagged, and reported as a
+/// ``LocalisationWarning`` in the result. Relevance file: a safetensors file with
 /// `input`, `logits`, `target` (I64), `relevance`, and for absLRP
 /// `relevance_positive` and `relevance_negative`, named as in the fixtures.
 ///
@@ -44,6 +47,8 @@ public struct ExplainJob {
         public var predictions: [Prediction]
         public var target: Int
         public var picture: URL?
+        /// Set when the method's map of this image is constant.
+        public var warning: LocalisationWarning?
     }
 
     /// Runs the job; `progress(done, total)` after every batch.
@@ -58,12 +63,13 @@ public struct ExplainJob {
             return file
         }
 
-        let names: [String], count: Int
+        let names: [String], count: Int, displayNames: [String]
         var tensorInput: Tensor?
         switch source {
         case .images(let urls):
             guard !urls.isEmpty else { throw ExplainJobError.noInputs }
             names = Self.uniqueStems(urls)
+            displayNames = urls.map(\.lastPathComponent)
             count = urls.count
         case .tensorFile(let url):
             let input = try SafetensorsFile(contentsOf: url).tensor("input")
@@ -71,6 +77,7 @@ public struct ExplainJob {
             tensorInput = input
             count = input.shape[0]
             names = (0..<count).map { String(format: "sample_%03d", $0) }
+            displayNames = names
         }
         if let t = target, t < 0 || t >= classifier.numClasses {
             throw ClassifierInputError.targetOutOfRange(target: t, classes: classifier.numClasses)
@@ -104,15 +111,23 @@ public struct ExplainJob {
             saved["relevance", default: []].append(relevance)
             savedTargets += explained
             let predictions = classifier.topPredictions(logits)
+            let probabilities = classifier.topPredictions(logits, k: classifier.numClasses)
             for (i, index) in range.enumerated() {
+                let sample = x.batchSlice(i..<(i + 1)), map = relevance.batchSlice(i..<(i + 1))
+                let summed = SummedRelevance(map.reshaped(Array(map.shape.dropFirst())))
+                let warning = LocalisationWarning.check(summed, method: method, image: displayNames[index], input: sample)
                 var picture: URL?
                 if let output {
                     let url = try output.stagedURL("\(names[index]).png")
-                    try render(input: x.batchSlice(i..<(i + 1)), relevance: relevance.batchSlice(i..<(i + 1)),
-                               preprocessing: preprocessing).writePNG(to: url)
+                    let caption = HeatmapFigure.Caption(
+                        imageName: displayNames[index], model: classifier.configuration.name, method: method.name,
+                        className: classifier.configuration.labelName(explained[i]), classIndex: explained[i],
+                        probability: probabilities[i].first { $0.classIndex == explained[i] }?.probability)
+                    try render(input: sample, relevance: map, preprocessing: preprocessing, caption: caption).writePNG(to: url)
                     picture = output.destination(of: url)
                 }
-                results.append(Result(name: names[index], predictions: predictions[i], target: explained[i], picture: picture))
+                results.append(Result(name: names[index], predictions: predictions[i], target: explained[i],
+                                      picture: picture, warning: warning))
             }
             progress(range.upperBound, count)
         }
@@ -127,31 +142,13 @@ public struct ExplainJob {
         return results
     }
 
-    /// The picture of one sample: input beside heatmap, or heatmap over input,
-    /// enlarged so that small inputs (28x28) are visible.
-    private func render(input: Tensor, relevance: Tensor, preprocessing: PreprocessingConfig) -> RGBImage {
+    /// The picture of one sample (batch of one): the ``HeatmapFigure``, rasterised.
+    private func render(input: Tensor, relevance: Tensor, preprocessing: PreprocessingConfig,
+                        caption: HeatmapFigure.Caption) throws -> RGBImage {
         let sample = input.reshaped(Array(input.shape.dropFirst()))
-        let rel = relevance.reshaped(Array(relevance.shape.dropFirst()))
-        let scale = max(1, 224 / max(sample.shape[1], sample.shape[2]))
-        if overlay {
-            let image = RGBImage(tensor: preprocessing.denormalize(sample))
-            return Self.enlarged(Visualization.overlay(image: image, heatmap: Visualization.heatmap(relevance: rel)), by: scale)
-        }
-        return Visualization.render(input: sample, relevance: rel, config: preprocessing, scale: scale)
-    }
-
-    /// Each pixel repeated into a `factor x factor` block.
-    static func enlarged(_ image: RGBImage, by factor: Int) -> RGBImage {
-        guard factor > 1 else { return image }
-        let w = image.width * factor, h = image.height * factor
-        var pixels = [UInt8](repeating: 0, count: w * h * 3)
-        for y in 0..<h {
-            for x in 0..<w {
-                let s = 3 * ((y / factor) * image.width + x / factor), d = 3 * (y * w + x)
-                pixels[d] = image.pixels[s]; pixels[d + 1] = image.pixels[s + 1]; pixels[d + 2] = image.pixels[s + 2]
-            }
-        }
-        return RGBImage(width: w, height: h, pixels: pixels)
+        let image = RGBImage(tensor: preprocessing.denormalize(sample))
+        return try HeatmapFigure.svg(input: image, relevance: relevance.reshaped(Array(relevance.shape.dropFirst())),
+                                     caption: caption, overlay: overlay).rasterized()
     }
 
     /// File stems, made unique with a numeric suffix where two inputs share one.

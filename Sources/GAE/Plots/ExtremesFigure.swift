@@ -3,63 +3,108 @@ import Foundation
 
 /// The figure of one method's best and worst explained images: the `k`
 /// positives with the highest GAE (left column, best first) and the `k`
-/// with the lowest (right column, worst first), each drawn as the
-/// reference's `visualize_batch` draws it (the de-normalised image beside
-/// the method's relevance for the explained class in `seismic`), captioned
-/// with the data-set index, GAE, local consistency (LC), contrastiveness (C),
-/// label and prediction.
+/// with the lowest (right column, worst first), each a ``HeatmapFigure``
+/// (the de-normalised image beside the method's relevance for the explained
+/// class, seismic colour bar) captioned with the data-set index, label,
+/// prediction, GAE, local consistency (LC) and contrastiveness (C).
+///
+/// Ties are broken by local consistency, then contrastiveness, then
+/// data-set order, and said: when more images share the GAE at a column's
+/// end than the column shows, a line under the column title tells how many
+/// tie and how the shown ones were chosen. The two columns never show one
+/// image twice (with fewer than `2k` results the worst column gets the rest).
 public enum ExtremesFigure {
-    private static let (margin, gap, captionHeight, minimumSide) = (16, 24, 52, 112)
+    static let (margin, gap, side) = (16.0, 24.0, 112)
 
-    /// Renders the figure; the relevance is recomputed for the `2k` images shown.
+    /// The results of `method` ranked best first: GAE, then LC, then C
+    /// descending, then data-set order.
+    public static func ranked(_ results: [GAEImageResult]) -> [GAEImageResult] {
+        results.enumerated().sorted { a, b in
+            let (x, y) = (a.element, b.element)
+            if x.gae != y.gae { return x.gae > y.gae }
+            if x.localConsistency != y.localConsistency { return x.localConsistency > y.localConsistency }
+            if x.contrastiveness != y.contrastiveness { return x.contrastiveness > y.contrastiveness }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
+    /// The two columns: (title, tie note, entries).
+    public static func columns(_ results: [GAEImageResult], k: Int)
+        -> [(title: String, note: String?, entries: [GAEImageResult])] {
+        let order = ranked(results)
+        let top = Array(order.prefix(k))
+        let bottom = Array(order.dropFirst(top.count).suffix(k).reversed())
+        func note(_ shown: [GAEImageResult], lowest: Bool) -> String? {
+            guard let end = shown.last else { return nil }
+            let tied = results.filter { $0.gae == end.gae }.count
+            guard tied > shown.filter({ $0.gae == end.gae }).count else { return nil }
+            return "\(tied) images tie at GAE \(AxisScale.format(Double(end.gae), decimals: 3)); shown: "
+                + (lowest ? "lowest" : "highest") + " local consistency, then contrastiveness"
+        }
+        return [("highest GAE (best first)", note(top, lowest: false), top),
+                ("lowest GAE (worst first)", note(bottom, lowest: true), bottom)]
+    }
+
+    /// The figure; the relevance is recomputed for the images shown.
     ///
     /// - Parameters:
     ///   - preprocessing: how the data set's images were normalised (to show them).
     ///   - labelNames: class names for the captions (numbers otherwise).
-    /// - Throws: what reading an image or the method throws.
-    public static func render(report: GAEReport, method: RelevancyMethod, dataset: GAEDataset,
-                              preprocessing: PreprocessingConfig, k: Int = 4,
-                              labelNames: [String]? = nil) throws -> RGBImage {
-        let results = report.results.filter { $0.method == method.name }
-        let ranked = results.indices.sorted { (results[$0].gae, -$0) > (results[$1].gae, -$1) }.map { results[$0] }
-        let count = min(k, ranked.count)
-        let columns = [("top \(count) by GAE", Array(ranked.prefix(count))),
-                       ("bottom \(count) by GAE", Array(ranked.suffix(count).reversed()))]
-        var cells: [[(caption: [String], picture: RGBImage)]] = []
-        for (_, entries) in columns {
-            cells.append(try entries.map { r in
+    /// - Throws: what reading an image, the method or embedding a picture throws.
+    public static func svg(report: GAEReport, method: RelevancyMethod, dataset: GAEDataset,
+                           preprocessing: PreprocessingConfig, k: Int = 4,
+                           labelNames: [String]? = nil) throws -> SVGDocument {
+        let columns = columns(report.results.filter { $0.method == method.name }, k: k)
+        let name: (Int) -> String = { c in
+            (labelNames.flatMap { $0.indices.contains(c) ? $0[c] : nil }).map { "\($0) (\(c))" } ?? "class \(c)"
+        }
+        let value: (Float) -> String = { AxisScale.format(Double($0), decimals: 3) }
+        var cells: [[SVGDocument]] = []
+        for column in columns {
+            cells.append(try column.entries.map { r in
                 let (image, _) = try dataset.image(at: r.index)
                 let x = Tensor(shape: [1] + image.shape, storage: image.storage)
                 let relevance = try method.relevance(x, targets: [r.prediction])
-                let scale = max(1, (minimumSide + image.shape[1] - 1) / image.shape[1])
-                let picture = Visualization.render(input: image, relevance: relevance.reshaped(image.shape),
-                                                   config: preprocessing, scale: scale)
-                let name: (Int) -> String = { c in labelNames.flatMap { $0.indices.contains(c) ? $0[c] : nil } ?? "\(c)" }
-                let value: (Float) -> String = { SummaryChart.valueText(Double($0), decimals: 3) }
-                return (["#\(r.index)  GAE \(value(r.gae))",
-                         "LC \(value(r.localConsistency))  C \(value(r.contrastiveness))",
-                         "label \(name(r.label))  pred \(name(r.prediction))"], picture)
+                return try HeatmapFigure.svg(
+                    input: RGBImage(tensor: preprocessing.denormalize(image)), relevance: relevance.reshaped(image.shape),
+                    title: "#\(r.index) · GAE \(value(r.gae))",
+                    subtitle: ["LC \(value(r.localConsistency)) · C \(value(r.contrastiveness))",
+                               "label \(name(r.label)) · predicted \(name(r.prediction))"],
+                    side: side)
             })
         }
-        let cellWidth = max(cells.flatMap { $0.map(\.picture.width) }.max() ?? 0, 240)
-        let cellHeight = (cells.flatMap { $0.map(\.picture.height) }.max() ?? 0) + captionHeight
-        let width = 2 * margin + 2 * cellWidth + gap
-        let height = 60 + max(count, 1) * (cellHeight + gap) + margin
-        var canvas = PlotCanvas(width: width, height: height)
-        canvas.centredText("\(method.name): best and worst by GAE", x: width / 2, y: 10, scale: 2)
-        if count == 0 { canvas.centredText("no results", x: width / 2, y: 60, scale: 2, PlotCanvas.gray) }
-        for (c, column) in cells.enumerated() where count > 0 {
-            let x = margin + c * (cellWidth + gap)
-            canvas.text(columns[c].0, x: x, y: 36, scale: 2, PlotCanvas.gray)
-            for (i, cell) in column.enumerated() {
-                let y = 60 + i * (cellHeight + gap)
-                for (line, text) in cell.caption.enumerated() {
-                    canvas.text(SummaryChart.fitted(text, width: cellWidth, scale: line == 0 ? 2 : 1),
-                                x: x, y: y + [0, 20, 32][line], scale: line == 0 ? 2 : 1)
-                }
-                canvas.paste(cell.picture, x: x, y: y + captionHeight - 6)
+        let s = ChartStyle.self
+        let cellWidth = max(cells.joined().map(\.width).max() ?? 0, 260)
+        let cellHeight = cells.joined().map(\.height).max() ?? 0
+        let rows = max(columns.map(\.entries.count).max() ?? 0, 1)
+        let title = "\(method.name): best and worst explained images by GAE"
+        let subtitle = "model \(report.settings.model) · data set \(report.settings.dataset) · "
+            + "n = \(report.results.filter { $0.method == method.name }.count) positive images"
+        let headerTop = margin + s.titleSize + 8 + s.subtitleSize + 16
+        let notes = columns.contains { $0.note != nil }
+        let cellsTop = headerTop + s.labelSize + 8 + (notes ? s.tickSize + 8 : 0)
+        let width = max(2 * margin + 2 * cellWidth + gap, 2 * margin + SVGDocument.textWidth(title, size: s.titleSize),
+                        2 * margin + SVGDocument.textWidth(subtitle, size: s.subtitleSize))
+        let height = cellsTop + Double(rows) * cellHeight + margin
+        var svg = SVGDocument(width: width, height: height)
+        svg.text(title, x: margin, y: margin + s.titleSize, size: s.titleSize, bold: true, class: "title")
+        svg.text(subtitle, x: margin, y: margin + s.titleSize + 8 + s.subtitleSize, size: s.subtitleSize,
+                 color: s.mutedColor, class: "subtitle")
+        if columns.allSatisfy({ $0.entries.isEmpty }) {
+            svg.text("no results", x: margin, y: cellsTop + 20, size: s.labelSize, class: "note")
+        }
+        for (c, column) in columns.enumerated() {
+            let x = margin + Double(c) * (cellWidth + gap)
+            svg.text(column.title, x: x, y: headerTop + s.labelSize, size: s.labelSize + 1, bold: true,
+                     class: "column-title")
+            if let note = column.note {
+                svg.text(note, x: x, y: headerTop + s.labelSize + 8 + s.tickSize, size: s.tickSize, color: "#b00",
+                         class: "tie-note")
+            }
+            for (i, cell) in cells[c].enumerated() {
+                svg.include(cell, x: x - 12, y: cellsTop + Double(i) * cellHeight, class: "cell")
             }
         }
-        return canvas.image
+        return svg
     }
 }

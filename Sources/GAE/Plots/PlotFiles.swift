@@ -2,32 +2,40 @@ import AbsLRPCore
 import Foundation
 
 extension GAEReport {
-    /// File name of the summary chart.
-    public static let summaryChartFileName = "gae_summary.png"
+    /// File names (without extension) of the summary chart.
+    public static let summaryChartName = "gae_summary"
 
-    /// File name of a method's best/worst figure.
-    public static func extremesFileName(method: String) -> String {
-        "gae_extremes_\(method.map { $0.isLetter || $0.isNumber || $0 == "-" ? String($0) : "_" }.joined()).png"
+    /// File name (without extension) of a method's best/worst figure.
+    public static func extremesName(method: String) -> String {
+        "gae_extremes_\(method.map { $0.isLetter || $0.isNumber || $0 == "-" ? String($0) : "_" }.joined())"
+    }
+
+    /// The pictures of a report, each written as SVG and PNG.
+    public struct Pictures {
+        /// `gae_summary.svg` and `.png`.
+        public var summary: (svg: URL, png: URL)
+        /// Per method, in the order given: `gae_extremes_<method>.svg` and `.png`.
+        public var extremes: [(method: String, svg: URL, png: URL)]
+
+        /// Every file written.
+        public var files: [URL] { [summary.svg, summary.png] + extremes.flatMap { [$0.svg, $0.png] } }
     }
 
     /// Writes the pictures of the report into `folder`: ``SummaryChart`` as
-    /// `gae_summary.png` and, per method of `methods`, ``ExtremesFigure`` as
-    /// `gae_extremes_<method>.png` (each written whole via a temporary file).
-    /// - Returns: the files written.
+    /// `gae_summary.svg`/`.png` and, per method of `methods`,
+    /// ``ExtremesFigure`` as `gae_extremes_<method>.svg`/`.png` (each file
+    /// written whole; the PNG rasterised by librsvg).
     @discardableResult
     public func writePictures(to folder: URL, methods: [RelevancyMethod], dataset: GAEDataset,
                               preprocessing: PreprocessingConfig, k: Int = 4,
-                              labelNames: [String]? = nil) throws -> [URL] {
-        var pictures = [(Self.summaryChartFileName, SummaryChart.render(summary))]
-        for method in methods {
-            pictures.append((Self.extremesFileName(method: method.name),
-                             try ExtremesFigure.render(report: self, method: method, dataset: dataset,
-                                                       preprocessing: preprocessing, k: k, labelNames: labelNames)))
+                              labelNames: [String]? = nil) throws -> Pictures {
+        let summary = try SummaryChart.svg(self).write(to: folder.appendingPathComponent(Self.summaryChartName))
+        let extremes = try methods.map { method in
+            let svg = try ExtremesFigure.svg(report: self, method: method, dataset: dataset, preprocessing: preprocessing,
+                                             k: k, labelNames: labelNames)
+            let files = try svg.write(to: folder.appendingPathComponent(Self.extremesName(method: method.name)))
+            return (method.name, files.svg, files.png)
         }
-        return try pictures.map { name, image in
-            let url = folder.appendingPathComponent(name)
-            try image.writePNG(to: url)
-            return url
-        }
+        return Pictures(summary: summary, extremes: extremes)
     }
 }

@@ -1,103 +1,93 @@
 import AbsLRPCore
 import Foundation
 
-/// The bar chart of a report's summary (the reference's `plot`, with error
-/// bars): per method a group of three bars, the means of local consistency,
-/// contrastiveness and GAE, each with its 95% confidence interval as an
-/// error bar and its value printed above. The y axis runs from
-/// `min(0, lowest bound)` to `max(1, highest bound)` in tick steps of
-/// 1, 2, 2.5 or 5 times a power of ten.
+/// The chart of a GAE report's summary: one panel per score (local
+/// consistency, contrastiveness, GAE), each on its own y axis covering 0 and
+/// the panel's means and intervals, so small values stay visible. In each
+/// panel one bar per method (tab10 colours, the same in every panel): the
+/// mean, its 95% confidence interval as an error bar, and the mean printed
+/// above. The title names the model, the data set, the methods and `n`.
+///
+/// Bars carry `class="bar"` with `data-method`, `data-metric` and
+/// `data-mean`; error bars `class="ci"`; tick labels `class="tick-label"`
+/// with `data-axis` (the metric) and `data-value`.
 public enum SummaryChart {
-    /// The three plotted scores: name, colour (matplotlib's tab10 blue, orange, green), statistic.
-    static let series: [(name: String, color: PlotCanvas.Color, value: (GAEMethodSummary) -> GAEStatistic)] = [
-        ("local consistency", (31, 119, 180), { $0.localConsistency }),
-        ("contrastiveness", (255, 127, 14), { $0.contrastiveness }),
-        ("GAE", (44, 160, 44), { $0.gae }),
+    /// The three plotted scores: name and statistic.
+    public static let metrics: [(name: String, value: (GAEMethodSummary) -> GAEStatistic)] = [
+        ("local consistency", { $0.localConsistency }),
+        ("contrastiveness", { $0.contrastiveness }),
+        ("GAE", { $0.gae }),
     ]
 
-    private static let (barWidth, barGap, groupGap) = (40, 4, 56)
-    private static let (margin, top, bottom, plotHeight) = (16, 96, 76, 320)
+    static let (margin, barWidth, barGap, panelGap, plotHeight, angle) = (16.0, 34.0, 14.0, 28.0, 260.0, 30.0)
 
-    /// Draws the chart of `summary` (methods with no results are drawn without bars).
-    public static func render(_ summary: [GAEMethodSummary], title: String = "Global Attribution Evaluation") -> RGBImage {
-        let statistics = summary.flatMap { s in series.map { $0.value(s) } }
-        let highs = statistics.compactMap { $0.ci95High ?? $0.mean }, lows = statistics.compactMap { $0.ci95Low ?? $0.mean }
-        let (low, high) = (min(lows.min() ?? 0, 0), max(highs.max() ?? 1, 1))
-        let step = tickStep((high - low) / 5)
-        let (yMin, yMax) = ((low / step).rounded(.down) * step, (high / step).rounded(.up) * step)
-        let ticks = (0...Int(((yMax - yMin) / step).rounded())).map { yMin + Double($0) * step }
-        let large = max(abs(yMin), abs(yMax)) >= 1e4
-        let tickLabels = ticks.map { large ? String(format: "%.3g", $0) : String(format: "%.2f", $0) }
+    /// The chart of `report`'s summary.
+    public static func svg(_ report: GAEReport) -> SVGDocument {
+        svg(report.summary, model: report.settings.model, dataset: report.settings.dataset,
+            images: report.throughput.images)
+    }
 
-        let axisWidth = (tickLabels.map { BitmapFont.width(of: $0, scale: 2) }.max() ?? 0) + 12
-        let groupWidth = 3 * barWidth + 2 * barGap, slot = groupWidth + groupGap
-        let legendWidth = series.reduce(0) { $0 + 20 + BitmapFont.width(of: $1.name, scale: 2) + 28 }
-        let needed = axisWidth + summary.count * slot
-        let width = max(needed + 2 * margin, margin + legendWidth, BitmapFont.width(of: title, scale: 2) + 2 * margin)
-        let left = (width - needed) / 2 + axisWidth
-        let height = top + plotHeight + bottom
-        var canvas = PlotCanvas(width: width, height: height)
-        func row(_ v: Double) -> Int { top + Int(((yMax - v) / (yMax - yMin) * Double(plotHeight)).rounded()) }
-
-        canvas.centredText(title, x: width / 2, y: 12, scale: 2)
-        var legendX = margin
-        for s in series {
-            canvas.fill(x: legendX, y: 40, width: 14, height: 14, s.color)
-            canvas.text(s.name, x: legendX + 20, y: 40, scale: 2)
-            legendX += 20 + BitmapFont.width(of: s.name, scale: 2) + 28
+    /// The chart of `summary` (methods without results are named without bars).
+    public static func svg(_ summary: [GAEMethodSummary], model: String, dataset: String, images: Int? = nil) -> SVGDocument {
+        let (tick, label) = (11.0, 12.0)
+        let counts = Set(summary.map(\.count))
+        let n = counts.count == 1 ? "n = \(counts.first!) positive images per method" : "n per method below its name"
+        let title = "GAE of \(summary.map(\.method).joined(separator: ", ")) on \(dataset)"
+        let subtitle = "model \(model) · \(n)" + (images.map { " (\($0) images evaluated)" } ?? "")
+        let legend = "bars: mean; whiskers: 95% confidence interval; each score on its own axis"
+        let names = summary.map { counts.count == 1 ? $0.method : "\($0.method) (n = \($0.count))" }
+        let scales = metrics.map { metric -> AxisScale in
+            let stats = summary.map { metric.value($0) }
+            return AxisScale(covering: stats.flatMap { [$0.mean, $0.ci95Low, $0.ci95High].compactMap { $0 } })
         }
-        canvas.text("mean, 95% CI", x: margin, y: 70, scale: 1, PlotCanvas.gray)
+        let plotWidth = max(Double(summary.count), 1) * (barWidth + barGap) + barGap
+        let axisWidths = scales.map { ChartStyle.yAxisWidth($0) }
+        let firstReach = names.first.map { ChartStyle.rotatedWidth($0, angle: angle, size: label) } ?? 0
+        let panelWidths = axisWidths.map { $0 + plotWidth }
+        let top = margin + 16 + 2 * (8 + 12) + 10 + label + 10  // title, two subtitle lines, panel titles
+        let bottom = top + plotHeight
+        let contentWidth = panelWidths.reduce(0, +) + panelGap * Double(metrics.count - 1)
+        let left = margin + max(0, firstReach - axisWidths[0] - barGap - barWidth / 2)
+        let width = max(left + contentWidth + margin, 2 * margin + SVGDocument.textWidth(title, size: 16),
+                        2 * margin + SVGDocument.textWidth(subtitle, size: 12))
+        let height = bottom + 10 + ChartStyle.rotatedHeight(names, angle: angle, size: label) + margin
+        var svg = SVGDocument(width: width, height: height)
+        svg.text(title, x: margin, y: margin + 16, size: 16, bold: true, class: "title")
+        svg.text(subtitle, x: margin, y: margin + 16 + 8 + 12, size: 12, color: ChartStyle.mutedColor, class: "subtitle")
+        svg.text(legend, x: margin, y: margin + 16 + 2 * (8 + 12), size: 12, color: ChartStyle.mutedColor, class: "subtitle")
 
-        let plotRight = left + summary.count * slot
-        for (tick, label) in zip(ticks, tickLabels) {
-            let y = row(tick)
-            canvas.horizontalLine(x0: left, x1: plotRight, y: y, PlotCanvas.lightGray)
-            canvas.horizontalLine(x0: left - 5, x1: left, y: y, PlotCanvas.black)
-            canvas.rightAlignedText(label, x: left - 9, y: y - 7, scale: 2)
-        }
-        canvas.verticalLine(x: left, y0: row(yMax), y1: row(yMin), PlotCanvas.black)
-        canvas.horizontalLine(x0: left, x1: plotRight, y: row(0), PlotCanvas.black)
-
-        for (g, method) in summary.enumerated() {
-            let groupLeft = left + g * slot + groupGap / 2
-            for (i, s) in series.enumerated() {
-                let statistic = s.value(method)
-                guard let mean = statistic.mean else { continue }
-                let x = groupLeft + i * (barWidth + barGap), centre = x + barWidth / 2
-                let (y0, y1) = (row(0), row(mean))
-                canvas.fill(x: x, y: min(y0, y1), width: barWidth, height: max(abs(y1 - y0), 1), s.color)
-                var labelTop = min(y0, y1)
-                if let lo = statistic.ci95Low, let hi = statistic.ci95High {
-                    canvas.verticalLine(x: centre, y0: row(lo), y1: row(hi), PlotCanvas.black, thickness: 2)
-                    canvas.horizontalLine(x0: centre - 7, x1: centre + 7, y: row(lo), PlotCanvas.black, thickness: 2)
-                    canvas.horizontalLine(x0: centre - 7, x1: centre + 7, y: row(hi), PlotCanvas.black, thickness: 2)
-                    labelTop = min(labelTop, row(hi))
+        var panelLeft = left
+        for (m, metric) in metrics.enumerated() {
+            let scale = scales[m], axisX = panelLeft + axisWidths[m], right = axisX + plotWidth
+            svg.text(metric.name, x: axisX + plotWidth / 2, y: top - 10, size: label + 1, anchor: .middle, bold: true,
+                     class: "panel-title")
+            ChartStyle.yAxis(&svg, scale, x: axisX, top: top, bottom: bottom, right: right, axis: metric.name)
+            let zero = scale.position(0, from: bottom, to: top)
+            for (i, method) in summary.enumerated() {
+                let x = axisX + barGap + Double(i) * (barWidth + barGap), centre = x + barWidth / 2
+                if let mean = method.count > 0 ? metric.value(method).mean : nil {
+                    let y = scale.position(mean, from: bottom, to: top)
+                    svg.rect(x: x, y: min(y, zero), width: barWidth, height: abs(zero - y), fill: ChartStyle.color(i),
+                             class: "bar", data: ["method": method.method, "metric": metric.name, "mean": "\(mean)"])
+                    var labelY = min(y, zero)
+                    let stat = metric.value(method)
+                    if let low = stat.ci95Low, let high = stat.ci95High {
+                        let (yl, yh) = (scale.position(low, from: bottom, to: top), scale.position(high, from: bottom, to: top))
+                        svg.line(x1: centre, y1: yl, x2: centre, y2: yh, stroke: "#000", width: 1.5, class: "ci",
+                                 data: ["method": method.method, "metric": metric.name, "low": "\(low)", "high": "\(high)"])
+                        svg.line(x1: centre - 6, y1: yl, x2: centre + 6, y2: yl, stroke: "#000", width: 1.5)
+                        svg.line(x1: centre - 6, y1: yh, x2: centre + 6, y2: yh, stroke: "#000", width: 1.5)
+                        labelY = min(labelY, yh)
+                    }
+                    svg.text(AxisScale.format(mean, decimals: 3), x: centre, y: labelY - 4, size: 10, anchor: .middle,
+                             class: "value")
                 }
-                canvas.centredText(valueText(mean, decimals: 3), x: centre, y: labelTop - 11)
+                svg.text(names[i], x: centre + 4, y: bottom + 8 + label * 0.7, size: label, anchor: .end,
+                         rotation: -angle, class: "x-label")
             }
-            let name = fitted(method.method, width: slot - 8, scale: 2)
-            canvas.centredText(name, x: groupLeft + groupWidth / 2, y: row(yMin) + 12, scale: 2)
-            canvas.centredText("n = \(method.count)", x: groupLeft + groupWidth / 2, y: row(yMin) + 32, scale: 1,
-                               PlotCanvas.gray)
+            svg.line(x1: axisX, y1: zero, x2: right, y2: zero, stroke: ChartStyle.axisColor, class: "axis")
+            panelLeft += panelWidths[m] + panelGap
         }
-        canvas.centredText("method", x: (left + plotRight) / 2, y: height - 22, scale: 2, PlotCanvas.gray)
-        return canvas.image
-    }
-
-    /// The smallest of 1, 2, 2.5, 5 times a power of ten that is at least `raw`.
-    static func tickStep(_ raw: Double) -> Double {
-        let power = pow(10, (log10(max(raw, 1e-9))).rounded(.down))
-        return [1, 2, 2.5, 5, 10].map { $0 * power }.first { $0 >= raw * (1 - 1e-9) }!
-    }
-
-    /// `v` with `decimals` decimals, or in 3 significant digits from 10^4 on.
-    static func valueText(_ v: Double, decimals: Int) -> String {
-        abs(v) >= 1e4 ? String(format: "%.3g", v) : String(format: "%.\(decimals)f", v)
-    }
-
-    /// `text` cut to fit `width` pixels at `scale`, ending in `..` when cut.
-    static func fitted(_ text: String, width: Int, scale: Int) -> String {
-        let fits = max(width / (BitmapFont.advance * scale), 3)
-        return text.count <= fits ? text : String(text.prefix(fits - 2)) + ".."
+        return svg
     }
 }

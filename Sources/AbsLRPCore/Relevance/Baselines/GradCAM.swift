@@ -50,6 +50,13 @@ public final class GradCAM: AttributionMethod {
         return pool
     }
 
+    /// The (h, w) of the feature map `A` for input `x` (B, C, H, W); a 1x1
+    /// map makes every Grad-CAM map constant (``LocalisationWarning``).
+    public func featureMapSize(for x: Tensor) throws -> [Int] {
+        let record = try recordBatch(x, targets: nil).tape.record(for: site).inputs[0]
+        return Array(record.shape.suffix(2))
+    }
+
     public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
         let batch = try recordBatch(x, targets: targets)
         let gradient = targetGradient(batch, traces: true).traces[site.name]!
