@@ -29,7 +29,7 @@ public enum LineChart {
         // Room for the y title (rotated), the tick labels, and the first rotated x label reaching left.
         let firstReach = xLabels.first.map { s.rotatedWidth($0, angle: angle, size: s.tickSize) } ?? 0
         let left = margin + s.labelSize + 8 + max(s.yAxisWidth(scale), firstReach - slot / 2)
-        let top = margin + s.titleSize + 8 + (subtitle == nil ? 0 : s.subtitleSize + 8)
+        let top = margin + s.titleSize + 14 + (subtitle == nil ? 0 : s.subtitleSize + 12)
         let bottom = top + plotHeight
         let legendWidth = (series.map { SVGDocument.textWidth($0.name, size: s.labelSize) }.max() ?? 0) + 34
         let width = max(left + plotWidth + 20 + legendWidth + margin,
@@ -40,7 +40,7 @@ public enum LineChart {
         var svg = SVGDocument(width: width, height: height)
         svg.text(title, x: margin, y: margin + s.titleSize, size: s.titleSize, bold: true, class: "title")
         if let subtitle {
-            svg.text(subtitle, x: margin, y: top - 10, size: s.subtitleSize, color: s.mutedColor, class: "subtitle")
+            svg.text(subtitle, x: margin, y: margin + s.titleSize + 8 + s.subtitleSize, size: s.subtitleSize, color: s.mutedColor, class: "subtitle")
         }
         s.yAxis(&svg, scale, x: left, top: top, bottom: bottom, right: left + plotWidth, axis: "y")
         if scale.lower < 0 && scale.upper > 0 {
