@@ -59,7 +59,7 @@ enum StepwiseMasking {
             var seed = Tensor(shape: [m, k])
             let inverseBatch = 1 / Float(m)
             for b in 0..<m { seed.storage[b * k + targets[b]] = signum(targetLogits[b]) * inverseBatch }
-            let gradient = classifier.backward(seed, tape: tape, mode: .gradient).input
+            let gradient = classifier.backward(seed, tape: tape, rules: .gradient).input
             let map = (gradient * xm).absolute.normalizedSum()
             trajectory.inputs.append(xm)
             trajectory.outputs.append(targetLogits)

@@ -106,7 +106,7 @@ final class BaselineMethodTests: XCTestCase {
             module.setParameter("bias", Tensor(shape: module.parameter("bias").shape))
         }
         let x = TinyModels.input(for: classifier)
-        let lrp = try LRPEpsilon(classifier: classifier, epsilon: 1e-9).attribution(x, targets: [2, 2])
+        let lrp = try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: 1e-9).attribution(x, targets: [2, 2])
         let inputXGradient = try InputXGradient(classifier: classifier).attribution(x, targets: [2, 2])
         let scale = inputXGradient.storage.map(abs).max()!
         assertClose(lrp, inputXGradient, rtol: 1e-3, atol: 1e-5 * scale, "LRP-0 vs input x gradient")
@@ -122,7 +122,7 @@ final class BaselineMethodTests: XCTestCase {
         let x = TinyModels.input(for: classifier)
         let logits = classifier.logits(x)
         let targets = logits.argmaxRows()
-        let relevance = try LRPZPlus(classifier: classifier).attribution(x, targets: targets)
+        let relevance = try LayerwiseRelevance.zPlus(classifier: classifier).attribution(x, targets: targets)
         let n = x.sampleCount
         for (b, t) in targets.enumerated() {
             XCTAssertGreaterThan(logits[b, t], 0)
@@ -132,14 +132,14 @@ final class BaselineMethodTests: XCTestCase {
         }
     }
 
-    /// `Linear.zPlusRelevance` against the rule's definition, element by element,
+    /// `ZPlusRule` on a Linear layer against the rule's definition, element by element,
     /// with negative inputs and a bias.
     func testLinearZPlusRuleMatchesItsDefinition() {
         let layer = Linear(name: "fc", inFeatures: 4, outFeatures: 3)
         layer.setParameter("weight", randomTensor([3, 4], seed: 11))
         layer.setParameter("bias", randomTensor([3], seed: 12))
         let x = randomTensor([2, 4], seed: 13), r = randomTensor([2, 3], seed: 14)
-        let ours = layer.zPlusRelevance(r, recordOf(layer, x))[0]
+        let ours = ZPlusRule(stabilizer: 1e-9).propagate(r, at: layer, recordOf(layer, x))[0]
         let (w, bias) = (layer.parameter("weight"), layer.parameter("bias"))
         func contribution(_ b: Int, _ i: Int, _ j: Int) -> Double {
             let (xv, wv) = (Double(x[b, i]), Double(w[j, i]))
@@ -160,9 +160,9 @@ final class BaselineMethodTests: XCTestCase {
         let classifier = TinyModels.vit()
         let x = TinyModels.input(for: classifier)
         let (logits, tape) = classifier.recordedForward(x)
-        tape.holdAttentionConstant(in: classifier.network)
         let seed = Tensor.oneHot(logits.argmaxRows(), classes: logits.shape[1]) * logits
-        let traces = classifier.backward(seed, tape: tape, mode: .lrpEpsilon(1e-9), traces: true).traces
+        let rules = classifier.lrpComposite([], fallback: EpsilonRule(epsilon: 1e-9)).ruleMap(for: classifier.network)
+        let traces = classifier.backward(seed, tape: tape, rules: rules, traces: true).traces
         for block in 0..<2 {
             let attention = "blocks.\(block).attn"
             XCTAssertEqual(traces["\(attention).qk_multiply.0"]!.absolute.sum, 0, "\(attention): q")
@@ -173,7 +173,7 @@ final class BaselineMethodTests: XCTestCase {
             XCTAssertGreaterThan(atOutput.absolute.sum, 0)
             XCTAssertEqual(toValues.sum, atOutput.sum, accuracy: 1e-4 * atOutput.absolute.sum, "\(attention): v gets it all")
         }
-        let relevance = try LRPEpsilon(classifier: classifier, epsilon: 1e-6).attribution(x, targets: nil)
+        let relevance = try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: 1e-6).attribution(x, targets: nil)
         XCTAssertEqual(relevance.shape, x.shape)
         XCTAssertTrue(relevance.storage.allSatisfy(\.isFinite))
     }
@@ -189,7 +189,7 @@ final class BaselineMethodTests: XCTestCase {
             let (logits, tape) = classifier.recordedForward(x)
             let site = classifier.network.allModules.first { $0.name == siteName }!
             let traces = classifier.backward(Tensor.oneHot(targets, classes: logits.shape[1]), tape: tape,
-                                             mode: .gradient, traces: true).traces
+                                             rules: .gradient, traces: true).traces
             let a = tape.record(for: site).inputs[0], g = traces[siteName]!
             let (batch, channels, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
             var cam = [[[Float]]](repeating: [[Float]](repeating: [Float](repeating: 0, count: w), count: h), count: batch)
@@ -266,7 +266,7 @@ final class BaselineMethodTests: XCTestCase {
 
         let (logits, tape) = classifier.recordedForward(x)
         let traces = classifier.backward(Tensor.oneHot(targets, classes: logits.shape[1]), tape: tape,
-                                         mode: .gradient, traces: true).traces
+                                         rules: .gradient, traces: true).traces
         let attention = classifier.network.allModules.compactMap { $0 as? Softmax }.map { tape.record(for: $0).output }
         let gradients = (0..<2).map { traces["blocks.\($0).attn.attn_drop"]! }
         let expected = expectedTokenMap(x, tokens: 17) { b in

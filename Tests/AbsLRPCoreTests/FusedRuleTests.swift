@@ -67,13 +67,12 @@ final class FusedRuleTests: XCTestCase {
         let x = Tensor(shape: [2, 3, 7, 6]) { i in Float((i * 7919) % 23) - 11 }  // ties and both signs
         for (divides, padding) in [(true, 1), (false, 0)] {
             let pool = MaxPool2d(name: "pool", kernelSize: 3, stride: 2, padding: padding)
-            pool.dividesRelevance = divides
             let record = recordOf(pool, x)
             let r = randomTensor(record.output.shape, seed: 6)
             let s = divides ? ratio(r, record.output) : r
             let expected = definition(x, pool.detachedVJP(s, record)[0], pool.absoluteVJP(s, record)[0])
-            assertClose(pool.absLRPContributions(relevance: r, record)[0], expected, rtol: 1e-5, atol: 1e-6,
-                        "max pool, divides \(divides)")
+            assertClose(AbsLRPRule(dividesRelevance: divides).propagateUnnormalized(r, at: pool, record)[0], expected,
+                        rtol: 1e-5, atol: 1e-6, "max pool, divides \(divides)")
         }
     }
 
@@ -84,7 +83,7 @@ final class FusedRuleTests: XCTestCase {
         bn.setParameter("bias", Tensor(shape: [3], storage: [0.1, -0.3, 0.5]))
         bn.setParameter("running_mean", Tensor(shape: [3], storage: [0.2, -1, 0.4]))
         bn.setParameter("running_var", Tensor(shape: [3], storage: [2, 0.5, 1.2]))
-        let layers: [Layer] = [bn, ReLU(name: "relu"), Identity(name: "id", passesRelevanceThrough: false),
+        let layers: [Layer] = [bn, ReLU(name: "relu"), Identity(name: "id"),
                                Dropout(name: "drop")]
         for layer in layers {
             let record = recordOf(layer, x)
@@ -124,14 +123,14 @@ final class ChainNormalisationTests: XCTestCase {
         bn.setParameter("weight", randomTensor([6], seed: 5))
         bn.setParameter("running_var", randomTensor([6], seed: 6).map { abs($0) + 0.1 })
         let chain = Sequential(name: "chain", [
-            conv1, bn, ReLU(name: "relu1"), Identity(name: "id", passesRelevanceThrough: false),
+            conv1, bn, ReLU(name: "relu1"), Identity(name: "id"),
             MaxPool2d(name: "pool", kernelSize: 2, stride: 2), conv2, ReLU(name: "relu2"),
         ])
         let tape = Tape()
         let y = chain.forward(randomTensor([2, 3, 12, 10], seed: 7), ForwardContext(tape: tape))
         let r = randomTensor(y.shape, seed: 8).map { abs($0) }.normalizedSum()
-        let skipping = chain.backward(r, BackwardContext(tape: tape, mode: .absLRP))
-        let traced = BackwardContext(tape: tape, mode: .absLRP, recordTraces: true)
+        let skipping = chain.backward(r, BackwardContext(tape: tape, rules: RuleMap(fallback: AbsLRPRule())))
+        let traced = BackwardContext(tape: tape, rules: RuleMap(fallback: AbsLRPRule()), recordTraces: true)
         let everyLayer = chain.backward(r, traced)
         XCTAssertEqual(traced.traces?.count, 8)
         assertClose(skipping, everyLayer, rtol: 1e-5, atol: 1e-9, "chain relevance")

@@ -63,7 +63,7 @@ final class LayerGradientTests: XCTestCase {
     func testElementwiseAndPoolingLayers() {
         let x = awayFromZero([2, 2, 6, 5], seed: 14)
         check("relu", ReLU(name: "r"), twin: ReLU(name: "r"), x: x, seed: 15)
-        check("identity", Identity(name: "i", passesRelevanceThrough: false), twin: Identity(name: "i", passesRelevanceThrough: false), x: x, seed: 16)
+        check("identity", Identity(name: "i"), twin: Identity(name: "i"), x: x, seed: 16)
         check("dropout", Dropout(name: "d"), twin: Dropout(name: "d"), x: x, seed: 17)
         check("flatten", Flatten(name: "f"), twin: Flatten(name: "f"), x: randomTensor([2, 3, 1, 1], seed: 18), seed: 19)
         check("maxpool 2x2", MaxPool2d(name: "m", kernelSize: 2, stride: 2), twin: MaxPool2d(name: "m", kernelSize: 2, stride: 2), x: x, seed: 20)

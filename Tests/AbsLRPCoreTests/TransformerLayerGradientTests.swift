@@ -99,13 +99,13 @@ final class TransformerLayerGradientTests: XCTestCase {
     static func absLRP(_ layer: Layer, _ x: Tensor, _ r: Tensor) -> Tensor {
         let tape = Tape()
         _ = layer.forward(x, ForwardContext(tape: tape))
-        return layer.backward(r, BackwardContext(tape: tape, mode: .absLRP))
+        return layer.backward(r, BackwardContext(tape: tape, rules: RuleMap(fallback: AbsLRPRule())))
     }
 
     static func absLRP(_ op: BinaryOperation, _ a: Tensor, _ b: Tensor, _ r: Tensor) -> (Tensor, Tensor) {
         let tape = Tape()
         _ = op.forward(a, b, ForwardContext(tape: tape))
-        return op.backward2(r, BackwardContext(tape: tape, mode: .absLRP))
+        return op.backward2(r, BackwardContext(tape: tape, rules: RuleMap(fallback: AbsLRPRule())))
     }
 
     // MARK: - Double references of the functions
@@ -259,33 +259,40 @@ final class TransformerLayerGradientTests: XCTestCase {
 
     // MARK: - Attention products
 
+    /// `(c q) @ k^T` with the attention's scale and without it (c = 1).
     func testQKMultiplyVJPsAndTwin() {
-        let (count, m, n, d) = (4, 3, 5, 4)
-        let op = QKMultiply(name: "qk")
-        let q = Self.awayFromZero([2, 2, m, d], seed: 11), k = Self.awayFromZero([2, 2, n, d], seed: 12)
-        let g = Self.normal([2, 2, m, n], seed: 13)
-        let (q0, k0, g0) = (Self.doubles(q), Self.doubles(k), Self.doubles(g))
-        func f(_ q: [Double], _ k: [Double]) -> [Double] { Self.product(q, k, count: count, m: m, n: n, k: d, transposeB: true) }
-        let record = Record(inputs: [q, k], output: op.apply(q, k))
-        Self.assertMatches(record.output, f(q0, k0), "q @ k^T forward")
-        let vjp = op.vjp(g, record)
-        Self.assertMatches(vjp[0], Self.numericVJP({ f($0, k0) }, at: q0, g0), "q @ k^T VJP for q")
-        Self.assertMatches(vjp[1], Self.numericVJP({ f(q0, $0) }, at: k0, g0), "q @ k^T VJP for k")
-        XCTAssertEqual(op.detachedVJP(g, record), vjp)
-        let twin = op.absoluteVJP(g, record)
-        Self.assertMatches(twin[0] * q.map(signum), Self.numericVJP({ f($0.map(abs), k0.map(abs)) }, at: q0, g0),
-                           "|q| @ |k|^T VJP for q * sign(q)")
-        Self.assertMatches(twin[1] * k.map(signum), Self.numericVJP({ f(q0.map(abs), $0.map(abs)) }, at: k0, g0),
-                           "|q| @ |k|^T VJP for k * sign(k)")
+        for c in [1, -0.35] as [Double] {
+            let (count, m, n, d) = (4, 3, 5, 4)
+            let op = QKMultiply(name: "qk", scale: Float(c))
+            let q = Self.awayFromZero([2, 2, m, d], seed: 11), k = Self.awayFromZero([2, 2, n, d], seed: 12)
+            let g = Self.normal([2, 2, m, n], seed: 13)
+            let (q0, k0, g0) = (Self.doubles(q), Self.doubles(k), Self.doubles(g))
+            func f(_ q: [Double], _ k: [Double]) -> [Double] {
+                Self.product(q.map { c * $0 }, k, count: count, m: m, n: n, k: d, transposeB: true)
+            }
+            // the twin |c q| @ |k|^T, as a function of (q, k)
+            func twinOf(_ q: [Double], _ k: [Double]) -> [Double] { f(q.map { abs($0) * (c < 0 ? -1 : 1) }, k.map(abs)) }
+            let record = Record(inputs: [q, k], output: op.apply(q, k))
+            Self.assertMatches(record.output, f(q0, k0), "c q @ k^T forward, c = \(c)")
+            let vjp = op.vjp(g, record)
+            Self.assertMatches(vjp[0], Self.numericVJP({ f($0, k0) }, at: q0, g0), "c q @ k^T VJP for q, c = \(c)")
+            Self.assertMatches(vjp[1], Self.numericVJP({ f(q0, $0) }, at: k0, g0), "c q @ k^T VJP for k, c = \(c)")
+            XCTAssertEqual(op.detachedVJP(g, record), vjp)
+            let twin = op.absoluteVJP(g, record)
+            Self.assertMatches(twin[0] * q.map(signum), Self.numericVJP({ twinOf($0, k0) }, at: q0, g0),
+                               "|c q| @ |k|^T VJP for q * sign(q), c = \(c)")
+            Self.assertMatches(twin[1] * k.map(signum), Self.numericVJP({ twinOf(q0, $0) }, at: k0, g0),
+                               "|c q| @ |k|^T VJP for k * sign(k), c = \(c)")
 
-        let expected = Self.absLRPReference(
-            { v in f(Array(v[..<q0.count]), Array(v[q0.count...])) },
-            detached: { v in f(Array(v[..<q0.count]), Array(v[q0.count...])) },
-            twinAtAbs: { v in f(v[..<q0.count].map(abs), v[q0.count...].map(abs)) },
-            inputs: [q0, k0], relevance: g0, batch: 2)
-        let (rq, rk) = Self.absLRP(op, q, k, g)
-        Self.assertMatches(rq, expected[0], "q @ k^T absLRP relevance of q")
-        Self.assertMatches(rk, expected[1], "q @ k^T absLRP relevance of k")
+            let expected = Self.absLRPReference(
+                { v in f(Array(v[..<q0.count]), Array(v[q0.count...])) },
+                detached: { v in f(Array(v[..<q0.count]), Array(v[q0.count...])) },
+                twinAtAbs: { v in twinOf(Array(v[..<q0.count]), Array(v[q0.count...])) },
+                inputs: [q0, k0], relevance: g0, batch: 2)
+            let (rq, rk) = Self.absLRP(op, q, k, g)
+            Self.assertMatches(rq, expected[0], "c q @ k^T absLRP relevance of q, c = \(c)")
+            Self.assertMatches(rk, expected[1], "c q @ k^T absLRP relevance of k, c = \(c)")
+        }
     }
 
     func testAttentionVMultiplyVJPsAndTwin() {
@@ -426,7 +433,7 @@ final class TransformerLayerGradientTests: XCTestCase {
             detached: { v in f(Array(v[..<x0.count]), Array(v[x0.count...])) },
             twinAtAbs: { v in f(v[..<x0.count].map(abs), v[x0.count...].map(abs)) },
             inputs: [x0, p0], relevance: g0, batch: 2)
-        let traced = BackwardContext(tape: tape, mode: .absLRP, recordTraces: true)
+        let traced = BackwardContext(tape: tape, rules: RuleMap(fallback: AbsLRPRule()), recordTraces: true)
         let (rx, rp) = op.backward2(g, traced)
         Self.assertMatches(rx, expected[0], "x + p absLRP relevance of x")
         Self.assertMatches(rp, expected[1], "x + p absLRP relevance of p")

@@ -125,7 +125,7 @@ final class VisionTransformerTests: XCTestCase {
         let input = try expected.tensor("input")
         let (logits, tape) = classifier.recordedForward(input)
         let seed = Tensor.oneHot(try expected.integers("target"), classes: logits.shape[1])
-        let result = classifier.backward(seed, tape: tape, mode: .gradient, traces: true)
+        let result = classifier.backward(seed, tape: tape, rules: .gradient, traces: true)
         XCTAssertEqual(result.traces["model"], result.input)
         let expectedGradient = try expected.tensor("input_gradient")
         assertClose(result.input, expectedGradient, rtol: 1e-4, atol: 1e-6 * expectedGradient.storage.map(abs).max()!,
@@ -136,18 +136,24 @@ final class VisionTransformerTests: XCTestCase {
     /// attention, position embedding, patch map) and returns finite values
     /// of the input's shape; the detached gradient (statistics constant)
     /// differs from the true one.
-    func testEveryBackwardModeRuns() throws {
+    func testEveryRuleSetRuns() throws {
         let (classifier, expected) = try Self.load()
         let input = try expected.tensor("input")
         let (logits, tape) = classifier.recordedForward(input)
         let seed = Tensor.oneHot(logits.argmaxRows(), classes: logits.shape[1])
         var results: [String: Tensor] = [:]
-        for mode in [BackwardMode.gradient, .detachedGradient, .absLRP, .lrpEpsilon(1e-6), .lrpZPlus] {
-            let out = classifier.backward(seed, tape: tape, mode: mode).input
+        let ruleSets: [(String, RuleMap)] = [
+            ("gradient", .gradient), ("detachedGradient", .detachedGradient),
+            ("absLRP", classifier.absLRPComposite.ruleMap(for: classifier.network)),
+            ("lrpEpsilon", try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: 1e-6).composite.ruleMap(for: classifier.network)),
+            ("lrpZPlus", LayerwiseRelevance.zPlus(classifier: classifier).composite.ruleMap(for: classifier.network)),
+        ]
+        for (mode, rules) in ruleSets {
+            let out = classifier.backward(seed, tape: tape, rules: rules).input
             XCTAssertEqual(out.shape, input.shape, "\(mode)")
             XCTAssertTrue(out.storage.allSatisfy(\.isFinite), "\(mode): non-finite values")
             XCTAssertGreaterThan(out.storage.map(abs).max() ?? 0, 0, "\(mode): all zeros")
-            results["\(mode)"] = out
+            results[mode] = out
         }
         let gradient = results["gradient"]!, detached = results["detachedGradient"]!
         XCTAssertGreaterThan(maxAbsDifference(gradient, detached), 1e-3 * gradient.storage.map(abs).max()!)

@@ -1,6 +1,7 @@
 /// A layer `y = W x + b` (Conv2d, Linear). Every backward rule is a product
 /// with a matrix derived from `W` (`WeightMatrix`), which the subclass
-/// supplies as `backwardProducts`; the rules themselves live here:
+/// supplies as `backwardProducts` (and `forwardProduct` for the LRP rules
+/// that run modified forwards, `Relevance/Rules/`); the VJPs live here:
 ///
 ///     vjp(g)          = W^T g
 ///     absoluteVJP(s)  = |W|^T s
@@ -20,15 +21,28 @@ public class AffineLayer: Layer {
         preconditionFailure("\(type(of: self)) has no backward products")
     }
 
+    /// `M x` without the bias, at the output's shape.
+    func forwardProduct(_ x: Tensor, _ matrix: WeightMatrix) -> Tensor {
+        preconditionFailure("\(type(of: self)) has no forward product")
+    }
+
+    /// `y + b`, with one value of `b` per output feature (Linear) or channel (Conv2d).
+    func addingBias(_ y: Tensor, _ b: [Float]) -> Tensor {
+        preconditionFailure("\(type(of: self)) has no bias layout")
+    }
+
+    /// The bias, zeros for a layer without one.
+    var biasValues: [Float] {
+        let rows = parameter("weight").shape[0]
+        return state["bias"]?.storage ?? [Float](repeating: 0, count: rows)
+    }
+
     /// `x * ((W + |W|)^T s)`, the contribution when `x >= 0`.
     func rectifiedContribution(_ s: Tensor, _ x: Tensor) -> Tensor {
         var g = backwardProducts(s, inputShape: x.shape, matrices: [.rectifiedSum])[0]
         g.multiplyElementwise(by: x)
         return g
     }
-
-    /// A layer of the same geometry with its own (zero) parameters.
-    func emptyTwin() -> AffineLayer { preconditionFailure("\(type(of: self)) has no twin") }
 
     override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let y = apply(x)
@@ -49,10 +63,5 @@ public class AffineLayer: Layer {
         if record.nonnegativeInput { return [rectifiedContribution(s, x)] }
         var both = backwardProducts(s, inputShape: x.shape, matrices: [.weight, .absolute])
         return [fusedContribution(x, detached: both.replaceAt(0), absolute: both[1])]
-    }
-
-    /// LRP-z+ (positive contributions only; see `positiveContributionRelevance`).
-    override public func zPlusRelevance(_ r: Tensor, _ record: Record) -> [Tensor] {
-        positiveContributionRelevance(r, record, twin: emptyTwin())
     }
 }

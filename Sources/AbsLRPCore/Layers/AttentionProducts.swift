@@ -3,27 +3,38 @@
 /// matrices: every axis but the last two is a batch axis (for attention
 /// (B, heads)), and each product is one `sgemm` per matrix of the batch.
 
-/// `y = q @ k^T` per matrix (`QKMultiply`; in attention `q` is already scaled
-/// by `head_dim^-0.5`).
+/// `y = (c q) @ k^T` per matrix (`QKMultiply`; in attention the scale `c`
+/// is `head_dim^-0.5`, applied to q first as timm does).
 ///
 /// - `q`: (..., M, D); `k`: (..., N, D); `y`: (..., M, N)
-/// - VJP: `g @ k` for q, `g^T @ q` for k
-/// - absolute twin `|q| @ |k|^T`, VJP: `s @ |k|` for q, `s^T @ |q|` for k
+/// - VJP: `c (g @ k)` for q, `g^T @ (c q)` for k
+/// - absolute twin `|c q| @ |k|^T`, VJP: `|c| (s @ |k|)` for q, `s^T @ |c q|` for k
 ///
-/// Traced as `name.0` (q) and `name.1` (k).
+/// so every rule's `x_i * VJP_i` products equal those of the product of the
+/// scaled q (the reference's `QKMultiply` input). Traced as `name.0` (q) and `name.1` (k).
 public final class QKMultiply: BinaryOperation {
+    /// The factor `c` applied to q.
+    public let scale: Float
+
+    public init(name: String, scale: Float = 1) {
+        self.scale = scale
+        super.init(name: name)
+    }
+
     override public func apply(_ q: Tensor, _ k: Tensor) -> Tensor {
-        batchedMatrixProduct(q, k, transposeB: true)
+        batchedMatrixProduct(scale == 1 ? q : q * scale, k, transposeB: true)
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
         let (q, k) = (record.inputs[0], record.inputs[1])
-        return [batchedMatrixProduct(g, k), batchedMatrixProduct(g, q, transposeA: true)]
+        let gq = batchedMatrixProduct(g, k)
+        return [scale == 1 ? gq : gq * scale, batchedMatrixProduct(g, scale == 1 ? q : q * scale, transposeA: true)]
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        let (q, k) = (record.inputs[0].absolute, record.inputs[1].absolute)
-        return [batchedMatrixProduct(s, k), batchedMatrixProduct(s, q, transposeA: true)]
+        let (q, k) = (record.inputs[0], record.inputs[1].absolute)
+        let sq = batchedMatrixProduct(s, k)
+        return [scale == 1 ? sq : sq * abs(scale), batchedMatrixProduct(s, (scale == 1 ? q : q * scale).absolute, transposeA: true)]
     }
 }
 

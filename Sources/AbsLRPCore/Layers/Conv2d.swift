@@ -58,6 +58,22 @@ public final class Conv2d: AffineLayer {
     }
 
     override public func apply(_ x: Tensor) -> Tensor {
+        product(x, .weight, bias: hasBias ? parameter("bias").storage : nil)
+    }
+
+    override func forwardProduct(_ x: Tensor, _ matrix: WeightMatrix) -> Tensor { product(x, matrix, bias: nil) }
+
+    override func addingBias(_ y: Tensor, _ b: [Float]) -> Tensor {
+        var out = y
+        let plane = y.shape[2] * y.shape[3]
+        out.storage.withUnsafeMutableBufferPointer { os in
+            for i in os.indices { os[i] += b[(i / plane) % outChannels] }
+        }
+        return out
+    }
+
+    /// `M · im2col(x_b) + bias` for every image, cut as `Tiling` says.
+    private func product(_ x: Tensor, _ matrix: WeightMatrix, bias: [Float]?) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "\(name): input \(x.shape), expected (B, \(inChannels), H, W)")
         let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let geo = geometry(height: h, width: w)
@@ -69,51 +85,48 @@ public final class Conv2d: AffineLayer {
         let product = Scratch(count: tile.images == 1 ? 0 : outChannels * tile.images * l)
         defer { columns.free(); product.free() }
         let weight = parameter("weight")
-        let bias = hasBias ? parameter("bias").storage : nil
         return x.storage.withUnsafeBufferPointer { xs in
-            weight.storage.withUnsafeBufferPointer { ws in
-                Tensor(shape: [b, outChannels, oh, ow]) { ys in
-                    for first in Swift.stride(from: 0, to: b, by: tile.images) {
-                        let n = min(tile.images, b - first)
-                        for top in Swift.stride(from: 0, to: oh, by: tile.rows) {
-                            let rows = top..<min(oh, top + tile.rows), width = rows.count * ow, ld = n * width
-                            // columns [p, n * width]: image j's at column offset j * width
-                            if !direct {
-                                for j in 0..<n {
-                                    let image = xs.baseAddress! + (first + j) * imageSize
-                                    if isPointwise {
-                                        for c in 0..<p { (columns.base + c * ld + j * width).update(from: image + c * l, count: l) }
-                                    } else {
-                                        im2col(image, geo, columns.base + j * width, ldc: ld, outputRows: rows)
-                                    }
+            Tensor(shape: [b, outChannels, oh, ow]) { ys in
+                for first in Swift.stride(from: 0, to: b, by: tile.images) {
+                    let n = min(tile.images, b - first)
+                    for top in Swift.stride(from: 0, to: oh, by: tile.rows) {
+                        let rows = top..<min(oh, top + tile.rows), width = rows.count * ow, ld = n * width
+                        // columns [p, n * width]: image j's at column offset j * width
+                        if !direct {
+                            for j in 0..<n {
+                                let image = xs.baseAddress! + (first + j) * imageSize
+                                if isPointwise {
+                                    for c in 0..<p { (columns.base + c * ld + j * width).update(from: image + c * l, count: l) }
+                                } else {
+                                    im2col(image, geo, columns.base + j * width, ldc: ld, outputRows: rows)
                                 }
                             }
-                            let cols = direct ? UnsafePointer(xs.baseAddress! + first * imageSize) : UnsafePointer(columns.base)
+                        }
+                        let cols = direct ? UnsafePointer(xs.baseAddress! + first * imageSize) : UnsafePointer(columns.base)
+                        // each block of output channels of M writes its own rows
+                        weightMatrices.forEachBlock(matrix, of: weight, rows: outChannels) { block, m, _ in
                             if n == 1 {
-                                sgemm(m: outChannels, n: width, k: p, a: ws.baseAddress!, b: cols,
-                                      c: ys + first * outChannels * l + top * ow, ldc: l)
+                                sgemm(m: block.count, n: width, k: p, a: m, b: cols,
+                                      c: ys + first * outChannels * l + block.lowerBound * l + top * ow, ldc: l)
                             } else {
-                                sgemm(m: outChannels, n: ld, k: p, a: ws.baseAddress!, b: cols, c: product.base)
-                                for j in 0..<n {
-                                    let image = ys + (first + j) * outChannels * l
-                                    for o in 0..<outChannels { (image + o * l).update(from: product.base + o * ld + j * l, count: l) }
-                                }
+                                sgemm(m: block.count, n: ld, k: p, a: m, b: cols, c: product.base + block.lowerBound * ld)
                             }
                         }
-                        guard let bias else { continue }
-                        for plane in (first * outChannels)..<((first + n) * outChannels) {
-                            let v = bias[plane % outChannels], out = ys + plane * l
-                            for k in 0..<l { out[k] += v }
+                        if n > 1 {
+                            for j in 0..<n {
+                                let image = ys + (first + j) * outChannels * l
+                                for o in 0..<outChannels { (image + o * l).update(from: product.base + o * ld + j * l, count: l) }
+                            }
                         }
+                    }
+                    guard let bias else { continue }
+                    for plane in (first * outChannels)..<((first + n) * outChannels) {
+                        let v = bias[plane % outChannels], out = ys + plane * l
+                        for k in 0..<l { out[k] += v }
                     }
                 }
             }
         }
-    }
-
-    override func emptyTwin() -> AffineLayer {
-        Conv2d(name: name, inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
-               stride: stride, padding: padding, bias: hasBias)
     }
 
     /// `col2im(M^T · g)` for each `M` in `matrices`.

@@ -1,18 +1,9 @@
-/// `y = x` (`nn.Identity`), with the absolute twin `|x|`.
-///
-/// How relevance crosses it depends on the model family (spec section 1):
-/// in VGG and ResNet models the generic absLRP rule applies, which keeps
-/// relevance only where `x > 0` (`R_in = normalize_sum(2 relu(x) S)`); in
-/// Vision Transformers relevance passes through untouched
-/// (`passesRelevanceThrough`). Gradients always pass through.
+/// `y = x` (`nn.Identity`), with the absolute twin `|x|`. Under absLRP's
+/// generic rule it keeps relevance only where `x > 0`
+/// (`R_in = normalize_sum(2 relu(x) S)`, VGG and ResNet); the Vision
+/// Transformer's composite gives its identities the pass rule instead
+/// (spec section 1). Gradients pass through.
 public final class Identity: Layer {
-    public let passesRelevanceThrough: Bool
-
-    public init(name: String, passesRelevanceThrough: Bool) {
-        self.passesRelevanceThrough = passesRelevanceThrough
-        super.init(name: name)
-    }
-
     override public func apply(_ x: Tensor) -> Tensor { x }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g] }
@@ -20,16 +11,6 @@ public final class Identity: Layer {
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
         [diagonalContribution(r, record, PositivePartRule())]
     }
-
-    override public func backward(_ r: Tensor, _ context: BackwardContext, normalized: Bool) -> Tensor {
-        if passesRelevanceThrough {
-            context.trace(name, r)
-            return r
-        }
-        return super.backward(r, context, normalized: normalized)
-    }
-
-    override public var renormalizesRelevance: Bool { !passesRelevanceThrough }
 }
 
 /// Dropout in evaluation mode: `y = x`. Relevance always takes the generic

@@ -38,8 +38,27 @@ public final class Linear: AffineLayer {
         return y
     }
 
-    override func emptyTwin() -> AffineLayer {
-        Linear(name: name, inFeatures: inFeatures, outFeatures: outFeatures, bias: hasBias)
+    /// `x · M^T` (rows, out), accumulated over blocks of output features.
+    override func forwardProduct(_ x: Tensor, _ matrix: WeightMatrix) -> Tensor {
+        let rows = x.count / inFeatures, (inFeatures, outFeatures) = (self.inFeatures, self.outFeatures)
+        var y = Tensor(shape: Array(x.shape.dropLast()) + [outFeatures])
+        x.storage.withUnsafeBufferPointer { xs in
+            y.storage.withUnsafeMutableBufferPointer { ys in
+                weightMatrices.forEachBlock(matrix, of: parameter("weight"), rows: outFeatures) { block, m, _ in
+                    sgemm(transposeB: true, m: rows, n: block.count, k: inFeatures, a: xs.baseAddress!, b: m,
+                          c: ys.baseAddress! + block.lowerBound, ldc: outFeatures)
+                }
+            }
+        }
+        return y
+    }
+
+    override func addingBias(_ y: Tensor, _ b: [Float]) -> Tensor {
+        var out = y
+        out.storage.withUnsafeMutableBufferPointer { os in
+            for i in os.indices { os[i] += b[i % outFeatures] }
+        }
+        return out
     }
 
     /// `g · M` (rows, in) for each `M` in `matrices`.

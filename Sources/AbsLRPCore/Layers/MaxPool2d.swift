@@ -79,17 +79,28 @@ public final class MaxPool2d: Layer {
         [route(s, record.inputs[0], absolute: true)]
     }
 
-    /// Both routes in one pass: each window adds `x_i S_o` at its argmax `i`
-    /// of `x` and `|x_j| S_o` at its argmax `j` of `|x|`.
+    /// absLRP's contributions from `S` at the output in one pass: each
+    /// window adds `x_i S_o` at its argmax `i` of `x` and `|x_j| S_o` at its
+    /// argmax `j` of `|x|`.
+    override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
+        [routedContributions(s, record, Ratio(divides: false))]
+    }
+
+    /// The same from the relevance `R`, with `S_o = R_o / (|y_o| + 1e-9)` formed on the way.
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        let x = record.inputs[0], y = record.output, divides = dividesRelevance
+        [routedContributions(r, record, Ratio(divides: true))]
+    }
+
+    /// `sum over windows o` of `x_i ratio(v_o, y_o)` at `i` and `|x_j| ratio(v_o, y_o)` at `j`.
+    private func routedContributions(_ v: Tensor, _ record: Record, _ ratio: Ratio) -> Tensor {
+        let x = record.inputs[0], y = record.output
         var out = Tensor(shape: x.shape)
         out.storage.withUnsafeMutableBufferPointer { os in
             x.storage.withUnsafeBufferPointer { xs in
-                r.storage.withUnsafeBufferPointer { rs in
+                v.storage.withUnsafeBufferPointer { vs in
                     y.storage.withUnsafeBufferPointer { ys in
                         forEachWindow(x) { o, i, a in
-                            let s = divides ? rs[o] / (abs(ys[o]) + relevanceEpsilon) : rs[o]
+                            let s = ratio(vs[o], ys[o])
                             os[i] += xs[i] * s
                             os[a] += abs(xs[a]) * s
                         }
@@ -97,6 +108,14 @@ public final class MaxPool2d: Layer {
                 }
             }
         }
-        return [out]
+        return out
+    }
+
+    /// `v / (|y| + 1e-9)`, or `v` itself.
+    private struct Ratio {
+        let divides: Bool
+        @inline(__always) func callAsFunction(_ v: Float, _ y: Float) -> Float {
+            divides ? v / (abs(y) + relevanceEpsilon) : v
+        }
     }
 }

@@ -1,5 +1,6 @@
 /// A leaf operation of the module tree with one or more inputs, and the
-/// backward rules that every relevance and gradient pass is built from.
+/// vector-Jacobian products that every relevance rule and gradient pass is
+/// built from.
 ///
 /// An operation supplies three vector-Jacobian products at its recorded
 /// inputs `x_i` (output `y`):
@@ -9,17 +10,10 @@
 /// - `absoluteVJP`: that of the absolute twin `f_abs` (|weights|, |inputs|)
 ///   at `|x|`, `J_{f_abs}(|x|)^T s`.
 ///
-/// The absLRP rule (spec section 1) is then written once:
-///
-///     S   = R / (|y| + eps)            (R itself when !dividesRelevance)
-///     R_i = normalize_sum(x_i * detachedVJP_i(S) + |x_i| * absoluteVJP_i(S))
-///
-/// (`x * sign(x) = |x|`, so the twin's `sign(x_i)` factor folds into `|x_i|`).
+/// What a backward pass does at the operation is its rule's
+/// (`RelevanceRule`, looked up in the context's `RuleMap`); layers offer
+/// fused kernels for the rules they make cheaper (`absLRPContributions`).
 open class Operation: Module {
-    /// Whether absLRP divides the incoming relevance by `|y| + eps`
-    /// (false only for VGG's max pools, as the reference does).
-    public var dividesRelevance = true
-
     /// True vector-Jacobian product, one tensor per input.
     open func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
         preconditionFailure("\(type(of: self)) has no vjp")
@@ -43,10 +37,10 @@ open class Operation: Module {
     }
 
     /// The absLRP contributions from the relevance `R` at the output:
-    /// `absLRPContributions(S)` with `S = absLRPRatio(R)`. Layers with a
+    /// `absLRPContributions(S)` with `S = R / (|y| + 1e-9)`. Layers with a
     /// diagonal Jacobian override this with one fused pass over `R`, `x`, `y`.
     open func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        absLRPContributions(absLRPRatio(r, record), record)
+        absLRPContributions(r.zipMap(record.output, AbsoluteRatio(epsilon: relevanceEpsilon)), record)
     }
 
     /// `G_i = detachedVJP_i(S) + sign(x_i) * absoluteVJP_i(S)`: the
@@ -66,46 +60,14 @@ open class Operation: Module {
         }
     }
 
-    /// Applies `context.mode` to `r` at this operation's output and returns
-    /// the result at each input. `normalized: false` leaves absLRP's
-    /// contributions unnormalised (see `BackwardContext.backward(through:_:)`).
+    /// Applies this operation's rule in `context` to `r` at its output and
+    /// returns the result at each input. `normalized: false` leaves a
+    /// normalising rule's result unnormalised (see `BackwardContext.backward(through:_:)`).
     public func propagate(_ r: Tensor, _ context: BackwardContext, normalized: Bool = true) -> [Tensor] {
         let record = context.tape.record(for: self)
         precondition(r.shape == record.output.shape, "\(name): backward got \(r.shape), output was \(record.output.shape)")
-        switch context.mode {
-        case .gradient:
-            return vjp(r, record)
-        case .detachedGradient:
-            return detachedVJP(r, record)
-        case .absLRP:
-            var contributions = absLRPContributions(relevance: r, record)
-            if normalized {
-                for i in contributions.indices { contributions[i].normalizeSum() }
-            }
-            return contributions
-        case .lrpEpsilon(let eps):
-            let s = Operation.stabilizedRatio(r, record.output, epsilon: eps, absolute: false)
-            return zip(record.inputs, detachedVJP(s, record)).map { $0 * $1 }
-        case .lrpZPlus:
-            return zPlusRelevance(r, record)
-        }
-    }
-
-    /// absLRP's `S`: `R / (|y| + eps)`, or `R` when the layer does not divide.
-    func absLRPRatio(_ r: Tensor, _ record: Record) -> Tensor {
-        dividesRelevance ? Operation.stabilizedRatio(r, record.output, epsilon: relevanceEpsilon, absolute: true) : r
-    }
-
-    /// LRP-z+ at this operation. Linear and convolution layers override it
-    /// with the positive-weight rule; elsewhere it is LRP-0 (epsilon 1e-9).
-    open func zPlusRelevance(_ r: Tensor, _ record: Record) -> [Tensor] {
-        let s = Operation.stabilizedRatio(r, record.output, epsilon: relevanceEpsilon, absolute: false)
-        return zip(record.inputs, detachedVJP(s, record)).map { $0 * $1 }
-    }
-
-    /// `r / (|y| + eps)` (absolute) or `r / (y + eps * sign(y))` with sign(0) = 1.
-    static func stabilizedRatio(_ r: Tensor, _ y: Tensor, epsilon: Float, absolute: Bool) -> Tensor {
-        absolute ? r.zipMap(y, AbsoluteRatio(epsilon: epsilon)) : r.zipMap(y, SignedRatio(epsilon: epsilon))
+        let rule = context.rules[self]
+        return normalized ? rule.propagate(r, at: self, record) : rule.propagateUnnormalized(r, at: self, record)
     }
 }
 
@@ -124,18 +86,12 @@ open class Layer: Operation {
         backward(r, context, normalized: true)
     }
 
-    /// `backward`, leaving absLRP's result unnormalised when `normalized` is false.
+    /// `backward`, leaving a normalising rule's result unnormalised when `normalized` is false.
     open func backward(_ r: Tensor, _ context: BackwardContext, normalized: Bool) -> Tensor {
         let result = propagate(r, context, normalized: normalized)[0]
         context.trace(name, result)
         return result
     }
-
-    /// Whether this layer's absLRP result is the same, up to rounding, for
-    /// `r` and for `r` times any positive per-sample scale: true for every
-    /// rule that is linear in `R` and normalises its output (all but the
-    /// layers that pass relevance through untouched).
-    open var renormalizesRelevance: Bool { true }
 }
 
 /// A leaf operation of two inputs (residual add, position-embedding add,
@@ -217,12 +173,6 @@ protocol DiagonalRule {
 struct AbsoluteRatio: ElementwiseFunction2 {
     let epsilon: Float
     func callAsFunction(_ r: Float, _ y: Float) -> Float { r / (abs(y) + epsilon) }
-}
-
-/// `r / (y + eps * sign(y))`, sign(0) = 1.
-struct SignedRatio: ElementwiseFunction2 {
-    let epsilon: Float
-    func callAsFunction(_ r: Float, _ y: Float) -> Float { r / (y + (y >= 0 ? epsilon : -epsilon)) }
 }
 
 /// `x * d + |x| * a`, elementwise: the absLRP contribution of one input.

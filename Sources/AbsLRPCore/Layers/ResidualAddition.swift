@@ -8,27 +8,17 @@ public final class ResidualAddition: BinaryOperation {
 
     /// Backward when the shortcut `b` is itself the input of the branch that
     /// computed `a = branch(b)` (identity shortcuts: ResNet blocks without
-    /// downsample, both additions of every ViT block).
-    ///
-    /// The reference takes the absLRP gradient with autograd with respect to
-    /// the tensors `a` and `b`; since `b` is an ancestor of `a`, the
-    /// derivative for `b` is the total one, through the branch as well:
-    ///
-    ///     G_a = S + sign(a) S
-    ///     G_b = S + sign(b) S + J_branch(b)^T G_a
-    ///     R_a = normalize_sum(a G_a),  R_b = normalize_sum(b G_b)
-    ///
-    /// `branchVJP` applies `J_branch^T` (the detached gradient of the branch
-    /// over the recorded forward). Every other mode is the plain backward.
+    /// downsample, both additions of every ViT block): the rule's
+    /// `propagateIdentityShortcut`, given `branchVJP`, which applies
+    /// `J_branch^T` (the detached gradient of the branch over the recorded
+    /// forward; only absLRP's rule calls it).
     public func backwardIdentityShortcut(_ r: Tensor, _ context: BackwardContext,
                                          branchVJP: (Tensor) -> Tensor) -> (Tensor, Tensor) {
-        guard context.mode == .absLRP else { return backward2(r, context) }
         let record = context.tape.record(for: self)
-        let g = absLRPGradients(absLRPRatio(r, record), record)
-        let gb = g[1] + branchVJP(g[0])
-        let ra = (record.inputs[0] * g[0]).normalizedSum(), rb = (record.inputs[1] * gb).normalizedSum()
-        context.trace(childName("0"), ra)
-        context.trace(childName("1"), rb)
-        return (ra, rb)
+        precondition(r.shape == record.output.shape, "\(name): backward got \(r.shape), output was \(record.output.shape)")
+        let result = context.rules[self].propagateIdentityShortcut(r, at: self, record, branchVJP: branchVJP)
+        context.trace(childName("0"), result[0])
+        context.trace(childName("1"), result[1])
+        return (result[0], result[1])
     }
 }

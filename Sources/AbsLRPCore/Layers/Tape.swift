@@ -48,34 +48,18 @@ public final class ForwardContext {
     }
 }
 
-/// What a backward pass propagates.
-public enum BackwardMode: Equatable, Sendable {
-    /// The vector-Jacobian product of the unmodified model (input gradients).
-    case gradient
-    /// The vector-Jacobian product of the reference's modified forward, in
-    /// which LayerNorm and softmax statistics are constants (`detachedVJP`).
-    /// absLRP needs it where a residual addition's shortcut is also the
-    /// start of the branch it is added to (see `ResidualAddition`).
-    case detachedGradient
-    /// The absLRP rule (spec section 1).
-    case absLRP
-    /// LRP-epsilon: `R_i = x_i * J^T (R / (y + eps * sign(y)))`, gradient-style.
-    case lrpEpsilon(Float)
-    /// LRP-z+ (alpha 1, beta 0) on linear layers, epsilon-free elsewhere.
-    case lrpZPlus
-}
-
 /// Settings and outputs of a backward pass.
 public final class BackwardContext {
     public let tape: Tape
-    public let mode: BackwardMode
+    /// The rule of every operation (a gradient, absLRP, an LRP composite).
+    public let rules: RuleMap
     /// Relevance (or gradient) at each module's input, by module name, when
     /// tracing was asked for.
     public private(set) var traces: [String: Tensor]?
 
-    public init(tape: Tape, mode: BackwardMode, recordTraces: Bool = false) {
+    public init(tape: Tape, rules: RuleMap, recordTraces: Bool = false) {
         self.tape = tape
-        self.mode = mode
+        self.rules = rules
         self.traces = recordTraces ? [:] : nil
     }
 
@@ -90,19 +74,20 @@ extension BackwardContext {
     /// Backward through `modules` (given in forward order) from `r` at the
     /// last one's output.
     ///
-    /// In absLRP mode without traces, a layer whose result goes straight into
-    /// another layer that renormalises (`Layer.renormalizesRelevance`) skips
-    /// its own normalisation: every rule is linear in the incoming relevance
-    /// and normalises its output, so a per-sample scale cancels (up to the
-    /// `1e-9` in the denominators, far below float rounding at the masses
-    /// relevance has). That saves two passes over the tensor per layer, a
-    /// third of the memory traffic of BatchNorm and ReLU.
+    /// Without traces, a layer whose rule normalises its result
+    /// (`RelevanceRule.normalizesRelevance`, absLRP) and whose result goes
+    /// straight into another layer whose rule normalises too skips its own
+    /// normalisation: such rules are linear in the incoming relevance, so a
+    /// per-sample scale cancels (up to the `1e-9` in the denominators, far
+    /// below float rounding at the masses relevance has). That saves two
+    /// passes over the tensor per layer, a third of the memory traffic of
+    /// BatchNorm and ReLU.
     public func backward(through modules: [Module], _ r: Tensor) -> Tensor {
-        let skips = mode == .absLRP && traces == nil
+        let skips = traces == nil
         var result = r
         for i in modules.indices.reversed() {
-            if skips, i > 0, let layer = modules[i] as? Layer,
-               let consumer = modules[i - 1] as? Layer, consumer.renormalizesRelevance {
+            if skips, i > 0, let layer = modules[i] as? Layer, rules[layer].normalizesRelevance,
+               let consumer = modules[i - 1] as? Layer, rules[consumer].normalizesRelevance {
                 result = layer.backward(result, self, normalized: false)
             } else {
                 result = modules[i].backward(result, self)

@@ -1,7 +1,7 @@
 /// The matrices an affine layer's backward products multiply with, each an
 /// elementwise function of the weight `W` `[rows, cols]` (rows = output
 /// features or channels).
-enum WeightMatrix: CaseIterable {
+enum WeightMatrix: Hashable {
     /// `W`: the true and detached VJP.
     case weight
     /// `|W|`: the absolute twin's VJP.
@@ -9,6 +9,18 @@ enum WeightMatrix: CaseIterable {
     /// `W + |W| = 2 max(W, 0)`: both absLRP products at once when the layer's
     /// input is nonnegative, since then `x (W^T s) + |x| (|W|^T s) = x ((W + |W|)^T s)`.
     case rectifiedSum
+    /// `W^+ = max(W, 0)` (z+, alpha-beta, z-box).
+    case positive
+    /// `W^- = min(W, 0)` (z+, alpha-beta, z-box).
+    case negative
+    /// `W^2` (w-square).
+    case squared
+    /// All ones (flat).
+    case ones
+    /// `W + gamma W^+` (gamma).
+    case gammaPositive(Float)
+    /// `W + gamma W^-` (gamma).
+    case gammaNegative(Float)
 
     @inline(__always)
     func transform(_ w: Float) -> Float {
@@ -16,11 +28,17 @@ enum WeightMatrix: CaseIterable {
         case .weight: return w
         case .absolute: return abs(w)
         case .rectifiedSum: return w + abs(w)
+        case .positive: return max(w, 0)
+        case .negative: return min(w, 0)
+        case .squared: return w * w
+        case .ones: return 1
+        case .gammaPositive(let gamma): return w + gamma * max(w, 0)
+        case .gammaNegative(let gamma): return w + gamma * min(w, 0)
         }
     }
 }
 
-/// The derived matrices (`|W|`, `W + |W|`) of one weight, for the backward products.
+/// The derived matrices (`|W|`, `W + |W|`, ...) of one weight, for the products of the rules.
 ///
 /// Weights of at most `cacheLimit` values (256K, 1 MB) keep each derived
 /// matrix in memory, built once per weight change, so the small models that

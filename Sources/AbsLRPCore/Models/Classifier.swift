@@ -56,12 +56,33 @@ public final class Classifier {
         return (network.forward(x, ForwardContext(tape: tape)), tape)
     }
 
+    /// The reference's absLRP rules for this model's family (`VGG.absLRPComposite`, ...).
+    public var absLRPComposite: any Composite {
+        switch configuration.architecture {
+        case .vgg: return VGG.absLRPComposite
+        case .resnet: return ResNet.absLRPComposite
+        case .visionTransformer: return VisionTransformer.absLRPComposite
+        }
+    }
+
+    /// An LRP composite of `layerMap` (first match wins, then `fallback`) as
+    /// this family runs LRP: for Vision Transformers CP-LRP, i.e. after the
+    /// pass-through identities and the constant attention softmax
+    /// (`VisionTransformer.conservativeComposite`); as given for CNNs.
+    public func lrpComposite(_ layerMap: [(kind: LayerKind, rule: any RelevanceRule)],
+                             fallback: any RelevanceRule) -> any Composite {
+        if case .visionTransformer = configuration.architecture {
+            return VisionTransformer.conservativeComposite(layerMap, fallback: fallback)
+        }
+        return LayerMapComposite(layerMap, fallback: fallback)
+    }
+
     /// Propagates `outputSignal` (B, K) from the logits back to the input
-    /// with `mode`, over a recorded forward. With `traces`, also returns the
+    /// with `rules`, over a recorded forward. With `traces`, also returns the
     /// value at every module's input by module name (`model` for the input).
-    public func backward(_ outputSignal: Tensor, tape: Tape, mode: BackwardMode,
+    public func backward(_ outputSignal: Tensor, tape: Tape, rules: RuleMap,
                          traces: Bool = false) -> (input: Tensor, traces: [String: Tensor]) {
-        let context = BackwardContext(tape: tape, mode: mode, recordTraces: traces)
+        let context = BackwardContext(tape: tape, rules: rules, recordTraces: traces)
         let result = network.backward(outputSignal, context)
         return (result, context.traces ?? [:])
     }
@@ -71,7 +92,7 @@ public final class Classifier {
     public func inputGradient(_ x: Tensor, targets: [Int]) -> (logits: Tensor, gradient: Tensor) {
         let (logits, tape) = recordedForward(x)
         let seed = Tensor.oneHot(targets, classes: logits.shape[1])
-        return (logits, backward(seed, tape: tape, mode: .gradient).input)
+        return (logits, backward(seed, tape: tape, rules: .gradient).input)
     }
 }
 

@@ -53,6 +53,10 @@ public struct ResNetConfiguration: Sendable, Equatable {
 public final class ResNet: Sequential {
     public let configuration: ResNetConfiguration
 
+    /// The reference's absLRP rules for ResNets: the generic rule everywhere
+    /// (identity shortcuts take the total derivative, `AbsLRPRule.propagateIdentityShortcut`).
+    public static let absLRPComposite = LayerMapComposite([], fallback: AbsLRPRule())
+
     public init(_ c: ResNetConfiguration) {
         configuration = c
         super.init(name: "")
@@ -123,7 +127,7 @@ public class ResidualBlock: Module {
         let atSum = finalActivation.backward(r, context)
         let (mainShare, shortcutShare): (Tensor, Tensor)
         if downsample == nil {
-            let branchContext = BackwardContext(tape: context.tape, mode: .detachedGradient)
+            let branchContext = BackwardContext(tape: context.tape, rules: .detachedGradient)
             (mainShare, shortcutShare) = residualAddition.backwardIdentityShortcut(atSum, context) { g in
                 branchContext.backward(through: self.mainBranch, g)
             }
@@ -147,9 +151,9 @@ public final class BasicBlock: ResidualBlock {
         mainBranch = [
             Conv2d(name: n("conv1"), inChannels: inChannels, outChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false),
             BatchNorm2d(name: n("bn1"), channels: width),
-            Identity(name: n("drop_block"), passesRelevanceThrough: false),
+            Identity(name: n("drop_block")),
             ReLU(name: n("act1")),
-            Identity(name: n("aa"), passesRelevanceThrough: false),
+            Identity(name: n("aa")),
             Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, padding: 1, bias: false),
             BatchNorm2d(name: n("bn2"), channels: width),
         ]
@@ -172,9 +176,9 @@ public final class Bottleneck: ResidualBlock {
             ReLU(name: n("act1")),
             Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false),
             BatchNorm2d(name: n("bn2"), channels: width),
-            Identity(name: n("drop_block"), passesRelevanceThrough: false),
+            Identity(name: n("drop_block")),
             ReLU(name: n("act2")),
-            Identity(name: n("aa"), passesRelevanceThrough: false),
+            Identity(name: n("aa")),
             Conv2d(name: n("conv3"), inChannels: width, outChannels: out, kernelSize: 1, bias: false),
             BatchNorm2d(name: n("bn3"), channels: out),
         ]

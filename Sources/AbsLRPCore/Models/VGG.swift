@@ -59,9 +59,15 @@ public struct VGGConfiguration: Sendable, Equatable {
 ///
 /// - input (B, in_chans, H, W), H and W multiples of 2^(number of pools);
 ///   output logits (B, num_classes).
-/// - Max pools do not divide relevance by |y| (the reference's VGG rule).
+/// - Under absLRP, max pools do not divide relevance by |y| (the reference's
+///   VGG rule, `absLRPComposite`).
 public final class VGG: Sequential {
     public let configuration: VGGConfiguration
+
+    /// The reference's absLRP rules for VGG: the generic rule everywhere,
+    /// without the division by `|y|` at max pools.
+    public static let absLRPComposite = LayerMapComposite(
+        [(.type(MaxPool2d.self), AbsLRPRule(dividesRelevance: false))], fallback: AbsLRPRule())
 
     public init(_ c: VGGConfiguration) {
         configuration = c
@@ -77,9 +83,7 @@ public final class VGG: Sequential {
                 features.register(ReLU(name: n("\(features.children.count)")))
                 channels = width
             } else {
-                let pool = MaxPool2d(name: n("\(i)"), kernelSize: 2, stride: 2)
-                pool.dividesRelevance = false
-                features.register(pool)
+                features.register(MaxPool2d(name: n("\(i)"), kernelSize: 2, stride: 2))
             }
         }
         register(features)
@@ -133,7 +137,7 @@ public final class ClassifierHead: Sequential {
         register(SelectAdaptivePool2d(name: childName("global_pool")))
         register(Dropout(name: childName("drop")))
         register(Linear(name: childName("fc"), inFeatures: inFeatures, outFeatures: numClasses))
-        if flattenLast { register(Identity(name: childName("flatten"), passesRelevanceThrough: false)) }
+        if flattenLast { register(Identity(name: childName("flatten"))) }
     }
 }
 

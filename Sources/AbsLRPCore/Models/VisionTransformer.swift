@@ -22,6 +22,23 @@
 /// relevance laid out as (B, C, S/p, S/p), patch_embed (norm, proj).
 public final class VisionTransformer: Module {
     public let configuration: VisionTransformerConfiguration
+
+    /// The rules every relevance composite of a Vision Transformer starts
+    /// with: relevance passes its identities untouched (`patch_embed.norm`,
+    /// `norm_pre`, `ls1`, `drop_path1`, `q_norm`, ...; spec section 1).
+    public static let passThroughLayers: [(kind: LayerKind, rule: any RelevanceRule)] = [(.type(Identity.self), PassRule())]
+
+    /// The reference's absLRP rules for Vision Transformers: pass-through
+    /// identities, the generic rule everywhere else (dropouts included).
+    public static let absLRPComposite = LayerMapComposite(passThroughLayers, fallback: AbsLRPRule())
+
+    /// CP-LRP (Ali et al. 2022) with `rule` on the other layers: pass-through
+    /// identities, and the attention softmax a constant (`ConstantRule`), so
+    /// relevance reaches the tokens through the values only.
+    public static func conservativeComposite(_ layerMap: [(kind: LayerKind, rule: any RelevanceRule)],
+                                             fallback: any RelevanceRule) -> LayerMapComposite {
+        LayerMapComposite(passThroughLayers + [(.type(Softmax.self), ConstantRule())] + layerMap, fallback: fallback)
+    }
     private let patchEmbed: Sequential
     private let patchDrop, normPre, fcNorm: Identity
     private let blocks: Sequential
@@ -37,13 +54,13 @@ public final class VisionTransformer: Module {
         patchEmbed = Sequential(name: "patch_embed", [
             Conv2d(name: "patch_embed.proj", inChannels: c.inChannels, outChannels: dim,
                    kernelSize: c.patchSize, stride: c.patchSize),
-            Identity(name: "patch_embed.norm", passesRelevanceThrough: true),
+            Identity(name: "patch_embed.norm"),
         ])
-        patchDrop = Identity(name: "patch_drop", passesRelevanceThrough: true)
-        normPre = Identity(name: "norm_pre", passesRelevanceThrough: true)
+        patchDrop = Identity(name: "patch_drop")
+        normPre = Identity(name: "norm_pre")
         blocks = Sequential(name: "blocks", (0..<c.depth).map { TransformerBlock(name: "blocks.\($0)", c) })
         norm = LayerNorm(name: "norm", features: dim, eps: 1e-6, traceName: "norm_layer")
-        fcNorm = Identity(name: "fc_norm", passesRelevanceThrough: true)
+        fcNorm = Identity(name: "fc_norm")
         headDrop = Dropout(name: "head_drop")
         head = Linear(name: "head", inFeatures: dim, outFeatures: c.numClasses)
         clsPool = ClassTokenPool(name: "cls_pool")
@@ -143,8 +160,8 @@ public final class TransformerBlock: Module {
         let dim = c.embedDim
         norm1 = LayerNorm(name: n("norm1"), features: dim, eps: 1e-6, traceName: n("norm_layer1"))
         attn = SelfAttention(name: n("attn"), dim: dim, heads: c.numHeads)
-        ls1 = Identity(name: n("ls1"), passesRelevanceThrough: true)
-        dropPath1 = Identity(name: n("drop_path1"), passesRelevanceThrough: true)
+        ls1 = Identity(name: n("ls1"))
+        dropPath1 = Identity(name: n("drop_path1"))
         norm2 = LayerNorm(name: n("norm2"), features: dim, eps: 1e-6, traceName: n("norm_layer2"))
         let mlpName = n("mlp")
         func m(_ local: String) -> String { "\(mlpName).\(local)" }
@@ -152,12 +169,12 @@ public final class TransformerBlock: Module {
             Linear(name: m("fc1"), inFeatures: dim, outFeatures: c.hiddenDim),
             GELU(name: m("act")),
             Dropout(name: m("drop1")),
-            Identity(name: m("norm"), passesRelevanceThrough: true),
+            Identity(name: m("norm")),
             Linear(name: m("fc2"), inFeatures: c.hiddenDim, outFeatures: dim),
             Dropout(name: m("drop2")),
         ])
-        ls2 = Identity(name: n("ls2"), passesRelevanceThrough: true)
-        dropPath2 = Identity(name: n("drop_path2"), passesRelevanceThrough: true)
+        ls2 = Identity(name: n("ls2"))
+        dropPath2 = Identity(name: n("drop_path2"))
         residualAddition1 = ResidualAddition(name: n("residual_addition1"))
         residualAddition2 = ResidualAddition(name: n("residual_addition2"))
         super.init(name: name)
@@ -179,7 +196,7 @@ public final class TransformerBlock: Module {
         // the shortcut's derivative also flows through the branch, with the
         // modified forward's Jacobian (statistics constant), as the reference's
         // autograd computes it (see `ResidualAddition.backwardIdentityShortcut`).
-        let branchContext = BackwardContext(tape: context.tape, mode: .detachedGradient)
+        let branchContext = BackwardContext(tape: context.tape, rules: .detachedGradient)
         var (branch, shortcut) = residualAddition2.backwardIdentityShortcut(r, context) { g in
             self.mlpBranchBackward(g, branchContext)
         }
@@ -215,16 +232,17 @@ public final class TransformerBlock: Module {
 ///     y    = proj_drop(proj(o))                     (B, T, C)
 ///
 /// Backward: proj_drop, proj, attention_v_multiply (a, v),
-/// attn_drop and softmax for a, qk_multiply (q, k) with q the scaled q, then
-/// q_norm / k_norm, the three packed back into the (B, T, 3C) qkv layout and
-/// through the qkv Linear (traced as both `qkv` and `qkv_layer`). In the
-/// gradient modes q's gradient is multiplied by the scale `d^-0.5`; relevance
-/// passes the scaling unchanged (it is not a module of the reference).
+/// attn_drop and softmax for a, qk_multiply (q, k), then q_norm / k_norm,
+/// the three packed back into the (B, T, 3C) qkv layout and through the qkv
+/// Linear (traced as both `qkv` and `qkv_layer`). The scale `d^-0.5` belongs
+/// to `qk_multiply` (`QKMultiply.scale`): gradients pick it up, and every
+/// rule sees the products of the scaled q, so relevance crosses the scaling
+/// unchanged, as in the reference (where it is not a module).
 ///
 /// The q/k/v copies in head layout are the products' recorded inputs (the
-/// qkv Linear keeps its own output for its rule); `a @ v` writes the merged
-/// (B, T, C) layout directly, so no per-head copy of it exists. The
-/// identities `q_norm`/`k_norm` pass relevance through and record nothing.
+/// qkv Linear keeps its own output for its rule; the identities' records
+/// share those tensors); `a @ v` writes the merged (B, T, C) layout
+/// directly, so no per-head copy of it exists.
 public final class SelfAttention: Module {
     public let heads: Int, headDim: Int
     /// `head_dim^-0.5`, as timm computes it.
@@ -243,12 +261,12 @@ public final class SelfAttention: Module {
         headDim = dim / heads
         scale = Float(1 / Double(headDim).squareRoot())
         qkv = Linear(name: n("qkv"), inFeatures: dim, outFeatures: 3 * dim)
-        qNorm = Identity(name: n("q_norm"), passesRelevanceThrough: true)
-        kNorm = Identity(name: n("k_norm"), passesRelevanceThrough: true)
+        qNorm = Identity(name: n("q_norm"))
+        kNorm = Identity(name: n("k_norm"))
         attnDrop = Dropout(name: n("attn_drop"))
         proj = Linear(name: n("proj"), inFeatures: dim, outFeatures: dim)
         projDrop = Dropout(name: n("proj_drop"))
-        qkMultiply = QKMultiply(name: n("qk_multiply"))
+        qkMultiply = QKMultiply(name: n("qk_multiply"), scale: scale)
         softmaxAttention = Softmax(name: n("softmax_attention"))
         attentionVMultiply = AttentionVMultiply(name: n("attention_v_multiply"), mergesHeads: true)
         super.init(name: name)
@@ -259,12 +277,9 @@ public final class SelfAttention: Module {
     override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         precondition(x.rank == 3, "\(name): input \(x.shape), expected (B, T, C)")
         var parts = splitHeads(qkv.forward(x, context), parts: 3)
-        let v = parts.removeLast(), k = kNorm.apply(parts.removeLast())
-        // Identities that pass relevance through never read a record; applying
-        // them without one lets q (now uniquely owned) be scaled in place.
-        var q = qNorm.apply(parts.removeLast())
-        q.storage.withUnsafeMutableBufferPointer { qs in for i in qs.indices { qs[i] *= scale } }
-        var a = qkMultiply.forward(q, k, context)
+        let v = parts.removeLast(), k = kNorm.forward(parts.removeLast(), context)
+        let q = qNorm.forward(parts.removeLast(), context)
+        var a = qkMultiply.forward(q, k, context)  // scales q by head_dim^-0.5 itself
         a = attnDrop.forward(softmaxAttention.forward(a, context), context)
         let o = attentionVMultiply.forward(a, v, context)  // heads merged: (B, T, C)
         return projDrop.forward(proj.forward(o, context), context)
@@ -275,9 +290,6 @@ public final class SelfAttention: Module {
         var (ra, rv) = attentionVMultiply.backward2(merged, context)
         ra = context.backward(through: [softmaxAttention, attnDrop], ra)
         var (rq, rk) = qkMultiply.backward2(ra, context)
-        // q was scaled before the product: gradients pick up the factor,
-        // relevance passes the scaling unchanged.
-        if context.mode == .gradient || context.mode == .detachedGradient { rq = rq * scale }
         rq = qNorm.backward(rq, context)
         rk = kNorm.backward(rk, context)
         let result = qkv.backward(mergeHeads([rq, rk, rv]), context)

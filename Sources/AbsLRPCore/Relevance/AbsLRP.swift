@@ -5,12 +5,20 @@
 ///     negative = absLRP pass from (1 - onehot(t)) / (K - 1)
 ///     relevance = normalize_max(positive - negative)
 ///
-/// One recorded forward serves both passes.
+/// One recorded forward serves both passes. The rules are the family's
+/// (`Classifier.absLRPComposite`) unless a composite is given.
 public final class AbsLRP: RelevancyMethod {
     public let name = "abslrp"
     public let classifier: Classifier
+    /// Which rule each layer takes.
+    public let composite: any Composite
+    private let rules: RuleMap
 
-    public init(classifier: Classifier) { self.classifier = classifier }
+    public init(classifier: Classifier, composite: (any Composite)? = nil) {
+        self.classifier = classifier
+        self.composite = composite ?? classifier.absLRPComposite
+        rules = self.composite.ruleMap(for: classifier.network)
+    }
 
     /// Everything one explanation produces.
     public struct Explanation {
@@ -33,8 +41,8 @@ public final class AbsLRP: RelevancyMethod {
         let k = logits.shape[1]
         let positiveSeed = Tensor.oneHot(t, classes: k)
         let negativeSeed = positiveSeed.map { 1 - $0 }.normalizedSum()
-        let positive = classifier.backward(positiveSeed, tape: tape, mode: .absLRP, traces: traces)
-        let negative = classifier.backward(negativeSeed, tape: tape, mode: .absLRP)
+        let positive = classifier.backward(positiveSeed, tape: tape, rules: rules, traces: traces)
+        let negative = classifier.backward(negativeSeed, tape: tape, rules: rules)
         return Explanation(logits: logits, targets: t, relevance: (positive.input - negative.input).normalizedMax(),
                            positive: positive.input, negative: negative.input, traces: positive.traces)
     }

@@ -8,8 +8,8 @@
 /// | `smoothgrad` | ``SmoothGrad`` | all |
 /// | `integrated-gradients` | ``IntegratedGradients`` | all |
 /// | `gradcam` | ``GradCAM`` | VGG, ResNet |
-/// | `lrp-epsilon` | ``LRPEpsilon`` | all |
-/// | `lrp-zplus` | ``LRPZPlus`` | all |
+/// | `lrp-epsilon` | ``LayerwiseRelevance/epsilon(classifier:epsilon:)`` | all |
+/// | `lrp-zplus` | ``LayerwiseRelevance/zPlus(classifier:)`` | all |
 /// | `attention-rollout` | ``AttentionRollout`` | ViT |
 /// | `transformer-attribution` | ``TransformerAttribution`` | ViT |
 /// | `random` | ``RandomRelevance`` | all |
@@ -34,8 +34,8 @@ public enum RelevancyMethods {
         case "integrated-gradients":
             return try IntegratedGradients(classifier: classifier, steps: o.integratedGradientsSteps, chunkSize: o.chunkSize)
         case "gradcam": return try GradCAM(classifier: classifier)
-        case "lrp-epsilon": return try LRPEpsilon(classifier: classifier, epsilon: o.lrpEpsilon)
-        case "lrp-zplus": return LRPZPlus(classifier: classifier)
+        case "lrp-epsilon": return try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: o.lrpEpsilon)
+        case "lrp-zplus": return LayerwiseRelevance.zPlus(classifier: classifier)
         case "attention-rollout": return try AttentionRollout(classifier: classifier)
         case "transformer-attribution": return try TransformerAttribution(classifier: classifier)
         case "random": return RandomRelevance(classifier: classifier, seed: o.seed)

@@ -40,6 +40,6 @@ extension RelevancyMethod {
     /// `∂ logits[b, t_b] / ∂ x_b` (B, C, H, W) over a recorded batch; with
     /// `traces`, also the gradient at every module's input by module name.
     func targetGradient(_ batch: RecordedBatch, traces: Bool = false) -> (input: Tensor, traces: [String: Tensor]) {
-        classifier.backward(batch.targetSeed, tape: batch.tape, mode: .gradient, traces: traces)
+        classifier.backward(batch.targetSeed, tape: batch.tape, rules: .gradient, traces: traces)
     }
 }

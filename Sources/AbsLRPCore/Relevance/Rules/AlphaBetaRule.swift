@@ -1,0 +1,31 @@
+/// LRP-alpha-beta (Bach et al. 2015; Zennit's `AlphaBeta`), for
+/// `y = W x + b` (Conv2d, Linear): positive and negative contributions are
+/// normalised apart and weighted by `alpha` and `beta` (`alpha - beta = 1`,
+/// both >= 0; `alpha 2, beta 1` in Zennit's composites):
+///
+///     z^+_j = sum_i (x_i^+ w_ij^+ + x_i^- w_ij^-) + b_j^+
+///     z^-_j = sum_i (x_i^+ w_ij^- + x_i^- w_ij^+) + b_j^-
+///     R_i   = alpha sum_j (x_i^+ w_ij^+ + x_i^- w_ij^-) R_j / stab(z^+_j)
+///           - beta  sum_j (x_i^+ w_ij^- + x_i^- w_ij^+) R_j / stab(z^-_j)
+///
+/// with `stab(z) = z + eps sign z`.
+public struct AlphaBetaRule: RelevanceRule {
+    public var alpha, beta, stabilizer: Float
+
+    public init(alpha: Float = 2, beta: Float = 1, stabilizer: Float = 1e-6) {
+        precondition(alpha >= 0 && beta >= 0 && alpha - beta == 1, "alpha-beta needs alpha - beta = 1, both >= 0")
+        self.alpha = alpha; self.beta = beta; self.stabilizer = stabilizer
+    }
+
+    public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
+        let layer = operation.affineLayer(for: "alpha-beta")
+        let bias = layer.biasValues
+        let positive = signSplitTerms(record, positive: .positive, negative: .negative)
+        let negative = signSplitTerms(record, positive: .negative, negative: .positive)
+        let zp = layer.modifiedOutput(positive, bias: bias.map { max($0, 0) })
+        let zn = layer.modifiedOutput(negative, bias: bias.map { min($0, 0) })
+        let rp = layer.modifiedRelevance(stabilizedRatio(r, zp, epsilon: stabilizer), positive)
+        let rn = layer.modifiedRelevance(stabilizedRatio(r, zn, epsilon: stabilizer), negative)
+        return [rp * alpha - rn * beta]
+    }
+}

@@ -1,0 +1,20 @@
+/// LRP-flat (Lapuschkin et al. 2019; Zennit's `Flat`), for `y = W x + b`
+/// (Conv2d, Linear): relevance is spread uniformly over each output's
+/// receptive field, whatever the input and weights:
+///
+///     z_j = sum_i 1        (over the inputs that reach output j; no bias)
+///     R_i = sum_j R_j / stab(z_j)
+///
+/// with `stab(z) = z + eps sign z`.
+public struct FlatRule: RelevanceRule {
+    public var stabilizer: Float
+
+    public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
+
+    public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
+        let layer = operation.affineLayer(for: "flat")
+        let terms = [AffineTerm(input: Tensor(shape: record.inputs[0].shape, repeating: 1), matrix: .ones)]
+        let z = layer.modifiedOutput(terms, bias: nil)
+        return [layer.modifiedRelevance(stabilizedRatio(r, z, epsilon: stabilizer), terms)]
+    }
+}

@@ -1,0 +1,20 @@
+/// LRP-w^2 (Montavon et al. 2017; Zennit's `WSquare`), for `y = W x + b`
+/// (Conv2d, Linear): relevance is spread in proportion to the squared
+/// weights, whatever the input:
+///
+///     z_j = sum_i w_ij^2 + b_j^2
+///     R_i = sum_j w_ij^2 R_j / stab(z_j)
+///
+/// with `stab(z) = z + eps sign z`.
+public struct WSquareRule: RelevanceRule {
+    public var stabilizer: Float
+
+    public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
+
+    public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
+        let layer = operation.affineLayer(for: "w-square")
+        let terms = [AffineTerm(input: Tensor(shape: record.inputs[0].shape, repeating: 1), matrix: .squared)]
+        let z = layer.modifiedOutput(terms, bias: layer.biasValues.map { $0 * $0 })
+        return [layer.modifiedRelevance(stabilizedRatio(r, z, epsilon: stabilizer), terms)]
+    }
+}
