@@ -176,10 +176,9 @@ final class SafetensorsTests: XCTestCase {
             "l":{"dtype":"I64","shape":[2],"data_offsets":[24,40]},\
             "u":{"dtype":"U8","shape":[3],"data_offsets":[40,43]},\
             "empty":{"dtype":"F32","shape":[0,4],"data_offsets":[43,43]},\
-            "late":{"dtype":"U8","shape":[],"data_offsets":[47,48]}}
+            "late":{"dtype":"U8","shape":[],"data_offsets":[43,44]}}
             """
-        // Bytes 43..<47 belong to no tensor: gaps are tolerated.
-        let file = try SafetensorsFile(contentsOf: handMade(header: header, data: f64 + i32 + i64 + u8 + [9, 9, 9, 9, 42]))
+        let file = try SafetensorsFile(contentsOf: handMade(header: header, data: f64 + i32 + i64 + u8 + [42]))
         XCTAssertEqual(file.names, ["d", "empty", "i", "l", "late", "u"])
         XCTAssertTrue(file.metadata.isEmpty)
         XCTAssertEqual(try file.tensor("d").storage, [0.1, -.infinity])
@@ -347,7 +346,7 @@ final class SafetensorsTests: XCTestCase {
     func testInvalidHeaderJSON() {
         let cases: [(header: String, mentioning: String)] = [
             (#"{"a": {"dtype": "F32""#, "not valid JSON"),
-            (#"[1, 2]"#, "not an object"),
+            (#"[1, 2]"#, "starting with '{'"),
             (#"{"a": 3}"#, "tensor 'a': entry is not an object"),
             (#"{"a": {"shape": [1], "data_offsets": [0, 4]}}"#, "\"dtype\" is missing"),
             (#"{"a": {"dtype": "F32", "shape": ["1"], "data_offsets": [0, 4]}}"#, "\"shape\""),
@@ -391,6 +390,59 @@ final class SafetensorsTests: XCTestCase {
         assertFails(try SafetensorsFile(contentsOf: url),
                     mentioning: [url.path, "'q'", "'F8_E4M3'", "F64, F32, F16, BF16, I64, I32, U8"]) {
             $0 == .unsupportedDType(path: url.path, tensor: "q", dtype: "F8_E4M3")
+        }
+    }
+
+    /// What the format's own library refuses and Foundation's JSON would let
+    /// through: booleans and floats as integers, unknown fields, a header
+    /// that is not UTF-8 or does not start with `{`.
+    func testShapesAndOffsetsMustBeJSONIntegersAndFieldsKnown() {
+        let cases: [(header: String, mentioning: String)] = [
+            (#"{"a": {"dtype": "F32", "shape": [true], "data_offsets": [0, 4]}}"#, "\"shape\""),
+            (#"{"a": {"dtype": "F32", "shape": [1.0], "data_offsets": [0, 4]}}"#, "\"shape\""),
+            (#"{"a": {"dtype": "F32", "shape": [1e0], "data_offsets": [0, 4]}}"#, "\"shape\""),
+            (#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4.0]}}"#, "\"data_offsets\""),
+            (#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [false, 4]}}"#, "\"data_offsets\""),
+            (#"{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4], "strides": [1]}}"#, "unknown field \"strides\""),
+            (#" {"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, "starting with '{'"),
+        ]
+        for (index, item) in cases.enumerated() {
+            let url = handMade(header: item.header, data: [0, 0, 0, 0], name: "strict\(index).safetensors")
+            assertFails(try SafetensorsFile(contentsOf: url), mentioning: [url.path, item.mentioning]) {
+                if case .invalidHeader = $0 { return true } else { return false }
+            }
+        }
+        // UTF-16 JSON (with a byte-order mark), which JSONSerialization would decode.
+        let utf16 = Array(#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#.data(using: .utf16)!)
+        let url = directory.appendingPathComponent("utf16.safetensors")
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path,
+                                                     contents: Data(littleEndian([UInt64(utf16.count)]) + utf16 + [7])))
+        assertFails(try SafetensorsFile(contentsOf: url), mentioning: ["UTF-8"]) {
+            if case .invalidHeader = $0 { return true } else { return false }
+        }
+    }
+
+    /// The data section is covered exactly: a gap, bytes after the last
+    /// tensor, or data before the first are refused.
+    func testDataSectionMustBeCoveredExactly() {
+        let two = #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[3,5]}}"#
+        let gap = handMade(header: two, data: [1, 2, 0, 3, 4], name: "gap.safetensors")
+        assertFails(try SafetensorsFile(contentsOf: gap), mentioning: [gap.path, "[2, 3)", "between tensors"]) {
+            $0 == .uncoveredData(path: gap.path, range: 2..<3, dataSize: 5)
+        }
+        let one = #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#
+        let trailing = handMade(header: one, data: [1, 2, 9], name: "trailing.safetensors")
+        assertFails(try SafetensorsFile(contentsOf: trailing), mentioning: ["[2, 3)", "after the last tensor"]) {
+            $0 == .uncoveredData(path: trailing.path, range: 2..<3, dataSize: 3)
+        }
+        let late = handMade(header: #"{"a":{"dtype":"U8","shape":[2],"data_offsets":[1,3]}}"#, data: [0, 1, 2],
+                            name: "late.safetensors")
+        assertFails(try SafetensorsFile(contentsOf: late), mentioning: ["[0, 1)"]) {
+            $0 == .uncoveredData(path: late.path, range: 0..<1, dataSize: 3)
+        }
+        let nothing = handMade(header: "{}", data: [5], name: "nothing.safetensors")
+        assertFails(try SafetensorsFile(contentsOf: nothing), mentioning: ["[0, 1)"]) {
+            $0 == .uncoveredData(path: nothing.path, range: 0..<1, dataSize: 1)
         }
     }
 

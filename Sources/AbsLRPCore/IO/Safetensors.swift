@@ -36,12 +36,17 @@ public enum SafetensorsDType: String, CaseIterable, Sendable {
 /// so a tensor is copied once. Do not modify or truncate the file while a
 /// value of this type (or a copy of it) is alive.
 ///
-/// Opening checks everything that can be checked without reading tensor data:
-/// the header's length and JSON structure, every dtype, and that every
-/// tensor's `data_offsets` lie in the data section, are ordered, do not
-/// overlap another tensor's, and span `shape x dtype size` bytes. Gaps
-/// between tensors are allowed. A problem is a `SafetensorsError` naming the
-/// file and what is wrong.
+/// Opening checks what the format's own library (`safetensors`,
+/// `Metadata::validate`) checks, without reading tensor data: the header's
+/// length (at most ``maximumHeaderLength``, inside the file), that it is a
+/// UTF-8 JSON object starting with `{`, every entry's fields (`dtype`,
+/// `shape` and `data_offsets` and nothing else; shapes and offsets JSON
+/// integers, not booleans or floats), every dtype, that each tensor spans
+/// `shape x dtype size` bytes, and that the tensors cover the data section
+/// exactly: from byte 0, each beginning where the previous one ends, the last
+/// ending at the end of the file (no gaps, no overlaps, no bytes after the
+/// last tensor). A problem is a `SafetensorsError` naming the file and what
+/// is wrong.
 ///
 ///     let weights = try SafetensorsFile(contentsOf: url)
 ///     let w = try weights.tensor("features.0.weight")   // F32/F16/BF16/... -> float32
@@ -100,9 +105,13 @@ public struct SafetensorsFile: Sendable {
             throw SafetensorsError.headerPastEnd(path: path, headerLength: Int(headerLength), fileSize: contents.count)
         }
 
+        let headerBytes = contents.subdata(in: 8..<dataStart)
+        guard headerBytes.first == UInt8(ascii: "{"), String(data: headerBytes, encoding: .utf8) != nil else {
+            throw SafetensorsError.invalidHeader(path: path, reason: "the header is not UTF-8 JSON starting with '{'")
+        }
         let json: Any
         do {
-            json = try JSONSerialization.jsonObject(with: contents.subdata(in: 8..<dataStart))
+            json = try JSONSerialization.jsonObject(with: headerBytes)
         } catch {
             throw SafetensorsError.invalidHeader(path: path, reason: "not valid JSON (\(Self.reason(error)))")
         }
@@ -214,6 +223,9 @@ public struct SafetensorsFile: Sendable {
                 .invalidHeader(path: path, reason: "tensor '\(name)': \(problem)")
             }
             guard let fields = header[name] as? [String: Any] else { throw malformed("entry is not an object") }
+            if let unknown = Set(fields.keys).subtracting(["dtype", "shape", "data_offsets"]).sorted().first {
+                throw malformed("unknown field \"\(unknown)\" (an entry has only dtype, shape and data_offsets)")
+            }
             guard let dtypeName = fields["dtype"] as? String else { throw malformed("\"dtype\" is missing or not a string") }
             guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
                 throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: dtypeName)
@@ -241,29 +253,47 @@ public struct SafetensorsFile: Sendable {
             entries[name] = Entry(dtype: dtype, shape: shape, bytes: (dataStart + begin)..<(dataStart + end))
         }
 
-        // Sorted by start, two non-empty ranges overlap iff some adjacent pair does.
-        let occupied = entries.filter { !$0.value.bytes.isEmpty }
-            .sorted { ($0.value.bytes.lowerBound, $0.key) < ($1.value.bytes.lowerBound, $1.key) }
-        for (first, second) in zip(occupied, occupied.dropFirst())
-        where second.value.bytes.lowerBound < first.value.bytes.upperBound {
-            let relative = { (range: Range<Int>) in (range.lowerBound - dataStart)..<(range.upperBound - dataStart) }
-            throw SafetensorsError.overlappingTensors(path: path, tensor: first.key, range: relative(first.value.bytes),
-                                                      other: second.key, otherRange: relative(second.value.bytes))
+        // Sorted by (begin, end), the ranges must tile 0 ..< dataSize: each
+        // begins where the one before ends (empty tensors included).
+        let relative = { (range: Range<Int>) in (range.lowerBound - dataStart)..<(range.upperBound - dataStart) }
+        let ordered = entries.map { ($0.key, relative($0.value.bytes)) }
+            .sorted { ($0.1.lowerBound, $0.1.upperBound, $0.0) < ($1.1.lowerBound, $1.1.upperBound, $1.0) }
+        var covered = 0, previous: (String, Range<Int>)?
+        for (name, range) in ordered {
+            if range.lowerBound < covered, let previous {
+                throw SafetensorsError.overlappingTensors(path: path, tensor: previous.0, range: previous.1,
+                                                          other: name, otherRange: range)
+            }
+            if range.lowerBound > covered {
+                throw SafetensorsError.uncoveredData(path: path, range: covered..<range.lowerBound, dataSize: dataSize)
+            }
+            covered = range.upperBound
+            previous = (name, range)
+        }
+        guard covered == dataSize else {
+            throw SafetensorsError.uncoveredData(path: path, range: covered..<dataSize, dataSize: dataSize)
         }
         return entries
     }
 
-    /// `value` as `[Int]` if it is a JSON array of non-negative integers.
+    /// `value` as `[Int]` if it is a JSON array of non-negative integers:
+    /// written as integers (`2`, not `2.0`, `2e0` or `true`, which Foundation
+    /// would also convert to Int) and within Int's range.
     private static func nonNegativeIntegers(_ value: Any?) -> [Int]? {
         guard let array = value as? [Any] else { return nil }
         var integers: [Int] = []
         integers.reserveCapacity(array.count)
         for element in array {
-            guard let integer = element as? Int, integer >= 0 else { return nil }
+            guard let number = element as? NSNumber, integerTypes.contains(String(cString: number.objCType)),
+                  let integer = element as? Int, integer >= 0 else { return nil }
             integers.append(integer)
         }
         return integers
     }
+
+    /// `NSNumber.objCType` of integers parsed by JSONSerialization (booleans
+    /// are `c`, numbers with a fraction or exponent `d`).
+    private static let integerTypes: Set<String> = ["s", "i", "l", "q", "S", "I", "L", "Q"]
 
     /// `product(shape) * dtype.byteSize`, or nil on overflow.
     private static func byteCount(of shape: [Int], dtype: SafetensorsDType) -> Int? {

@@ -26,6 +26,9 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     case offsetsOutOfRange(path: String, tensor: String, begin: Int, end: Int, dataSize: Int)
     /// Two tensors' byte ranges (as `data_offsets` half-open ranges) overlap.
     case overlappingTensors(path: String, tensor: String, range: Range<Int>, other: String, otherRange: Range<Int>)
+    /// Bytes `range` of the data section (of `dataSize` bytes) belong to no
+    /// tensor: a gap between tensors, or bytes after the last one.
+    case uncoveredData(path: String, range: Range<Int>, dataSize: Int)
     /// A tensor's byte range does not have `shape x dtype.byteSize` bytes.
     case byteCountMismatch(path: String, tensor: String, dtype: SafetensorsDType, shape: [Int], expected: Int, actual: Int)
     /// No tensor is called `name`; `closest` lists a few names that are there.
@@ -66,6 +69,10 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
             return "\(path): tensors '\(tensor)' (data_offsets [\(range.lowerBound), \(range.upperBound)]) and "
                 + "'\(other)' (data_offsets [\(otherRange.lowerBound), \(otherRange.upperBound)]) share bytes; "
                 + "the header is corrupt"
+        case let .uncoveredData(path, range, dataSize):
+            let place = range.upperBound == dataSize ? "after the last tensor" : "between tensors"
+            return "\(path): bytes [\(range.lowerBound), \(range.upperBound)) of the \(dataSize)-byte data section "
+                + "belong to no tensor (\(place)); the file is corrupt or was not written by a safetensors library"
         case let .byteCountMismatch(path, tensor, dtype, shape, expected, actual):
             return "\(path): tensor '\(tensor)' (\(dtype.rawValue), shape \(shape)) needs \(expected) bytes but its "
                 + "data_offsets span \(actual); the header is corrupt"
