@@ -9,6 +9,11 @@ import Foundation
 /// bilinear) to the model's input size only if that differs, repeated into
 /// three channels for an RGB model (as Pillow's `convert('RGB')` of a grey
 /// image), then normalised with the preprocessing's mean and std. No crop.
+///
+/// Both files are checked against their headers before anything is
+/// allocated: the sizes are positive, `16 + N * H * W` (and `8 + N`) is
+/// computed without overflow and equals the file's length exactly (a file
+/// longer than its header says is as wrong as a short one).
 public struct IDXDataset: GAEDataset {
     public let imagesURL: URL
     public let labelsURL: URL
@@ -34,14 +39,14 @@ public struct IDXDataset: GAEDataset {
         let imageHeader = try Self.header(imageBytes, magic: 0x0803, dimensions: 3, url: images)
         let labelHeader = try Self.header(labelBytes, magic: 0x0801, dimensions: 1, url: labels)
         let (n, h, w) = (imageHeader[0], imageHeader[1], imageHeader[2])
-        guard imageBytes.count >= 16 + n * h * w else {
-            throw GAEError.invalidDataset(path: images.path, reason: "truncated: \(n) images of \(h)x\(w) need "
-                                          + "\(16 + n * h * w) bytes, the file has \(imageBytes.count)")
+        guard n > 0, h > 0, w > 0 else {
+            throw GAEError.invalidDataset(path: images.path, reason: "the header declares \(n) images of \(h)x\(w) pixels; "
+                                          + "need at least one image of at least 1x1")
         }
-        guard labelBytes.count >= 8 + labelHeader[0] else {
-            throw GAEError.invalidDataset(path: labels.path, reason: "truncated: \(labelHeader[0]) labels need "
-                                          + "\(8 + labelHeader[0]) bytes, the file has \(labelBytes.count)")
-        }
+        try Self.checkLength(imageBytes.count, header: 16, extents: [n, h, w],
+                             what: "\(n) images of \(h)x\(w)", url: images)
+        try Self.checkLength(labelBytes.count, header: 8, extents: [labelHeader[0]],
+                             what: "\(labelHeader[0]) labels", url: labels)
         guard labelHeader[0] == n else {
             throw GAEError.invalidDataset(path: labels.path, reason: "\(labelHeader[0]) labels for the \(n) images of \(images.path)")
         }
@@ -65,6 +70,19 @@ public struct IDXDataset: GAEDataset {
     }
 
     public func itemName(at index: Int) -> String { "\(imagesURL.path)[\(index)]" }
+
+    /// Throws unless `length == header + product(extents)`, computed without overflow.
+    private static func checkLength(_ length: Int, header: Int, extents: [Int], what: String, url: URL) throws {
+        var product = 1, needed = header, overflow = false
+        for extent in extents where !overflow { (product, overflow) = product.multipliedReportingOverflow(by: extent) }
+        if !overflow { (needed, overflow) = header.addingReportingOverflow(product) }
+        guard !overflow, needed == length else {
+            let size = overflow ? "more than \(Int.max)" : "\(needed)"
+            let why = overflow || needed > length ? "truncated, or a wrong header" : "bytes after the last item"
+            throw GAEError.invalidDataset(path: url.path, reason: "\(what) need \(size) bytes with the header, "
+                                          + "the file has \(length) (\(why))")
+        }
+    }
 
     /// The sizes after a valid magic number (`0x0000` + type + dimension count).
     private static func header(_ bytes: [UInt8], magic: Int, dimensions: Int, url: URL) throws -> [Int] {
