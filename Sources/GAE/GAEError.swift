@@ -26,6 +26,10 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
     case invalidDataset(path: String, reason: String)
     /// Shard reports that do not form one run.
     case mergeMismatch(String)
+    /// A results file whose contents are not what a run writes (``GAEReport/validate(source:)``).
+    case inconsistentResults(source: String, reason: String)
+    /// A score of a batch that is NaN or infinite, found right after the batch.
+    case nonFiniteScore(method: String, batch: Int, mosaic: Int, scores: [Float])
     /// A results file that cannot be read.
     case unreadableResults(path: String, reason: String)
     /// A journal to resume that was made by a run with other settings
@@ -40,7 +44,7 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
         case .batchSizeNotMultipleOfFour(let b):
             return "batch size \(b) is not a positive multiple of 4: every mosaic takes 4 images (try \(max(4, (b + 3) / 4 * 4)))"
         case .invalidSteps(let s):
-            return "the number of masking steps must be at least 1, got \(s)"
+            return "the number of masking steps must be between 1 and \(GAEConfiguration.maximumSteps), got \(s)"
         case .datasetTooSmall(let n, let b):
             return "the data set has \(n) image\(n == 1 ? "" : "s"), fewer than one batch of \(b): "
                 + "use a batch size of at most \(n / 4 * 4) or a larger data set"
@@ -56,6 +60,11 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
             return "relevancy method '\(name)' is given twice; method names must be unique"
         case .noMethods:
             return "no relevancy method to evaluate: give at least one"
+        case .inconsistentResults(let source, let reason):
+            return "\(source) is not the results of one GAE run or shard: \(reason)"
+        case .nonFiniteScore(let method, let batch, let mosaic, let scores):
+            return "\(method) gave the positive of mosaic \(mosaic) of batch \(batch) scores that are not finite (faithfulness, robustness, "
+                + "local consistency, contrastiveness, GAE = \(scores)); the model's outputs are out of float range"
         case .invalidShard(let index, let count):
             return "shard \(index) of \(count) does not exist: need count >= 1 and 0 <= index < count"
         case .invalidSampling(let reason):

@@ -5,8 +5,13 @@ import Foundation
 public struct GAEConfiguration: Equatable, Sendable {
     /// Images per batch, a positive multiple of 4 (one mosaic per 4 images).
     public var batchSize: Int
-    /// Masking steps (the reference's `num_masking_steps`, 10).
+    /// Masking steps (the reference's `num_masking_steps`, 10), at most
+    /// ``maximumSteps``.
     public var steps: Int
+    /// The most masking steps a run takes: each step costs one relevance
+    /// computation per method and positive image, and at 1000 steps one step
+    /// masks 0.1% of the pixels.
+    public static let maximumSteps = 1000
     /// The seed of the default ``SeededSampling``.
     public var seed: UInt64
     public var pairing: PositivePairing
@@ -57,7 +62,9 @@ public final class GlobalAttributionEvaluation {
         guard configuration.batchSize > 0, configuration.batchSize % 4 == 0 else {
             throw GAEError.batchSizeNotMultipleOfFour(configuration.batchSize)
         }
-        guard configuration.steps >= 1 else { throw GAEError.invalidSteps(configuration.steps) }
+        guard (1...GAEConfiguration.maximumSteps).contains(configuration.steps) else {
+            throw GAEError.invalidSteps(configuration.steps)
+        }
         try configuration.shard.validate()
         guard !methods.isEmpty else { throw GAEError.noMethods }
         var names = Set<String>()
@@ -221,9 +228,16 @@ public final class GlobalAttributionEvaluation {
                 morfRelevance.append(both.batchSlice(0..<mosaicCount))
                 lerfRelevance.append(both.batchSlice(mosaicCount..<(2 * mosaicCount)))
             }
-            return Scoring.scores(initial: initial, mosaic: mosaic, morf: morfRelevance, lerf: lerfRelevance,
-                                  morfOutputs: morf.outputs, lerfOutputs: lerf.outputs, impactMap: impactMap,
-                                  scoreMosaic: scoreMosaic)
+            let scores = Scoring.scores(initial: initial, mosaic: mosaic, morf: morfRelevance, lerf: lerfRelevance,
+                                        morfOutputs: morf.outputs, lerfOutputs: lerf.outputs, impactMap: impactMap,
+                                        scoreMosaic: scoreMosaic)
+            for (m, s) in scores.enumerated() {
+                let values = [s.faithfulness, s.robustness, s.localConsistency, s.contrastiveness, s.gae]
+                guard values.allSatisfy(\.isFinite) else {
+                    throw GAEError.nonFiniteScore(method: method.name, batch: batch, mosaic: m, scores: values)
+                }
+            }
+            return scores
         }
         return BatchOutcome(positives: positives, predictions: predictions, scores: scores)
     }

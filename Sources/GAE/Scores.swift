@@ -27,7 +27,7 @@ enum Scoring {
 
     /// What the evaluation hands to a method: `normalize_max(relu(R))`.
     static func positiveRelevance(_ method: RelevancyMethod, _ x: Tensor, targets: [Int]) throws -> Tensor {
-        try method.relevance(x, targets: targets).map { $0 > 0 ? $0 : 0 }.normalizedMax()
+        try method.finiteRelevance(x, targets: targets).map { $0 > 0 ? $0 : 0 }.normalizedMax()
     }
 
     /// Combined impact map `sign(normalize_max(normalize_sum(sum_k r^LeRF_k)

@@ -64,7 +64,10 @@ struct EvaluateCommand: ParsableCommand {
         guard batchSize > 0, batchSize % 4 == 0 else {
             throw ValidationError("--batch-size must be a positive multiple of 4, got \(batchSize)")
         }
-        guard steps > 0 else { throw ValidationError("--steps must be at least 1") }
+        guard (1...GAEConfiguration.maximumSteps).contains(steps) else {
+            throw ValidationError("--steps must be between 1 and \(GAEConfiguration.maximumSteps), got \(steps)")
+        }
+        guard top >= 0 else { throw ValidationError("--top must be 0 or more, got \(top)") }
         guard PositivePairing(rawValue: pairing) != nil else {
             throw ValidationError("--pairing must be consistent or reference, got \(pairing)")
         }

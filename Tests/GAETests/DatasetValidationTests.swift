@@ -84,3 +84,36 @@ final class DatasetValidationTests: XCTestCase {
         }
     }
 }
+
+/// Safetensors data sets: labels of rank 1, finite inputs, no empty tensors.
+final class SafetensorsDatasetValidationTests: XCTestCase {
+    private func write(_ tensors: [String: Tensor], labels: (shape: [Int], values: [Int])) throws -> URL {
+        let url = Fixtures.temporaryDirectory().appendingPathComponent("data.safetensors")
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try SafetensorsWriter.write(tensors: tensors, integers: ["label": labels], to: url)
+        return url
+    }
+
+    func testRankTwoLabelIsRefused() throws {
+        let url = try write(["input": Tensor(shape: [2, 1, 2, 2], repeating: 0)], labels: ([2, 1], [0, 1]))
+        XCTAssertThrowsError(try SafetensorsDataset(url: url)) { error in
+            XCTAssertTrue("\(error)".contains("'label' has shape [2, 1]"), "\(error)")
+        }
+    }
+
+    func testNonFiniteInputNamesTheImage() throws {
+        var input = Tensor(shape: [2, 1, 2, 2], repeating: 0)
+        input.storage[6] = .infinity
+        let url = try write(["input": input], labels: ([2], [0, 1]))
+        XCTAssertThrowsError(try SafetensorsDataset(url: url)) { error in
+            XCTAssertTrue("\(error)".contains("inf at index [1, 0, 1, 0] (image 1)"), "\(error)")
+        }
+    }
+
+    func testEmptyInputIsRefused() throws {
+        let url = try write(["input": Tensor(shape: [0, 1, 2, 2], repeating: 0)], labels: ([0], []))
+        XCTAssertThrowsError(try SafetensorsDataset(url: url)) { error in
+            XCTAssertTrue("\(error)".contains("none of them 0"), "\(error)")
+        }
+    }
+}

@@ -45,7 +45,9 @@ public struct RGBImage: Equatable, Sendable {
 
     /// An image from a float tensor of shape (3, H, W) or (1, H, W) with values
     /// in [0, 1]: each value is clamped to [0, 1] and mapped to
-    /// `round(v * 255)`; one channel is replicated into R, G and B.
+    /// `round(v * 255)` (NaN is 0: callers refuse non-finite inputs before
+    /// drawing them, this only keeps a stray NaN from trapping); one channel is
+    /// replicated into R, G and B.
     /// (matplotlib truncates `v * 255` instead, so a matplotlib rendering of
     /// the same tensor can be 1 lower in some pixels.)
     public init(tensor: Tensor) {
@@ -59,7 +61,7 @@ public struct RGBImage: Equatable, Sendable {
                 for i in 0..<plane {
                     for c in 0..<3 {
                         let v = src[(channels == 1 ? 0 : c) * plane + i]
-                        dst[3 * i + c] = UInt8((min(max(v, 0), 1) * 255).rounded())
+                        dst[3 * i + c] = v.isNaN ? 0 : UInt8((min(max(v, 0), 1) * 255).rounded())
                     }
                 }
             }

@@ -21,13 +21,15 @@ public final class Classifier {
 
     public var numClasses: Int { configuration.numClasses }
 
-    /// Checks that a batch fits the model: (B >= 1, C, H, W) with the model's
-    /// channels, and H, W the size the architecture takes.
-    public func validateInput(_ x: Tensor) throws {
+    /// Checks that a batch fits the model: (B >= 1, C, H >= 1, W >= 1) with
+    /// the model's channels, H, W the size the architecture takes, and every
+    /// value finite (``NonFiniteValueError`` naming `name` and the index).
+    public func validateInput(_ x: Tensor, name: String = "the input batch") throws {
         let c = configuration
-        guard x.rank == 4, x.shape[0] >= 1, x.shape[1] == c.inChannels else {
+        guard x.rank == 4, x.shape[0] >= 1, x.shape[1] == c.inChannels, x.shape[2] >= 1, x.shape[3] >= 1 else {
             throw ClassifierInputError.wrongShape(expected: "(B, \(c.inChannels), H, W)", actual: x.shape)
         }
+        try x.requireFinite(name)
         let (h, w) = (x.shape[2], x.shape[3])
         switch c.architecture {
         case .visionTransformer(let v):

@@ -158,6 +158,8 @@ extension ModelConfiguration {
             throw ModelConfigurationError.invalidArgument(
                 name: "input_size", reason: "\(inputSize[0]) channels but the model takes in_chans=\(inChannels)")
         }
+        try requireFinite(mean, field: "mean")
+        try requireFinite(std, field: "std")
         guard mean.count == inChannels || mean.count == 1, std.count == mean.count, std.allSatisfy({ $0 > 0 }) else {
             throw ModelConfigurationError.invalidArgument(
                 name: "mean/std", reason: "need \(inChannels) positive values each, got mean \(mean) std \(std)")

@@ -73,7 +73,7 @@ public struct ExplainJob {
             count = urls.count
         case .tensorFile(let url):
             let input = try SafetensorsFile(contentsOf: url).tensor("input")
-            try classifier.validateInput(input)
+            try classifier.validateInput(input, name: "tensor 'input' of \(url.path)")
             tensorInput = input
             count = input.shape[0]
             names = (0..<count).map { String(format: "sample_%03d", $0) }
@@ -98,13 +98,14 @@ public struct ExplainJob {
             let logits: Tensor, relevance: Tensor, explained: [Int]
             if let abslrp = method as? AbsLRP {
                 let e = try abslrp.explain(x, targets: targets)
+                try abslrp.requireFiniteRelevance(e.relevance, input: x, targets: targets)
                 (logits, relevance, explained) = (e.logits, e.relevance, e.targets)
                 saved["relevance_positive", default: []].append(e.positive)
                 saved["relevance_negative", default: []].append(e.negative)
             } else {
                 logits = classifier.logits(x)
                 explained = targets ?? logits.argmaxRows()
-                relevance = try method.relevance(x, targets: explained)
+                relevance = try method.finiteRelevance(x, targets: explained)
             }
             saved["input", default: []].append(x)
             saved["logits", default: []].append(logits)

@@ -23,6 +23,10 @@ public struct SafetensorsDataset: GAEDataset {
             for key in ["input", "label"] where !file.contains(key) {
                 throw GAEError.invalidDataset(path: url.path, reason: "no '\(key)' tensor (need input (N, C, H, W) and label (N))")
             }
+            let labelShape = try file.info("label").shape
+            guard labelShape.count == 1 else {
+                throw GAEError.invalidDataset(path: url.path, reason: "'label' has shape \(labelShape); need (N), one class per image")
+            }
             inputs = try file.tensor("input")
             labels = try file.integers("label")
         } catch let error as GAEError {
@@ -30,9 +34,13 @@ public struct SafetensorsDataset: GAEDataset {
         } catch {
             throw GAEError.invalidDataset(path: url.path, reason: "\(error)")
         }
-        guard inputs.rank == 4, inputs.shape[0] == labels.count else {
+        guard inputs.rank == 4, inputs.shape[0] == labels.count, inputs.count > 0 else {
             throw GAEError.invalidDataset(path: url.path, reason: "input has shape \(inputs.shape) for \(labels.count) labels; "
-                                          + "need (N, C, H, W) and (N)")
+                                          + "need (N, C, H, W) and (N), none of them 0")
+        }
+        if let (index, value) = inputs.firstNonFinite() {
+            throw GAEError.invalidDataset(path: url.path, reason: "tensor 'input' holds \(value) at index \(index) "
+                                          + "(image \(index[0])): only finite numbers can be evaluated")
         }
     }
 

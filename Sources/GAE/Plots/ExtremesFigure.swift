@@ -31,7 +31,7 @@ public enum ExtremesFigure {
     /// The two columns: (title, tie note, entries).
     public static func columns(_ results: [GAEImageResult], k: Int)
         -> [(title: String, note: String?, entries: [GAEImageResult])] {
-        let order = ranked(results)
+        let order = ranked(results), k = max(0, k)
         let top = Array(order.prefix(k))
         let bottom = Array(order.dropFirst(top.count).suffix(k).reversed())
         func note(_ shown: [GAEImageResult], lowest: Bool) -> String? {
@@ -64,7 +64,7 @@ public enum ExtremesFigure {
             cells.append(try column.entries.map { r in
                 let (image, _) = try dataset.image(at: r.index)
                 let x = Tensor(shape: [1] + image.shape, storage: image.storage)
-                let relevance = try method.relevance(x, targets: [r.prediction])
+                let relevance = try method.finiteRelevance(x, targets: [r.prediction])
                 return try HeatmapFigure.svg(
                     input: RGBImage(tensor: preprocessing.denormalize(image)), relevance: relevance.reshaped(image.shape),
                     title: "#\(r.index) · GAE \(value(r.gae))",
