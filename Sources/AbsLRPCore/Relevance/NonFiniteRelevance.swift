@@ -5,7 +5,8 @@ public struct NonFiniteRelevanceError: Error, CustomStringConvertible, Equatable
     /// The module's dotted name (`features.3`), or nil when every layer's
     /// values were finite and the method's own arithmetic made the value.
     public var layer: String?
-    /// "forward" (the layer's output), the backward mode's name, or "method".
+    /// "forward" (the layer's output), "absLRP" or "gradient" (the traced
+    /// backward pass), or "method".
     public var pass: String
     public var value: Float
 
@@ -28,8 +29,8 @@ extension RelevancyMethod {
     /// Throws ``NonFiniteRelevanceError`` when `relevance` (of `input` for
     /// `targets`) holds a NaN or infinity. Only then it finds the layer: the
     /// first module (in forward order) whose recorded output is not finite,
-    /// else the first (in backward order) whose traced relevance (absLRP for
-    /// ``AbsLRP``, the gradient otherwise) is not.
+    /// else the first (in backward order) whose traced relevance (the
+    /// positive pass for ``AbsLRP``, the gradient otherwise) is not.
     public func requireFiniteRelevance(_ relevance: Tensor, input: Tensor, targets: [Int]?) throws {
         guard let (_, value) = relevance.firstNonFinite() else { return }
         let (logits, tape) = classifier.recordedForward(input)
@@ -39,12 +40,16 @@ extension RelevancyMethod {
                 throw NonFiniteRelevanceError(method: name, layer: module.name, pass: "forward", value: v)
             }
         }
-        let mode: BackwardMode = self is AbsLRP ? .absLRP : .gradient
-        let seed = Tensor.oneHot(targets ?? logits.argmaxRows(), classes: logits.shape[1])
-        let traces = classifier.backward(seed, tape: tape, mode: mode, traces: true).traces
+        let pass: String, traces: [String: Tensor]
+        if let abslrp = self as? AbsLRP {
+            (pass, traces) = ("absLRP", try abslrp.explain(input, targets: targets, traces: true).traces)
+        } else {
+            let seed = Tensor.oneHot(targets ?? logits.argmaxRows(), classes: logits.shape[1])
+            (pass, traces) = ("gradient", classifier.backward(seed, tape: tape, rules: .gradient, traces: true).traces)
+        }
         for module in modules.reversed() {
             if let (_, v) = traces[module.name]?.firstNonFinite() {
-                throw NonFiniteRelevanceError(method: name, layer: module.name, pass: "\(mode)", value: v)
+                throw NonFiniteRelevanceError(method: name, layer: module.name, pass: pass, value: v)
             }
         }
         throw NonFiniteRelevanceError(method: name, layer: nil, pass: "method", value: value)
