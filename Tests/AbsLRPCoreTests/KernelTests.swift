@@ -27,6 +27,8 @@ final class KernelTests: XCTestCase {
         let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Int, bias: Bool)] = [
             (3, 5, 17, 13, 7, 2, 3, true), (4, 6, 9, 11, 1, 1, 0, false), (2, 3, 8, 5, 3, 1, 1, true),
             (3, 4, 10, 10, 2, 2, 0, true), (5, 2, 7, 9, 3, 2, 1, false), (3, 3, 6, 7, 1, 2, 0, true),
+            // inputs smaller than the padded kernel (a ResNet stem on 1x1 and 2x1 images)
+            (3, 4, 1, 1, 7, 2, 3, false), (2, 3, 2, 1, 7, 2, 3, true), (2, 2, 1, 2, 3, 2, 1, false),
         ]
         for (i, t) in cases.enumerated() {
             let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p, bias: t.bias)

@@ -23,7 +23,7 @@ public struct ConvGeometry: Equatable, Sendable {
     /// image, `0 <= ox * stride - padding + j < width` (the rest read padding).
     @inline(__always)
     func validOutputColumns(kernelColumn j: Int) -> Range<Int> {
-        let low = max(0, (padding - j + stride - 1) / stride)
+        let low = min(outputWidth, max(0, (padding - j + stride - 1) / stride))
         let high = min(outputWidth, max(0, (width + padding - j + stride - 1) / stride))
         return low..<max(low, high)
     }
