@@ -32,7 +32,8 @@ let package = Package(
         ),
         .target(
             name: "AbsLRPCore",
-            dependencies: ["CBLAS", "CImageIO", "CVectorMath", "CRsvg"]
+            dependencies: ["CBLAS", "CImageIO", "CVectorMath", "CRsvg"],
+            resources: [.copy("Resources/timm_models.json")]
         ),
         .systemLibrary(
             name: "CZlib",

@@ -35,8 +35,8 @@ struct InspectCommand: ParsableCommand {
         let configuration: ModelConfiguration
         if let config {
             configuration = try ModelConfiguration(contentsOf: URL(fileURLWithPath: config))
-        } else if let name = model, let preset = ModelPresets.configuration(named: name) {
-            configuration = preset
+        } else if let name = model, try TimmModels.shipped().entry(named: name) != nil {
+            configuration = try ModelConfiguration(timmName: name)
         } else {
             configuration = try ModelCatalog.load(model: model, weights: nil, config: nil).configuration
         }

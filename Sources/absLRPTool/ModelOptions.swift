@@ -5,7 +5,7 @@ import Foundation
 /// How a command picks its model.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "A bundled model (see `abslrp models`) or a timm preset with --weights. Default: the bundled ViT.",
+        "A bundled model (see `abslrp models`) or a timm model name (NAME or NAME.TAG) with --weights. Default: the bundled ViT.",
         valueName: "name"))
     var model: String?
 
@@ -16,8 +16,22 @@ struct ModelOptions: ParsableArguments {
         "Model configuration: the fixtures' form or timm's config.json (needs --weights).", valueName: "file"))
     var config: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Refuse models that would need more memory than this, in GB (default: $ABSLRP_MEMORY_LIMIT_GB or the machine's memory).",
+        valueName: "GB"))
+    var memoryLimit: Double?
+
+    func validate() throws {
+        if let memoryLimit, !(memoryLimit > 0 && memoryLimit < 1e9) {
+            throw ValidationError("--memory-limit must be a positive number of GB, got \(memoryLimit)")
+        }
+    }
+
+    /// The limit in bytes.
+    var memoryLimitBytes: Int { memoryLimit.map { Int($0 * 1e9) } ?? ModelConfiguration.defaultMemoryLimit }
+
     func load() throws -> Classifier {
         try ModelCatalog.load(model: model, weights: weights.map { URL(fileURLWithPath: $0) },
-                              config: config.map { URL(fileURLWithPath: $0) })
+                              config: config.map { URL(fileURLWithPath: $0) }, memoryLimit: memoryLimitBytes)
     }
 }

@@ -1,10 +1,15 @@
 import ArgumentParser
 import AbsLRPCore
 
-/// `abslrp models`: the architectures this build runs and the bundled weights.
+/// `abslrp models`: the bundled models and every timm name of the model
+/// families, supported or refused with the reason.
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "models", abstract: "List the supported architectures (timm presets) and the bundled models.")
+        commandName: "models",
+        abstract: "List the bundled models and the timm model names, each supported or refused with the reason.")
+
+    @Flag(name: .long, help: "List only the supported timm names.")
+    var supported = false
 
     func run() throws {
         print("Bundled models (Weights/):")
@@ -17,10 +22,17 @@ struct ModelsCommand: ParsableCommand {
             let marker = name == ModelCatalog.defaultModelName ? " (default)" : ""
             print("  \(name)\(marker): \(c.architecture.familyName), input \(c.inputSize), \(c.numClasses) classes, \(parameters) parameters")
         }
-        print("timm presets (use with --weights FILE):")
-        for name in ModelPresets.names {
-            let c = ModelPresets.configuration(named: name)!
-            print("  \(name): \(c.architecture.familyName), input \(c.inputSize)")
+        let table = try TimmModels.shipped()
+        print("timm \(table.timmVersion) models (use with --weights FILE; NAME or NAME.TAG):")
+        for entry in table.models {
+            switch table.status(of: entry) {
+            case .supported:
+                print("  \(entry.name): supported, \(entry.timmClass), \(entry.parameters) parameters")
+            case .refused(let reason) where !supported:
+                print("  \(entry.name): refused, \(reason)")
+            case .refused:
+                break
+            }
         }
     }
 }

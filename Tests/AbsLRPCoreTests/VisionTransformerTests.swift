@@ -196,7 +196,7 @@ final class VisionTransformerTests: XCTestCase {
     }
 
     private func runFullSize(batch: Int) throws {
-        let configuration = try XCTUnwrap(ModelPresets.configuration(named: "vit_base_patch16_224"))
+        let configuration = try ModelConfiguration(timmName: "vit_base_patch16_224")
         let classifier = Classifier(configuration: configuration)
         classifier.randomizeWeights(seed: 7)
         var rng = SplitMix64(seed: 11)

@@ -74,9 +74,11 @@ public struct ModelBenchmark {
         if let weights {
             classifier = try ModelCatalog.load(model: model, weights: weights, config: nil)
         } else {
-            guard var configuration = ModelPresets.configuration(named: model)
-                ?? (try? ModelCatalog.load(model: model, weights: nil, config: nil).configuration) else {
-                throw ModelCatalogError.unknownModel(model, bundled: ModelCatalog.bundledModelNames)
+            var configuration: ModelConfiguration
+            if try TimmModels.shipped().entry(named: model) != nil {
+                configuration = try ModelConfiguration(timmName: model)
+            } else {
+                configuration = try ModelCatalog.load(model: model, weights: nil, config: nil).configuration
             }
             configuration.name = model
             classifier = Classifier(configuration: configuration)

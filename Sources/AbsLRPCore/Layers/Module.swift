@@ -12,8 +12,12 @@ open class Module {
     public let name: String
     /// Children in timm's registration order.
     public private(set) var children: [Module] = []
-    /// Parameters and buffers by local name.
-    public private(set) var state: [String: Tensor] = [:]
+    /// Parameters and buffers set so far, by local name; a declared one not
+    /// yet set is made from its initial value when first read, so that a
+    /// network can be built (and its shapes checked) without allocating its
+    /// weights, and loading weights never holds two copies.
+    private var values: [String: Tensor] = [:]
+    private var initialValues: [String: Float] = [:]
     /// Local state names in registration order, with their required shapes.
     public private(set) var stateShapes: [(name: String, shape: [Int])] = []
 
@@ -32,12 +36,22 @@ open class Module {
     /// Declares a parameter or buffer of fixed shape, initialised to `value`.
     public func registerState(_ local: String, shape: [Int], value: Float = 0) {
         stateShapes.append((local, shape))
-        state[local] = Tensor(shape: shape, repeating: value)
+        initialValues[local] = value
+    }
+
+    /// Every parameter and buffer by local name.
+    public var state: [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: stateShapes.map { ($0.name, parameter($0.name)) })
     }
 
     /// The parameter or buffer `local`.
     public func parameter(_ local: String) -> Tensor {
-        guard let t = state[local] else { preconditionFailure("\(name) has no state '\(local)'") }
+        if let t = values[local] { return t }
+        guard let declared = stateShapes.first(where: { $0.name == local }), let initial = initialValues[local] else {
+            preconditionFailure("\(name) has no state '\(local)'")
+        }
+        let t = Tensor(shape: declared.shape, repeating: initial)
+        values[local] = t
         return t
     }
 
@@ -47,7 +61,7 @@ open class Module {
             preconditionFailure("\(name) has no state '\(local)'")
         }
         precondition(declared.shape == value.shape, "\(name).\(local): shape \(value.shape), expected \(declared.shape)")
-        state[local] = value
+        values[local] = value
         stateDidChange()
     }
 

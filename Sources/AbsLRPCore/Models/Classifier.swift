@@ -12,17 +12,14 @@ public final class Classifier {
     /// Builds the network with zero weights (load weights next, or randomise).
     public init(configuration: ModelConfiguration) {
         self.configuration = configuration
-        switch configuration.architecture {
-        case .vgg(let c): network = VGG(c)
-        case .resnet(let c): network = ResNet(c)
-        case .visionTransformer(let c): network = VisionTransformer(c)
-        }
+        network = configuration.architecture.makeNetwork()
     }
 
     public var numClasses: Int { configuration.numClasses }
 
     /// Checks that a batch fits the model: (B >= 1, C, H >= 1, W >= 1) with
-    /// the model's channels, H, W the size the architecture takes, and every
+    /// the model's channels, H, W a size the family's network takes
+    /// (``ModelFamily/validateInput(height:width:_:model:)``), and every
     /// value finite (``NonFiniteValueError`` naming `name` and the index).
     public func validateInput(_ x: Tensor, name: String = "the input batch") throws {
         let c = configuration
@@ -30,21 +27,7 @@ public final class Classifier {
             throw ClassifierInputError.wrongShape(expected: "(B, \(c.inChannels), H, W)", actual: x.shape)
         }
         try x.requireFinite(name)
-        let (h, w) = (x.shape[2], x.shape[3])
-        switch c.architecture {
-        case .visionTransformer(let v):
-            guard h == v.imageSize && w == v.imageSize else {
-                throw ClassifierInputError.wrongSize(model: c.name, expected: "\(v.imageSize)x\(v.imageSize)", actual: [h, w])
-            }
-        case .vgg(let v):
-            let pools = v.cfg.filter { $0 == nil }.count
-            let factor = 1 << pools
-            guard h >= factor && w >= factor else {
-                throw ClassifierInputError.wrongSize(model: c.name, expected: "at least \(factor)x\(factor)", actual: [h, w])
-            }
-        case .resnet:
-            break  // padded stem and stages take any size
-        }
+        try c.architecture.validateInput(height: x.shape[2], width: x.shape[3], model: c.name)
     }
 
     /// Logits without recording anything.
@@ -58,25 +41,18 @@ public final class Classifier {
         return (network.forward(x, ForwardContext(tape: tape)), tape)
     }
 
-    /// The reference's absLRP rules for this model's family (`VGG.absLRPComposite`, ...).
-    public var absLRPComposite: any Composite {
-        switch configuration.architecture {
-        case .vgg: return VGG.absLRPComposite
-        case .resnet: return ResNet.absLRPComposite
-        case .visionTransformer: return VisionTransformer.absLRPComposite
-        }
-    }
+    /// The reference's absLRP rules for this model's family
+    /// (``ModelFamily/absLRPComposite``: `VGG.absLRPComposite`, ...).
+    public var absLRPComposite: any Composite { configuration.architecture.family.absLRPComposite }
 
     /// An LRP composite of `layerMap` (first match wins, then `fallback`) as
-    /// this family runs LRP: for Vision Transformers CP-LRP, i.e. after the
-    /// pass-through identities and the constant attention softmax
-    /// (`VisionTransformer.conservativeComposite`); as given for CNNs.
+    /// this family runs LRP (``ModelFamily/lrpComposite(_:fallback:)``): for
+    /// Vision Transformers CP-LRP, i.e. after the pass-through identities and
+    /// the constant attention softmax (`VisionTransformer.conservativeComposite`);
+    /// as given for CNNs.
     public func lrpComposite(_ layerMap: [(kind: LayerKind, rule: any RelevanceRule)],
                              fallback: any RelevanceRule) -> any Composite {
-        if case .visionTransformer = configuration.architecture {
-            return VisionTransformer.conservativeComposite(layerMap, fallback: fallback)
-        }
-        return LayerMapComposite(layerMap, fallback: fallback)
+        configuration.architecture.family.lrpComposite(layerMap, fallback: fallback)
     }
 
     /// Propagates `outputSignal` (B, K) from the logits back to the input

@@ -1,53 +1,5 @@
-/// Arguments of timm's `ResNet` (default stem: 7x7/2 conv to 64, BN, ReLU,
-/// 3x3/2 max pool; no SE, anti-aliasing, drop-block or drop-path).
-public struct ResNetConfiguration: Sendable, Equatable {
-    public enum Block: String, Sendable { case basic, bottleneck
-        /// Output channels per unit of stage width (timm's `expansion`).
-        var expansion: Int { self == .basic ? 1 : 4 }
-    }
-    public var block: Block
-    /// Blocks per stage.
-    public var layers: [Int]
-    /// Widths of the four stages.
-    public var channels: [Int]
-    public var numClasses: Int
-    public var inChannels: Int
-
-    public init(block: Block, layers: [Int], channels: [Int] = [64, 128, 256, 512], numClasses: Int = 1000, inChannels: Int = 3) {
-        self.block = block; self.layers = layers; self.channels = channels
-        self.numClasses = numClasses; self.inChannels = inChannels
-    }
-
-    init(args: [String: Any]) throws {
-        let r = ArgumentReader(args: args)
-        try r.rejectUnknown(["block", "layers", "channels", "num_classes", "in_chans", "global_pool", "drop_rate",
-                             "stem_type", "stem_width", "cardinality", "base_width", "output_stride", "zero_init_last"],
-                            family: "resnet")
-        guard let b = r.string("block"), let block = Block(rawValue: b.lowercased().replacingOccurrences(of: "block", with: "")) else {
-            throw ModelConfigurationError.invalidArgument(name: "block", reason: "need \"basic\" or \"bottleneck\"")
-        }
-        self.block = block
-        layers = try r.ints("layers", default: [])
-        channels = try r.ints("channels", default: [64, 128, 256, 512])
-        guard layers.count == 4, layers.allSatisfy({ $0 > 0 }), channels.count == 4, channels.allSatisfy({ $0 > 0 }) else {
-            throw ModelConfigurationError.invalidArgument(name: "layers/channels", reason: "need four positive values each")
-        }
-        numClasses = try r.int("num_classes", default: 1000)
-        inChannels = try r.int("in_chans", default: 3)
-        try r.require("global_pool", in: ["avg"], reason: "only average pooling is supported")
-        try r.require("stem_type", in: [""], reason: "only timm's default 7x7 stem is supported")
-        try r.require("stem_width", in: ["64"], reason: "only timm's default stem width is supported")
-        try r.require("cardinality", in: ["1"], reason: "grouped convolutions are not supported")
-        try r.require("base_width", in: ["64"], reason: "only the default base width is supported")
-        try r.require("output_stride", in: ["32"], reason: "dilated ResNets are not supported")
-    }
-
-    var arguments: [String: Any] {
-        ["block": block.rawValue, "layers": layers, "channels": channels, "num_classes": numClasses, "in_chans": inChannels]
-    }
-}
-
-/// timm's `ResNet`: conv1, bn1, act1, maxpool, layer1..layer4, global_pool, fc.
+/// timm's `ResNet`: conv1, bn1, act1, maxpool, layer1..layerN (N = 4 in
+/// every timm model), global_pool, fc.
 ///
 /// - input (B, in_chans, H, W); output logits (B, num_classes).
 public final class ResNet: Sequential {
@@ -65,7 +17,7 @@ public final class ResNet: Sequential {
         register(ReLU(name: "act1"))
         register(MaxPool2d(name: "maxpool", kernelSize: 3, stride: 2, padding: 1))
         var inChannels = 64
-        for stage in 0..<4 {
+        for stage in c.layers.indices {
             let layer = Sequential(name: "layer\(stage + 1)")
             for i in 0..<c.layers[stage] {
                 let stride = (stage > 0 && i == 0) ? 2 : 1

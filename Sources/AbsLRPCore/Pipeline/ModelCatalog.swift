@@ -36,30 +36,36 @@ public enum ModelCatalog {
 
     /// Builds a classifier from the user's choice:
     /// - `model` a bundled name, with no files;
-    /// - `model` a timm preset with `weights` (and optionally `config` to override it);
+    /// - `model` a timm model name (``TimmModels``, with or without a
+    ///   pretrained tag) with `weights` (and optionally `config` to override it);
     /// - `weights` with `config` (the fixtures' form or timm's `config.json`);
     /// - nothing: the default bundled model.
-    public static func load(model: String?, weights: URL?, config: URL?) throws -> Classifier {
+    /// A model that would need more than `memoryLimit` bytes is refused before it is built.
+    public static func load(model: String?, weights: URL?, config: URL?,
+                            memoryLimit: Int = ModelConfiguration.defaultMemoryLimit) throws -> Classifier {
         if let config, let weights, model == nil {
-            return try Classifier(configuration: try ModelConfiguration(contentsOf: config), weights: weights)
+            return try Classifier(configuration: try ModelConfiguration(contentsOf: config, memoryLimit: memoryLimit),
+                                  weights: weights)
         }
         let name = model ?? defaultModelName
         if weights == nil && config == nil {
             guard let dir = weightsDirectory, bundledModelNames.contains(name) else {
-                if ModelPresets.configuration(named: name) != nil {
+                if try TimmModels.shipped().entry(named: name) != nil {
+                    _ = try ModelConfiguration(timmName: name, memoryLimit: memoryLimit)  // refused names say why
                     throw ModelCatalogError.presetNeedsWeights(name)
                 }
                 throw ModelCatalogError.unknownModel(name, bundled: bundledModelNames)
             }
-            let configuration = try ModelConfiguration(contentsOf: dir.appendingPathComponent("\(name).json"))
+            let configuration = try ModelConfiguration(contentsOf: dir.appendingPathComponent("\(name).json"),
+                                                       memoryLimit: memoryLimit)
             return try Classifier(configuration: configuration, weights: dir.appendingPathComponent("\(name).safetensors"))
         }
         guard let weights else { throw ModelCatalogError.configWithoutWeights }
         var configuration: ModelConfiguration
         if let config {
-            configuration = try ModelConfiguration(contentsOf: config)
-        } else if let preset = ModelPresets.configuration(named: name) {
-            configuration = preset
+            configuration = try ModelConfiguration(contentsOf: config, memoryLimit: memoryLimit)
+        } else if try TimmModels.shipped().entry(named: name) != nil {
+            configuration = try ModelConfiguration(timmName: name, memoryLimit: memoryLimit)
         } else {
             throw ModelCatalogError.unknownModel(name, bundled: bundledModelNames)
         }
@@ -78,7 +84,7 @@ public enum ModelCatalogError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .unknownModel(let name, let bundled):
             return "unknown model '\(name)': bundled models are \(bundled.isEmpty ? "(none found: run from the checkout or set ABSLRP_WEIGHTS_DIR)" : bundled.joined(separator: ", ")); "
-                + "presets (with --weights) are \(ModelPresets.names.joined(separator: ", "))"
+                + "timm model names (with --weights) are listed by `abslrp models`"
         case .presetNeedsWeights(let name):
             return "'\(name)' is a timm architecture without bundled weights: add --weights model.safetensors "
                 + "(see README: timm's model.safetensors and config.json from the model hub, or scripts/export_timm.py)"

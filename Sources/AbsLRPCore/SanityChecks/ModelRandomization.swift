@@ -5,7 +5,8 @@
 /// method's maps still are to its maps of the trained model. A method whose
 /// maps explain the model should lose that similarity as the model is destroyed.
 ///
-/// Groups (``ModelRandomization/parameterGroups(of:)``), from the top:
+/// Groups (``ModelRandomization/parameterGroups(of:)``; the units are the
+/// family's, ``ModelFamily/isRandomisationUnit(_:)``), from the top:
 /// - VGG: `head.fc`, `pre_logits.fc2`, `pre_logits.fc1`, then each
 ///   convolution of `features` from the last (with its BatchNorm);
 /// - ResNet: `fc`, each residual block from `layer4`'s last down to
@@ -47,8 +48,9 @@ public struct ModelRandomization {
     /// The groups of `classifier`, output side first (see the type's description).
     public static func parameterGroups(of classifier: Classifier) -> [ParameterGroup] {
         var units: [[Module]] = []
+        let family = classifier.configuration.architecture.family
         func collect(_ module: Module) {
-            let isUnit = module is ResidualBlock || module is TransformerBlock || (module.children.isEmpty && !module.stateShapes.isEmpty)
+            let isUnit = family.isRandomisationUnit(module) || (module.children.isEmpty && !module.stateShapes.isEmpty)
             if isUnit {
                 // A BatchNorm joins the convolution it normalises.
                 if module is BatchNorm2d, let last = units.last?.last, last is Conv2d { units[units.count - 1].append(module) }

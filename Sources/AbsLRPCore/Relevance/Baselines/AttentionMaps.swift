@@ -11,9 +11,13 @@ struct AttentionMaps {
     /// The attention sites of `classifier`, which must be a Vision Transformer
     /// (throws ``RelevancyMethodError/notApplicable(method:architecture:reason:)`` for `method` otherwise).
     init(_ classifier: Classifier, method: String) throws {
-        try ArchitectureRequirement.visionTransformer.check(
-            classifier, method: method, reason: "it reads self-attention matrices, which CNNs do not have; use gradcam")
-        guard case .visionTransformer(let c) = classifier.configuration.architecture else { preconditionFailure() }
+        let architecture = classifier.configuration.architecture
+        guard architecture.kind == .attention,
+              let c = architecture.configuration(as: VisionTransformerConfiguration.self) else {
+            throw RelevancyMethodError.notApplicable(
+                method: method, architecture: architecture.familyName,
+                reason: "it reads self-attention matrices, which CNNs do not have; use gradcam")
+        }
         let modules = classifier.network.allModules
         sites = Array(zip(modules.compactMap { $0 as? Softmax }, modules.compactMap { $0 as? AttentionVMultiply }))
         precondition(sites.count == c.depth, "expected one attention per block")

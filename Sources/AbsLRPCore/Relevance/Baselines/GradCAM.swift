@@ -9,7 +9,8 @@
 ///     attribution = cam upsampled bilinearly (align_corners=False) to
 ///                   H x W and repeated over the C input channels
 ///
-/// The feature map, where the Grad-CAM paper and pytorch-grad-cam read it:
+/// The feature map is the family's (``ModelFamily/gradCAMFeatureLayer(in:)``),
+/// where the Grad-CAM paper and pytorch-grad-cam read it:
 /// - VGG: the output of the last ReLU of `features`, i.e. the input of the
 ///   final max pool (the paper's `relu5_3` for VGG-16, one pooling step finer
 ///   than pytorch-grad-cam's suggested `features[-1]`). Every timm VGG ends its
@@ -26,28 +27,8 @@ public final class GradCAM: AttributionMethod {
     private let site: Layer
 
     public init(classifier: Classifier) throws {
-        try ArchitectureRequirement.convolutional.check(
-            classifier, method: name,
-            reason: "Grad-CAM needs a convolutional feature map; use attention-rollout or transformer-attribution")
         self.classifier = classifier
-        site = try Self.featureMapConsumer(classifier)
-    }
-
-    /// The final max pool of VGG's `features`, or ResNet's `global_pool.pool`.
-    private static func featureMapConsumer(_ classifier: Classifier) throws -> Layer {
-        let modules = classifier.network.allModules
-        if case .vgg = classifier.configuration.architecture {
-            guard let pool = modules.first(where: { $0.name == "features" })?.children.last as? MaxPool2d else {
-                throw RelevancyMethodError.notApplicable(
-                    method: "gradcam", architecture: "vgg",
-                    reason: "the features do not end with a max pool (every timm cfg ends with \"M\"), so there is no final convolutional stage output to read")
-            }
-            return pool
-        }
-        guard let pool = modules.first(where: { $0.name == "global_pool.pool" }) as? Layer else {
-            preconditionFailure("ResNet without global_pool.pool")
-        }
-        return pool
+        site = try classifier.configuration.architecture.family.gradCAMFeatureLayer(in: classifier.network)
     }
 
     /// The (h, w) of the feature map `A` for input `x` (B, C, H, W); a 1x1

@@ -1,0 +1,170 @@
+/// timm's `VisionTransformer` class (`vit_*`, `deit_*` without distillation):
+/// attention; no Grad-CAM feature map; the cascading randomisation
+/// re-initialises whole transformer blocks.
+public enum VisionTransformerFamily: ModelFamily {
+    public typealias Configuration = VisionTransformerConfiguration
+    public static let name = "vision_transformer"
+    public static let timmClass = "VisionTransformer"
+    public static let kind = ModelKind.attention
+
+    public static func makeNetwork(_ configuration: VisionTransformerConfiguration) -> Module {
+        VisionTransformer(configuration)
+    }
+
+    /// The position embedding has one row per patch of `img_size`: only that size.
+    public static func validateInput(height: Int, width: Int, _ c: VisionTransformerConfiguration, model: String) throws {
+        guard height == c.imageSize && width == c.imageSize else {
+            throw ClassifierInputError.wrongSize(model: model, expected: "\(c.imageSize)x\(c.imageSize)", actual: [height, width])
+        }
+    }
+
+    public static func isRandomisationUnit(_ module: Module) -> Bool { module is TransformerBlock }
+
+    public static func memoryEstimate(_ c: VisionTransformerConfiguration, height: Int, width: Int) -> MemoryEstimate {
+        let dim = c.embedDim, hidden = c.hiddenDim, tokens = c.tokenCount
+        let perBlock = Saturating.sum([Saturating.multiply(dim, 4 * dim + 4), Saturating.multiply(2 * dim + 1, hidden),
+                                       Saturating.multiply(dim, 5)])
+        let parameters = Saturating.sum([
+            Saturating.multiply(perBlock, c.depth),
+            Saturating.product([c.inChannels, c.patchSize, c.patchSize, dim]), Saturating.multiply(tokens + 4, dim),
+            Saturating.multiply(dim + 1, c.numClasses),
+        ])
+        // Per block: about 16 (T, C) tensors, 4 (T, hidden) and 3 (heads, T, T).
+        let perBlockActivations = Saturating.sum([Saturating.product([tokens, dim, 16]), Saturating.product([tokens, hidden, 4]),
+                                                  Saturating.product([c.numHeads, tokens, tokens, 3])])
+        let activations = Saturating.add(Saturating.multiply(perBlockActivations, c.depth),
+                                         Saturating.product([height, width, c.inChannels, 2]))
+        return MemoryEstimate(parameters: parameters, activationsPerImage: activations)
+    }
+
+    public static var absLRPComposite: any Composite { VisionTransformer.absLRPComposite }
+
+    /// CP-LRP: `layerMap` after the pass-through identities and the constant attention softmax.
+    public static func lrpComposite(_ layerMap: [(kind: LayerKind, rule: any RelevanceRule)],
+                                    fallback: any RelevanceRule) -> any Composite {
+        VisionTransformer.conservativeComposite(layerMap, fallback: fallback)
+    }
+
+    public static func numFeatures(_ c: VisionTransformerConfiguration) -> Int { c.embedDim }
+
+    public static func defaultInputSize(_ c: VisionTransformerConfiguration) -> [Int] {
+        [c.inChannels, c.imageSize, c.imageSize]
+    }
+}
+
+/// The keyword arguments of timm's `VisionTransformer` this toolkit runs:
+/// class token, learned position embedding over all tokens (class token
+/// included), pre-norm blocks with qkv bias and exact GELU, final LayerNorm
+/// (eps 1e-6), class-token pooling, linear head. Training-only arguments
+/// (drop rates, `weight_init`, `fix_init`) are accepted; other timm options
+/// are refused by name rather than silently mis-run.
+public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
+    public typealias Family = VisionTransformerFamily
+
+    public var imageSize: Int
+    public var patchSize: Int
+    public var embedDim: Int
+    public var depth: Int
+    public var numHeads: Int
+    public var mlpRatio: Double
+    public var numClasses: Int
+    public var inChannels: Int
+
+    public init(imageSize: Int = 224, patchSize: Int = 16, embedDim: Int = 768, depth: Int = 12, numHeads: Int = 12,
+                mlpRatio: Double = 4, numClasses: Int = 1000, inChannels: Int = 3) {
+        self.imageSize = imageSize; self.patchSize = patchSize; self.embedDim = embedDim; self.depth = depth
+        self.numHeads = numHeads; self.mlpRatio = mlpRatio; self.numClasses = numClasses; self.inChannels = inChannels
+    }
+
+    /// Tokens per side, `img_size / patch_size`.
+    public var gridSize: Int { imageSize / patchSize }
+    /// Patch tokens plus the class token.
+    public var tokenCount: Int { gridSize * gridSize + 1 }
+    public var headDim: Int { embedDim / numHeads }
+    /// MLP hidden width, `int(embed_dim * mlp_ratio)`.
+    public var hiddenDim: Int { Int(Double(embedDim) * mlpRatio) }
+
+    static let keys: Set<String> = [
+        "img_size", "patch_size", "in_chans", "num_classes", "global_pool", "embed_dim", "depth", "num_heads",
+        "mlp_ratio", "qkv_bias", "qk_norm", "init_values", "class_token", "pos_embed", "no_embed_class", "reg_tokens",
+        "pre_norm", "final_norm", "fc_norm", "dynamic_img_size", "dynamic_img_pad", "drop_rate", "pos_drop_rate",
+        "patch_drop_rate", "proj_drop_rate", "attn_drop_rate", "drop_path_rate", "weight_init", "fix_init",
+        "embed_layer", "norm_layer", "act_layer", "block_fn", "mlp_layer",
+    ]
+
+    public init(from decoder: Decoder) throws {
+        let a = try ModelArguments(decoder, family: VisionTransformerFamily.name, known: Self.keys)
+        imageSize = try Self.squareSize(a, "img_size", default: 224)
+        patchSize = try Self.squareSize(a, "patch_size", default: 16)
+        embedDim = try a.int("embed_dim", default: 768, in: 1...(1 << 16))
+        depth = try a.int("depth", default: 12, in: 1...1000)
+        numHeads = try a.int("num_heads", default: 12, in: 1...(1 << 12))
+        mlpRatio = try a.double("mlp_ratio", default: 4, in: 1.0 / 4096...64)
+        numClasses = try a.int("num_classes", default: 1000)
+        inChannels = try a.int("in_chans", default: 3, in: 1...(1 << 16))
+        for rate in ["drop_rate", "pos_drop_rate", "patch_drop_rate", "proj_drop_rate", "attn_drop_rate", "drop_path_rate"] {
+            _ = try a.double(rate, default: 0, in: 0...1)
+        }
+        _ = try a.string("weight_init", default: "")
+        _ = try a.bool("fix_init", default: false)
+        try a.requireBool("qkv_bias", true, reason: "the qkv projection must have a bias")
+        try a.requireBool("class_token", true,
+                      reason: "models without a class token (pooling over the tokens) are not supported")
+        try a.require("global_pool", in: [.string("token")], reason: "only class-token pooling is supported")
+        try a.require("reg_tokens", in: [.int(0)], reason: "register tokens are not supported")
+        try a.require("pos_embed", in: [.string("learn")], reason: "only a learned position embedding is supported")
+        try a.requireBool("no_embed_class", false, reason: "the position embedding must cover the class token")
+        try a.require("fc_norm", in: [.bool(false), .null], reason: "fc_norm is not supported")
+        try a.requireBool("pre_norm", false, reason: "pre-norm (norm_pre) is not supported")
+        try a.requireBool("qk_norm", false, reason: "q/k normalisation is not supported")
+        try a.require("init_values", in: [.null], reason: "layer scale (ls1/ls2) is not supported")
+        try a.requireBool("dynamic_img_size", false, reason: "dynamic image sizes are not supported")
+        try a.requireBool("dynamic_img_pad", false, reason: "dynamic padding is not supported")
+        try a.requireBool("final_norm", true, reason: "the final LayerNorm is required")
+        try a.requireLayer("act_layer", in: ["gelu", "GELU", "nn.GELU"], reason: "only exact GELU is supported")
+        try a.requireLayer("norm_layer", in: [], reason: "only timm's default LayerNorm (eps 1e-6) is supported")
+        try a.requireLayer("embed_layer", in: ["PatchEmbed"], reason: "only timm's PatchEmbed is supported")
+        try a.requireLayer("block_fn", in: ["Block"],
+                           reason: "only timm's pre-norm Block is supported (post-norm and parallel blocks have no rule in the reference)")
+        try a.requireLayer("mlp_layer", in: ["Mlp"], reason: "only timm's two-layer Mlp is supported (gated MLPs have no rule in the reference)")
+        guard imageSize % patchSize == 0 else {
+            throw ModelConfigurationError.invalidArgument(
+                name: "img_size", reason: "\(imageSize) is not a multiple of patch_size \(patchSize)")
+        }
+        guard embedDim % numHeads == 0 else {
+            throw ModelConfigurationError.invalidArgument(
+                name: "embed_dim", reason: "\(embedDim) is not divisible by num_heads \(numHeads)")
+        }
+        guard hiddenDim >= 1 else {
+            throw ModelConfigurationError.invalidArgument(
+                name: "mlp_ratio", reason: "embed_dim \(embedDim) * mlp_ratio \(mlpRatio) is below one channel")
+        }
+    }
+
+    /// A size given as `n` or `[n, n]` (timm takes both; only square sizes run here).
+    private static func squareSize(_ a: ModelArguments, _ key: String, default value: Int) throws -> Int {
+        guard case .array = a.raw(key) else { return try a.int(key, default: value, in: 1...(1 << 14)) }
+        let sides = try a.ints(key, default: [value, value], count: 2, in: 1...(1 << 14))
+        guard sides[0] == sides[1] else {
+            throw ModelConfigurationError.unsupportedOption(name: key, value: "\(a.raw(key)!)",
+                                                            reason: "only square images and patches are supported")
+        }
+        return sides[0]
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: ModelArguments.Key.self)
+        try c.encode(imageSize, forKey: .init(stringValue: "img_size"))
+        try c.encode(patchSize, forKey: .init(stringValue: "patch_size"))
+        try c.encode(embedDim, forKey: .init(stringValue: "embed_dim"))
+        try c.encode(depth, forKey: .init(stringValue: "depth"))
+        try c.encode(numHeads, forKey: .init(stringValue: "num_heads"))
+        try c.encode(mlpRatio, forKey: .init(stringValue: "mlp_ratio"))
+        try c.encode(numClasses, forKey: .init(stringValue: "num_classes"))
+        try c.encode(inChannels, forKey: .init(stringValue: "in_chans"))
+    }
+}
+
+extension Architecture {
+    public static func visionTransformer(_ c: VisionTransformerConfiguration) -> Architecture { Architecture(c) }
+}

@@ -1,0 +1,79 @@
+import XCTest
+@testable import AbsLRPCore
+
+/// The shipped timm table (scripts/generate_timm_table.py): every supported
+/// name builds with timm's state-dict shapes, every refused name says what
+/// it lacks, and names with pretrained tags resolve.
+final class TimmModelTableTests: XCTestCase {
+    func testEverySupportedNameBuildsWithTheStateDictShapesTimmRecorded() throws {
+        let table = try TimmModels.shipped()
+        var supported: [String: Int] = [:]
+        for entry in table.models where table.status(of: entry) == .supported {
+            let configuration = try ModelConfiguration(timmName: entry.name, memoryLimit: .max)
+            let shapes = Classifier(configuration: configuration).network.stateDictShapes
+            XCTAssertEqual(shapes.reduce(0) { $0 + $1.shape.reduce(1, *) }, entry.parameters, entry.name)
+            XCTAssertEqual(TimmModels.shapesChecksum(shapes), entry.shapesChecksum, entry.name)
+            supported[entry.timmClass, default: 0] += 1
+        }
+        print("supported timm names per class: \(supported.sorted { $0.key < $1.key })")
+        XCTAssertGreaterThanOrEqual(supported["VGG"] ?? 0, 8)
+        XCTAssertGreaterThanOrEqual(supported["ResNet"] ?? 0, 5)
+        XCTAssertGreaterThanOrEqual(supported["VisionTransformer"] ?? 0, 6)
+    }
+
+    func testTheChecksumIsTheGeneratorsFNV1a() {
+        // FNV-1a 64 of "a:1" (computed by the generator's Python function).
+        XCTAssertEqual(TimmModels.shapesChecksum([("a", [1])]), "e661e41904a09e69")
+        XCTAssertEqual(TimmModels.shapesChecksum([("b", [2, 3]), ("a", [1]), ("x.num_batches_tracked", [])]),
+                       TimmModels.shapesChecksum([("a", [1]), ("b", [2, 3])]))
+    }
+
+    func testRefusedNamesSayWhatTheyLack() throws {
+        let table = try TimmModels.shipped()
+        let expected: [String: String] = [
+            "seresnet50": "squeeze-excitation", "ecaresnet50d": "efficient channel attention",
+            "deit_base_distilled_patch16_224": "distillation token", "eva02_base_patch14_224": "EVA",
+            "beit_base_patch16_224": "BEiT",
+        ]
+        for (name, part) in expected {
+            let (entry, _) = try XCTUnwrap(table.entry(named: name), name)
+            guard case .refused(let reason) = table.status(of: entry) else { XCTFail("\(name) is supported"); continue }
+            XCTAssertTrue(reason.contains(name) && reason.contains(part), "\(name): \(reason)")
+            XCTAssertThrowsError(try ModelConfiguration(timmName: name)) { error in
+                guard case .refusedModel(let refused, _)? = error as? ModelConfigurationError else {
+                    return XCTFail("\(name): \(error)")
+                }
+                XCTAssertEqual(refused, name)
+            }
+        }
+        for entry in table.models {
+            if case .refused(let reason) = table.status(of: entry) {
+                XCTAssertFalse(reason.contains("unknown architecture"), "\(entry.name): \(reason)")
+            }
+        }
+    }
+
+    func testPretrainedTagsSelectTheirInputFields() throws {
+        let plain = try ModelConfiguration(timmName: "resnet50")
+        XCTAssertEqual(plain.inputSize, [3, 224, 224])
+        XCTAssertEqual(plain.cropPct, 0.95)
+        let a3 = try ModelConfiguration(timmName: "resnet50.a3_in1k")
+        XCTAssertEqual(a3.inputSize, [3, 160, 160])
+        let tv = try ModelConfiguration(timmName: "vgg16.tv_in1k")
+        XCTAssertEqual(tv.cropPct, 0.875)
+        let vit = try ModelConfiguration(timmName: "vit_base_patch16_224.augreg2_in21k_ft_in1k")
+        XCTAssertEqual(vit.mean, [0.5, 0.5, 0.5])
+        XCTAssertThrowsError(try ModelConfiguration(timmName: "resnet50.no_such_tag")) { error in
+            XCTAssertTrue("\(error)".contains("a1_in1k"), "\(error)")
+        }
+    }
+
+    func testAConfigFileMayNameATimmModelWithOrWithoutATag() throws {
+        for architecture in ["resnet18", "resnet18.a1_in1k"] {
+            let json: [String: Any] = ["architecture": architecture, "num_classes": 10]
+            let c = try ModelConfiguration(json: json, name: "x")
+            XCTAssertEqual(c.numClasses, 10)
+            XCTAssertEqual(c.architecture.familyName, "resnet")
+        }
+    }
+}
