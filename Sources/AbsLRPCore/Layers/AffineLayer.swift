@@ -16,6 +16,16 @@ public class AffineLayer: Layer {
 
     override public func stateDidChange() { weightMatrices.invalidate() }
 
+    /// Whether the layer has a bias parameter.
+    public var hasBias: Bool { state["bias"] != nil }
+
+    /// Gives a layer built without a bias a zero bias (one per output row of
+    /// `W`), as Zennit's BatchNorm merge does before folding a BatchNorm in.
+    public func addZeroBias() {
+        guard !hasBias else { return }
+        registerState("bias", shape: [parameter("weight").shape[0]])
+    }
+
     /// `M^T g` at the input's shape for each `M` in `matrices`.
     func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
         preconditionFailure("\(type(of: self)) has no backward products")

@@ -9,13 +9,11 @@
 /// `W + |W|` (`WeightMatrix`; the rules are `AffineLayer`'s).
 public final class Conv2d: AffineLayer {
     public let inChannels, outChannels, kernelSize, stride, padding: Int
-    public let hasBias: Bool
 
     public init(name: String, inChannels: Int, outChannels: Int, kernelSize: Int,
                 stride: Int = 1, padding: Int = 0, bias: Bool = true) {
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
-        self.hasBias = bias
         super.init(name: name)
         registerState("weight", shape: [outChannels, inChannels, kernelSize, kernelSize])
         if bias { registerState("bias", shape: [outChannels]) }

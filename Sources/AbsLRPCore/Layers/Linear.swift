@@ -9,10 +9,9 @@
 /// (`WeightMatrix`; the rules are `AffineLayer`'s).
 public final class Linear: AffineLayer {
     public let inFeatures, outFeatures: Int
-    public let hasBias: Bool
 
     public init(name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
-        self.inFeatures = inFeatures; self.outFeatures = outFeatures; self.hasBias = bias
+        self.inFeatures = inFeatures; self.outFeatures = outFeatures
         super.init(name: name)
         registerState("weight", shape: [outFeatures, inFeatures])
         if bias { registerState("bias", shape: [outFeatures]) }

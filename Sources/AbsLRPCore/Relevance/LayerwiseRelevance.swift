@@ -15,13 +15,17 @@ public final class LayerwiseRelevance: AttributionMethod {
     public let classifier: Classifier
     /// Which rule each layer takes.
     public let composite: any Composite
+    /// The model the rules run on: `classifier` itself, or its copy with the
+    /// canonizers applied (BatchNorm merged, `SequentialBatchNormMerge`).
+    public let canonized: Classifier
     private let rules: RuleMap
 
-    public init(name: String, classifier: Classifier, composite: any Composite) {
+    public init(name: String, classifier: Classifier, composite: any Composite, canonizers: [any Canonizer] = []) {
         self.name = name
         self.classifier = classifier
         self.composite = composite
-        rules = composite.ruleMap(for: classifier.network)
+        canonized = classifier.canonized(by: canonizers)
+        rules = composite.ruleMap(for: canonized.network)
     }
 
     /// LRP-epsilon everywhere (`EpsilonRule`; Zennit's default `eps` 1e-6
@@ -44,7 +48,48 @@ public final class LayerwiseRelevance: AttributionMethod {
     }
 
     public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
-        let batch = try recordBatch(x, targets: targets)
-        return classifier.backward(batch.targetLogitSeed, tape: batch.tape, rules: rules).input
+        try classifier.validateInput(x)
+        let (logits, tape) = canonized.recordedForward(x)
+        let batch = RecordedBatch(logits: logits, tape: tape, targets: try resolveTargets(targets, logits: logits))
+        return canonized.backward(batch.targetLogitSeed, tape: tape, rules: rules).input
+    }
+}
+
+extension LayerwiseRelevance {
+    /// The method names of Zennit's standard composites.
+    public static let zennitMethodNames = ["lrp-epsilon-plus", "lrp-epsilon-plus-flat", "lrp-epsilon-alpha2-beta1",
+                                           "lrp-epsilon-alpha2-beta1-flat", "lrp-epsilon-gamma-box"]
+
+    /// Zennit's composite `name` (one of `zennitMethodNames`) on a VGG or
+    /// ResNet, canonized as Zennit does (`ZennitComposites.canonizers`), with
+    /// `epsilon` and `gamma`; z-box's bounds are the model's input range
+    /// `[0, 1]` through its normalisation, `(0 - mean) / std` and `(1 - mean) / std`.
+    public static func zennit(_ name: String, classifier: Classifier, epsilon: Float = 1e-6,
+                              gamma: Float = 0.25) throws -> LayerwiseRelevance {
+        if case .visionTransformer = classifier.configuration.architecture {
+            throw RelevancyMethodError.notApplicable(method: name, architecture: "vision transformer",
+                                                     reason: "Zennit's standard composites map convolutional networks")
+        }
+        guard epsilon >= 0, epsilon.isFinite else {
+            throw RelevancyMethodError.invalidOption(name: "epsilon", reason: "need a finite value >= 0, got \(epsilon)")
+        }
+        guard gamma >= 0, gamma.isFinite else {
+            throw RelevancyMethodError.invalidOption(name: "gamma", reason: "need a finite value >= 0, got \(gamma)")
+        }
+        let composite: any Composite
+        switch name {
+        case "lrp-epsilon-plus": composite = ZennitComposites.epsilonPlus(epsilon: epsilon)
+        case "lrp-epsilon-plus-flat": composite = ZennitComposites.epsilonPlusFlat(epsilon: epsilon)
+        case "lrp-epsilon-alpha2-beta1": composite = ZennitComposites.epsilonAlpha2Beta1(epsilon: epsilon)
+        case "lrp-epsilon-alpha2-beta1-flat": composite = ZennitComposites.epsilonAlpha2Beta1Flat(epsilon: epsilon)
+        case "lrp-epsilon-gamma-box":
+            let p = classifier.configuration.preprocessing
+            composite = ZennitComposites.epsilonGammaBox(low: zip(p.mean, p.std).map { (0 - $0) / $1 },
+                                                         high: zip(p.mean, p.std).map { (1 - $0) / $1 },
+                                                         epsilon: epsilon, gamma: gamma)
+        default: throw RelevancyMethodError.unknownMethod(name, known: zennitMethodNames)
+        }
+        return LayerwiseRelevance(name: name, classifier: classifier, composite: composite,
+                                  canonizers: ZennitComposites.canonizers)
     }
 }

@@ -10,13 +10,15 @@
 /// | `gradcam` | ``GradCAM`` | VGG, ResNet |
 /// | `lrp-epsilon` | ``LayerwiseRelevance/epsilon(classifier:epsilon:)`` | all |
 /// | `lrp-zplus` | ``LayerwiseRelevance/zPlus(classifier:)`` | all |
+/// | `lrp-epsilon-plus`, `lrp-epsilon-plus-flat`, `lrp-epsilon-alpha2-beta1`, `lrp-epsilon-alpha2-beta1-flat`, `lrp-epsilon-gamma-box` | ``LayerwiseRelevance/zennit(_:classifier:epsilon:gamma:)`` (Zennit 0.5.1's composites) | VGG, ResNet |
 /// | `attention-rollout` | ``AttentionRollout`` | ViT |
 /// | `transformer-attribution` | ``TransformerAttribution`` | ViT |
 /// | `random` | ``RandomRelevance`` | all |
 public enum RelevancyMethods {
     /// Every method name, in the order reports list them.
     public static let names = ["abslrp", "gradient", "input-x-gradient", "smoothgrad", "integrated-gradients", "gradcam",
-                               "lrp-epsilon", "lrp-zplus", "attention-rollout", "transformer-attribution", "random"]
+                               "lrp-epsilon", "lrp-zplus"] + LayerwiseRelevance.zennitMethodNames
+        + ["attention-rollout", "transformer-attribution", "random"]
 
     /// The method `name` for `classifier`, with `options` for those that take
     /// any; unknown names, methods that do not apply to the architecture and
@@ -36,6 +38,8 @@ public enum RelevancyMethods {
         case "gradcam": return try GradCAM(classifier: classifier)
         case "lrp-epsilon": return try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: o.lrpEpsilon)
         case "lrp-zplus": return LayerwiseRelevance.zPlus(classifier: classifier)
+        case _ where LayerwiseRelevance.zennitMethodNames.contains(name):
+            return try LayerwiseRelevance.zennit(name, classifier: classifier, epsilon: o.lrpEpsilon, gamma: o.lrpGamma)
         case "attention-rollout": return try AttentionRollout(classifier: classifier)
         case "transformer-attribution": return try TransformerAttribution(classifier: classifier)
         case "random": return RandomRelevance(classifier: classifier, seed: o.seed)

@@ -6,7 +6,8 @@
 /// | `smoothGradSamples` | 25 | smoothgrad | Smilkov et al. see little change past ~20-50 samples |
 /// | `smoothGradNoiseLevel` | 0.15 | smoothgrad | the paper's recommended 10-20% of the input range |
 /// | `integratedGradientsSteps` | 32 | integrated-gradients | trapezoid points (Captum's default is 50 Gauss-Legendre points); raise it when completeness matters |
-/// | `lrpEpsilon` | 1e-6 | lrp-epsilon | Zennit's `Epsilon` default (a stabiliser) |
+/// | `lrpEpsilon` | 1e-6 | lrp-epsilon, Zennit's composites | Zennit's `Epsilon` default (a stabiliser) |
+/// | `lrpGamma` | 0.25 | lrp-epsilon-gamma-box | Zennit's `Gamma` default |
 /// | `seed` | 0 | smoothgrad, random | reproducible noise |
 /// | `chunkSize` | 16 | smoothgrad, integrated-gradients | model rows per forward/backward pass |
 public struct RelevancyMethodOptions: Sendable, Equatable {
@@ -14,13 +15,14 @@ public struct RelevancyMethodOptions: Sendable, Equatable {
     public var smoothGradNoiseLevel: Float
     public var integratedGradientsSteps: Int
     public var lrpEpsilon: Float
+    public var lrpGamma: Float
     public var seed: UInt64
     public var chunkSize: Int
 
     public init(smoothGradSamples: Int = 25, smoothGradNoiseLevel: Float = 0.15, integratedGradientsSteps: Int = 32,
-                lrpEpsilon: Float = 1e-6, seed: UInt64 = 0, chunkSize: Int = 16) {
+                lrpEpsilon: Float = 1e-6, lrpGamma: Float = 0.25, seed: UInt64 = 0, chunkSize: Int = 16) {
         self.smoothGradSamples = smoothGradSamples; self.smoothGradNoiseLevel = smoothGradNoiseLevel
-        self.integratedGradientsSteps = integratedGradientsSteps; self.lrpEpsilon = lrpEpsilon
+        self.integratedGradientsSteps = integratedGradientsSteps; self.lrpEpsilon = lrpEpsilon; self.lrpGamma = lrpGamma
         self.seed = seed; self.chunkSize = chunkSize
     }
 }
