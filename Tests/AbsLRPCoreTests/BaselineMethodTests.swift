@@ -307,7 +307,8 @@ final class BaselineMethodTests: XCTestCase {
             let names = RelevancyMethods.applicable(to: classifier)
             let family = classifier.configuration.architecture.familyName
             XCTAssertEqual(Set(RelevancyMethods.names).subtracting(names),
-                           family == "vision_transformer" ? ["gradcam"] : ["attention-rollout", "transformer-attribution"])
+                           family == "vision_transformer" ? Set(["gradcam"] + LayerwiseRelevance.zennitMethodNames)
+                                                          : ["attention-rollout", "transformer-attribution"])
             for name in names {
                 let method = try RelevancyMethods.make(name, classifier: classifier, options: options)
                 XCTAssertEqual(method.name, name)

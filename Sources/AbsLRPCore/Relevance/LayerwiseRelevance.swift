@@ -66,8 +66,9 @@ extension LayerwiseRelevance {
     /// `[0, 1]` through its normalisation, `(0 - mean) / std` and `(1 - mean) / std`.
     public static func zennit(_ name: String, classifier: Classifier, epsilon: Float = 1e-6,
                               gamma: Float = 0.25) throws -> LayerwiseRelevance {
-        if case .visionTransformer = classifier.configuration.architecture {
-            throw RelevancyMethodError.notApplicable(method: name, architecture: "vision transformer",
+        let architecture = classifier.configuration.architecture
+        guard architecture.kind == .convolutional else {
+            throw RelevancyMethodError.notApplicable(method: name, architecture: architecture.familyName,
                                                      reason: "Zennit's standard composites map convolutional networks")
         }
         guard epsilon >= 0, epsilon.isFinite else {
