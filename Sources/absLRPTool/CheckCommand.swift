@@ -25,6 +25,8 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var preprocessingOptions: PreprocessingOptions
+
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp(
         "Methods to check, comma- or space-separated (default: every method that applies to the model): "
             + RelevancyMethods.names.joined(separator: ", ") + ".", valueName: "names"))
@@ -57,7 +59,7 @@ struct CheckCommand: ParsableCommand {
             input = try SafetensorsFile(contentsOf: url).tensor("input")
         case .images(let urls):
             guard !urls.isEmpty else { throw ExplainJobError.noInputs }
-            input = try InputImages.load(urls, preprocessing: classifier.configuration.preprocessing,
+            input = try InputImages.load(urls, preprocessing: try classifier.configuration.preprocessing(preprocessingOptions.preprocessing),
                                          maxPixels: inputs.maxPixels)
         }
         try classifier.validateInput(input)

@@ -19,6 +19,8 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var preprocessingOptions: PreprocessingOptions
+
     @Option(name: .long, help: ArgumentHelp(
         "An image folder (ImageFolder layout), a path,label CSV, a safetensors file (input, label), an "
             + "*images-idx3-ubyte[.gz] file, or fashion-mnist-test / fashion-mnist-train.", valueName: "path"))
@@ -89,7 +91,8 @@ struct EvaluateCommand: ParsableCommand {
             .filter { !$0.isEmpty }
         if names == ["all"] { names = RelevancyMethods.applicable(to: classifier) }
         let relevancyMethods = try GAEMethodCatalog.methods(named: names, classifier: classifier)
-        var data: GAEDataset = try GAEDatasets.open(dataset, preprocessing: classifier.configuration.preprocessing)
+        let pipeline = preprocessingOptions.preprocessing
+        var data: GAEDataset = try GAEDatasets.open(dataset, preprocessing: try classifier.configuration.preprocessing(pipeline))
         if let limit { data = PrefixDataset(base: data, count: min(limit, data.count)) }
         let configuration = GAEConfiguration(batchSize: batchSize, steps: steps, seed: seed,
                                              pairing: PositivePairing(rawValue: pairing)!, shard: try parsedShard())
@@ -101,7 +104,8 @@ struct EvaluateCommand: ParsableCommand {
                                         journal: resume ? .resume(journal) : .start(journal))
         let files = try report.write(to: output.staging)
         let pictures = try report.writePictures(to: output.staging, methods: relevancyMethods, dataset: data,
-                                                preprocessing: classifier.configuration.preprocessing, k: top,
+                                                preprocessing: (try? classifier.configuration.preprocessing(pipeline))
+                                                    ?? classifier.configuration.displayPreprocessing, k: top,
                                                 labelNames: classifier.configuration.labelNames)
         try output.commit()
         SummaryTable.print(report)

@@ -18,6 +18,8 @@ struct ExplainCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var preprocessingOptions: PreprocessingOptions
+
     @Option(name: .long, help: ArgumentHelp("Relevancy method: \(RelevancyMethods.names.joined(separator: ", ")).",
                                             valueName: "name"))
     var method = "abslrp"
@@ -41,7 +43,8 @@ struct ExplainCommand: ParsableCommand {
         let method = try RelevancyMethods.make(self.method, classifier: classifier)
         let job = ExplainJob(source: try inputs.source(), method: method, target: target, batchSize: inputs.batchSize,
                              outputDirectory: URL(fileURLWithPath: out), overlay: overlay,
-                             relevanceFile: saveRelevance.map { URL(fileURLWithPath: $0) }, maxPixels: inputs.maxPixels)
+                             relevanceFile: saveRelevance.map { URL(fileURLWithPath: $0) }, maxPixels: inputs.maxPixels,
+                             preprocessing: preprocessingOptions.preprocessing)
         let start = Date()
         let results = try job.run { done, total in
             if total > inputs.batchSize { FileHandle.standardError.write("explained \(done)/\(total)\n".data(using: .utf8)!) }

@@ -471,16 +471,19 @@ final class ImagingTests: XCTestCase {
         XCTAssertEqual(one.storage, Array(three.storage.prefix(28 * 28)), "grey R = G = B gives L = R")
     }
 
-    func testTimmStyleConfigComputesResize() {
+    func testTimmScaleSizeIsFlooredInputOverCropPct() {
         let cases: [(Double, Int)] = [(0.875, 256), (0.9, 248), (0.95, 235), (1.0, 224)]
-        for (cropPct, resize) in cases {
-            let config = PreprocessingConfig(timmInputSize: [3, 224, 224], cropPct: cropPct,
-                                             mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
-            XCTAssertEqual(config.resizeSize, .init(resize), "crop_pct \(cropPct)")
-            XCTAssertEqual(config.cropSize, .init(224))
+        for (cropPct, scale) in cases {
+            let data = DataConfiguration(inputSize: [3, 224, 224], cropPct: cropPct)
+            XCTAssertEqual(TimmEvalTransform(data, mean: [0.5, 0.5, 0.5]).scaleSize, .init(scale), "crop_pct \(cropPct)")
         }
-        XCTAssertEqual(PreprocessingConfig(timmInputSize: [3, 224, 224], cropPct: 0.875, mean: [0.485, 0.456, 0.406],
-                                           std: [0.229, 0.224, 0.225]), .imagenetCNN())
+    }
+
+    func testReferenceProportionsForOtherSizes() {
+        let p = PreprocessingConfig.reference(height: 224, width: 224, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+        XCTAssertEqual(p, .imagenetViT())
+        XCTAssertEqual(PreprocessingConfig.reference(height: 28, width: 384, mean: [0], std: [1], channels: 1).geometry,
+                       .reference(resize: .init(height: 32, width: 438)))
     }
 
     func testDenormalizeInvertsNormalize() {

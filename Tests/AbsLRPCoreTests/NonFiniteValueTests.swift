@@ -40,15 +40,15 @@ final class NonFiniteValueTests: XCTestCase {
 
     func testConfigurationStatisticsMustBeFinite() throws {
         var config = try ModelConfiguration(contentsOf: Fixtures.url("reference/vgg_mini.config.json"))
-        config.mean[1] = .nan
+        config.data.mean = [0.5, .nan, 0.5]
         XCTAssertThrowsError(try config.validate()) { error in
             guard let error = error as? NonFiniteValueError else { return XCTFail("\(error)") }
             XCTAssertEqual(error.subject, "mean")
             XCTAssertEqual(error.index, [1])
             XCTAssertTrue(error.value.isNaN)
         }
-        config.mean[1] = 0.5
-        config.std[2] = .infinity
+        config.data.mean = [0.5, 0.5, 0.5]
+        config.data.std = [0.5, 0.5, .infinity]
         XCTAssertThrowsError(try config.validate()) { error in
             XCTAssertTrue("\(error)".hasPrefix("std holds inf at index [2]"), "\(error)")
         }

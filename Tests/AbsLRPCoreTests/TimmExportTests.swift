@@ -19,8 +19,13 @@ final class TimmExportTests: XCTestCase {
 
     func testPretrainedConfigurationDrivesPreprocessing() throws {
         let config = try ModelConfiguration(contentsOf: Fixtures.url("export/resnet18_small/config.json"))
-        XCTAssertEqual(config.cropPct, 0.95)
-        XCTAssertEqual(config.preprocessing.cropSize, .init(224))
-        XCTAssertEqual(config.preprocessing.resizeSize, .init(Int((224 / 0.95).rounded(.down))))
+        XCTAssertEqual(config.data.cropPct, 0.95)
+        XCTAssertEqual(config.data.interpolation, .bicubic)
+        let timm = try config.preprocessing(.timm)
+        XCTAssertEqual(timm.cropSize, .init(224))
+        guard case .timm(let transform) = timm.geometry else { return XCTFail("\(timm.geometry)") }
+        XCTAssertEqual(transform.scaleSize, .init(Int((224 / 0.95).rounded(.down))))
+        XCTAssertEqual(transform.interpolation, .bicubic)
+        XCTAssertEqual(try config.preprocessing(.reference).geometry, .reference(resize: .init(256)))
     }
 }

@@ -56,13 +56,15 @@ final class TimmModelTableTests: XCTestCase {
     func testPretrainedTagsSelectTheirInputFields() throws {
         let plain = try ModelConfiguration(timmName: "resnet50")
         XCTAssertEqual(plain.inputSize, [3, 224, 224])
-        XCTAssertEqual(plain.cropPct, 0.95)
+        XCTAssertEqual(plain.data.cropPct, 0.95)
+        XCTAssertEqual(plain.data.interpolation, .bicubic)
         let a3 = try ModelConfiguration(timmName: "resnet50.a3_in1k")
         XCTAssertEqual(a3.inputSize, [3, 160, 160])
         let tv = try ModelConfiguration(timmName: "vgg16.tv_in1k")
-        XCTAssertEqual(tv.cropPct, 0.875)
+        XCTAssertEqual(tv.data.cropPct, 0.875)
+        XCTAssertEqual(tv.data.interpolation, .bilinear)
         let vit = try ModelConfiguration(timmName: "vit_base_patch16_224.augreg2_in21k_ft_in1k")
-        XCTAssertEqual(vit.mean, [0.5, 0.5, 0.5])
+        XCTAssertEqual(vit.data.mean, [0.5, 0.5, 0.5])
         XCTAssertThrowsError(try ModelConfiguration(timmName: "resnet50.no_such_tag")) { error in
             XCTAssertTrue("\(error)".contains("a1_in1k"), "\(error)")
         }

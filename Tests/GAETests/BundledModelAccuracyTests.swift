@@ -17,7 +17,7 @@ final class BundledModelAccuracyTests: XCTestCase {
             let recorded = try XCTUnwrap(json["test_accuracy"] as? Double, "\(name): no test_accuracy recorded")
             let config = try ModelConfiguration(contentsOf: url)
             let classifier = try Classifier(configuration: config, weights: Self.weights.appendingPathComponent("\(name).safetensors"))
-            let data = try GAEDatasets.open("fashion-mnist-test", preprocessing: config.preprocessing)
+            let data = try GAEDatasets.open("fashion-mnist-test", preprocessing: config.preprocessing())
             XCTAssertEqual(data.count, 10_000)
             var correct = 0
             let batch = 250

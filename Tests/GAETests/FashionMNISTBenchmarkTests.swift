@@ -26,7 +26,7 @@ final class FashionMNISTBenchmarkTests: XCTestCase {
             classifier = Classifier(configuration: config)
             classifier.randomizeWeights(seed: 1)
         }
-        let preprocessing = config.preprocessing
+        let preprocessing = try config.preprocessing()
         let all = try IDXDataset(images: folder.appendingPathComponent("t10k-images-idx3-ubyte.gz"),
                                  labels: folder.appendingPathComponent("t10k-labels-idx1-ubyte.gz"), preprocessing: preprocessing)
         let data = FirstItems(base: all, count: 256)

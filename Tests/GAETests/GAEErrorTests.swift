@@ -43,7 +43,7 @@ final class GAEErrorTests: XCTestCase {
         }
         let broken = root.appendingPathComponent("cat/broken.png")
         try Data("definitely not a PNG".utf8).write(to: broken)
-        let dataset = try ImageFolderDataset(root: root, preprocessing: classifier.configuration.preprocessing)
+        let dataset = try ImageFolderDataset(root: root, preprocessing: classifier.configuration.preprocessing())
         XCTAssertThrowsError(try evaluation().run(on: dataset)) { error in
             guard case GAEError.unreadableImage(let item, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(item, broken.path)

@@ -1,9 +1,19 @@
 import Foundation
 
-/// How an image becomes a model input, as the reference's `preprocess_image`:
-///
-///     RGB bytes -> / 255 -> resize to resizeSize (antialiased bilinear, aspect
-///     ratio not kept) -> center crop to cropSize -> (x - mean[c]) / std[c]
+/// Which published pipeline turns an image file into a model input.
+public enum Preprocessing: String, CaseIterable, Sendable {
+    /// The reference's `preprocess_image` (the paper's maps and numbers):
+    /// bytes / 255, both sides resized to `floor(size * 256 / 224)` with
+    /// antialiased bilinear on float (aspect ratio not kept), centre crop to
+    /// the input size, normalise. For 224 inputs: 256x256, crop 224.
+    case reference
+    /// timm's eval transform for the model's `pretrained_cfg`
+    /// (``TimmEvalTransform``): a hub model's own accuracy.
+    case timm
+}
+
+/// How an image becomes a model input: a geometry (``Geometry``), then
+/// `(x - mean[c]) / std[c]` per channel.
 ///
 /// With `channels == 1` the image is first reduced to Pillow's `convert('L')`
 /// luminance (``RGBImage/grayscale()``).
@@ -20,8 +30,16 @@ public struct PreprocessingConfig: Equatable, Sendable {
         public init(_ side: Int) { self.init(height: side, width: side) }
     }
 
-    /// Size of the resized image, before cropping.
-    public var resizeSize: Size
+    /// How pixels are resized and cropped.
+    public enum Geometry: Equatable, Sendable {
+        /// The reference's: `/ 255`, resize to `resize` (antialiased bilinear
+        /// on float, ``resizeBilinearAntialiased(_:height:width:)``), centre crop.
+        case reference(resize: Size)
+        /// timm's, on 8-bit pixels; `/ 255` at the end.
+        case timm(TimmEvalTransform)
+    }
+
+    public var geometry: Geometry
     /// Size of the center crop: the model's input size.
     public var cropSize: Size
     /// Per-channel mean subtracted after scaling to [0, 1] (`channels` values).
@@ -31,19 +49,36 @@ public struct PreprocessingConfig: Equatable, Sendable {
     /// 3 for RGB models, 1 for greyscale models.
     public var channels: Int
 
+    /// The reference's geometry: resize to `resizeSize`, crop `cropSize`.
     public init(resizeSize: Size, cropSize: Size, mean: [Float], std: [Float], channels: Int = 3) {
+        precondition(cropSize.height > 0 && cropSize.width > 0
+                     && cropSize.height <= resizeSize.height && cropSize.width <= resizeSize.width,
+                     "crop \(cropSize) must be positive and fit inside the resize \(resizeSize)")
+        self.init(geometry: .reference(resize: resizeSize), cropSize: cropSize, mean: mean, std: std, channels: channels)
+    }
+
+    /// timm's geometry.
+    public init(timm transform: TimmEvalTransform, mean: [Float], std: [Float], channels: Int = 3) {
+        self.init(geometry: .timm(transform), cropSize: transform.cropSize, mean: mean, std: std, channels: channels)
+    }
+
+    private init(geometry: Geometry, cropSize: Size, mean: [Float], std: [Float], channels: Int) {
         precondition(channels == 1 || channels == 3, "channels must be 1 or 3, got \(channels)")
         precondition(mean.count == channels && std.count == channels,
                      "need \(channels) mean and std values, got \(mean.count) and \(std.count)")
         precondition(std.allSatisfy { $0 != 0 }, "std must not contain 0")
-        precondition(cropSize.height > 0 && cropSize.width > 0
-                     && cropSize.height <= resizeSize.height && cropSize.width <= resizeSize.width,
-                     "crop \(cropSize) must be positive and fit inside the resize \(resizeSize)")
-        self.resizeSize = resizeSize
+        self.geometry = geometry
         self.cropSize = cropSize
         self.mean = mean
         self.std = std
         self.channels = channels
+    }
+
+    /// The reference's proportions for an input of `height x width`: resize to
+    /// `floor(side * 256 / 224)` per side (256 for 224), crop to the input.
+    public static func reference(height: Int, width: Int, mean: [Float], std: [Float], channels: Int = 3) -> PreprocessingConfig {
+        PreprocessingConfig(resizeSize: Size(height: height * 256 / 224, width: width * 256 / 224),
+                            cropSize: Size(height: height, width: width), mean: mean, std: std, channels: channels)
     }
 
     /// ImageNet CNN preprocessing (VGG, ResNet): resize 256, crop 224,
@@ -59,24 +94,16 @@ public struct PreprocessingConfig: Equatable, Sendable {
                             mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
     }
 
-    /// From a timm `pretrained_cfg`: `input_size` (C, H, W), `crop_pct`, `mean`,
-    /// `std`. The resize is `floor(H / crop_pct) x floor(W / crop_pct)`, as
-    /// timm's eval transform computes its scale size; like the reference (and
-    /// unlike timm's shorter-side resize) both sides are resized to it.
-    public init(timmInputSize inputSize: [Int], cropPct: Double, mean: [Float], std: [Float]) {
-        precondition(inputSize.count == 3, "input_size is (C, H, W), got \(inputSize)")
-        precondition(cropPct > 0 && cropPct <= 1, "crop_pct must be in (0, 1], got \(cropPct)")
-        let resize = Size(height: Int((Double(inputSize[1]) / cropPct).rounded(.down)),
-                          width: Int((Double(inputSize[2]) / cropPct).rounded(.down)))
-        self.init(resizeSize: resize, cropSize: Size(height: inputSize[1], width: inputSize[2]),
-                  mean: mean, std: std, channels: inputSize[0])
-    }
-
     /// The model input for `image`: a tensor of shape (channels, crop H, crop W).
     public func preprocess(_ image: RGBImage) -> Tensor {
-        let scaled = channels == 1 ? image.grayscaleTensor() : image.toTensor()
-        let resized = resizeBilinearAntialiased(scaled, height: resizeSize.height, width: resizeSize.width)
-        return normalize(centerCrop(resized, height: cropSize.height, width: cropSize.width))
+        switch geometry {
+        case .reference(let resize):
+            let scaled = channels == 1 ? image.grayscaleTensor() : image.toTensor()
+            let resized = resizeBilinearAntialiased(scaled, height: resize.height, width: resize.width)
+            return normalize(centerCrop(resized, height: cropSize.height, width: cropSize.width))
+        case .timm(let transform):
+            return normalize(transform.apply(ByteImage(image, channels: channels)).toTensor())
+        }
     }
 
     /// `(x - mean[c]) / std[c]` over a (C, H, W) or (B, C, H, W) tensor, in

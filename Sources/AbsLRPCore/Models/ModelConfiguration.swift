@@ -18,13 +18,9 @@ import Foundation
 public struct ModelConfiguration: Sendable {
     /// The family and its arguments.
     public var architecture: Architecture
-    /// (C, H, W) the model takes.
-    public var inputSize: [Int]
-    /// Per-channel normalisation statistics.
-    public var mean: [Float]
-    public var std: [Float]
-    /// Crop size / resize size (timm's `crop_pct`; the reference uses 224/256).
-    public var cropPct: Float
+    /// What inputs look like: size, resize filter, crop, statistics (timm's
+    /// `pretrained_cfg` input fields).
+    public var data: DataConfiguration
     /// Class names, index = class id, when known.
     public var labelNames: [String]?
     /// Free-form name for reports (the timm name or the file it came from).
@@ -32,21 +28,38 @@ public struct ModelConfiguration: Sendable {
 
     public var numClasses: Int { architecture.numClasses }
     public var inChannels: Int { architecture.inChannels }
+    /// (C, H, W) the model takes.
+    public var inputSize: [Int] {
+        get { data.inputSize }
+        set { data.inputSize = newValue }
+    }
 
-    public init(architecture: Architecture, inputSize: [Int], mean: [Float], std: [Float],
-                cropPct: Float, labelNames: [String]? = nil, name: String) {
-        self.architecture = architecture; self.inputSize = inputSize
-        self.mean = mean; self.std = std; self.cropPct = cropPct
+    public init(architecture: Architecture, data: DataConfiguration, labelNames: [String]? = nil, name: String) {
+        self.architecture = architecture; self.data = data
         self.labelNames = labelNames; self.name = name
     }
 
-    /// A family's configuration with timm's defaults for its kind:
-    /// ImageNet statistics for CNNs, 0.5 for ViTs, crop 0.875.
+    /// A configuration with explicit statistics and crop_pct (timm's other defaults).
+    public init(architecture: Architecture, inputSize: [Int], mean: [Float], std: [Float],
+                cropPct: Float, labelNames: [String]? = nil, name: String) {
+        self.init(architecture: architecture,
+                  data: DataConfiguration(inputSize: inputSize, cropPct: Double(cropPct),
+                                          mean: mean.map(Double.init), std: std.map(Double.init)),
+                  labelNames: labelNames, name: name)
+    }
+
+    /// A family's configuration with timm's defaults for its kind: for RGB
+    /// models ImageNet statistics for CNNs and 0.5 for ViTs; for other channel
+    /// counts no statistics (``DataConfiguration/defaultStatistics(channels:)``);
+    /// crop 0.875, bicubic, centre crop.
     public init(architecture: Architecture, name: String) {
-        let attention = architecture.kind == .attention
-        self.init(architecture: architecture, inputSize: architecture.defaultInputSize,
-                  mean: attention ? imagenetInceptionMean : imagenetDefaultMean,
-                  std: attention ? imagenetInceptionStd : imagenetDefaultStd, cropPct: 0.875, name: name)
+        var data = DataConfiguration(inputSize: architecture.defaultInputSize)
+        if architecture.inChannels == 3 {
+            let attention = architecture.kind == .attention
+            data.mean = (attention ? imagenetInceptionMean : imagenetDefaultMean).map(Double.init)
+            data.std = (attention ? imagenetInceptionStd : imagenetDefaultStd).map(Double.init)
+        }
+        self.init(architecture: architecture, data: data, name: name)
     }
 }
 
@@ -237,11 +250,12 @@ extension ModelConfiguration {
         }
     }
 
-    /// Checks that the pieces agree (channels, input size, statistics, class names).
+    /// Checks that the pieces agree (sizes, channels, class names). The
+    /// statistics are checked for finiteness here and against the channel
+    /// count only when images are preprocessed (``preprocessing(_:)``): a
+    /// preprocessed tensor never needs them.
     public func validate() throws {
-        guard inputSize.count == 3, inputSize.allSatisfy({ $0 > 0 }) else {
-            throw ModelConfigurationError.invalidArgument(name: "input_size", reason: "need [C, H, W], got \(inputSize)")
-        }
+        try data.validate()
         guard inputSize[0] == inChannels else {
             throw ModelConfigurationError.invalidArgument(
                 name: "input_size", reason: "\(inputSize[0]) channels but the model takes in_chans=\(inChannels)")
@@ -251,15 +265,8 @@ extension ModelConfiguration {
         } catch let error as ClassifierInputError {
             throw ModelConfigurationError.invalidArgument(name: "input_size", reason: "\(error)")
         }
-        try requireFinite(mean, field: "mean")
-        try requireFinite(std, field: "std")
-        guard mean.count == inChannels || mean.count == 1, std.count == mean.count, std.allSatisfy({ $0 > 0 }) else {
-            throw ModelConfigurationError.invalidArgument(
-                name: "mean/std", reason: "need \(inChannels) positive values each, got mean \(mean) std \(std)")
-        }
-        guard cropPct > 0 && cropPct <= 1 else {
-            throw ModelConfigurationError.invalidArgument(name: "crop_pct", reason: "must be in (0, 1], got \(cropPct)")
-        }
+        if let mean = data.mean { try requireFinite(mean, field: "mean") }
+        if let std = data.std { try requireFinite(std, field: "std") }
         if let labels = labelNames, labels.count != numClasses {
             throw ModelConfigurationError.invalidArgument(
                 name: "label_names", reason: "\(labels.count) names for \(numClasses) classes")

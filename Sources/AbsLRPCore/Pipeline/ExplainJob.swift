@@ -32,13 +32,15 @@ public struct ExplainJob {
     public var overlay: Bool
     public var relevanceFile: URL?
     public var maxPixels: Int
+    /// The pipeline that prepares image files (unused for a tensor file).
+    public var preprocessing: Preprocessing
 
     public init(source: Source, method: RelevancyMethod, target: Int? = nil, batchSize: Int = 8,
                 outputDirectory: URL? = nil, overlay: Bool = false, relevanceFile: URL? = nil,
-                maxPixels: Int = RGBImage.defaultMaxPixels) {
+                maxPixels: Int = RGBImage.defaultMaxPixels, preprocessing: Preprocessing = .reference) {
         self.source = source; self.method = method; self.target = target; self.batchSize = batchSize
         self.outputDirectory = outputDirectory; self.overlay = overlay; self.relevanceFile = relevanceFile
-        self.maxPixels = maxPixels
+        self.maxPixels = maxPixels; self.preprocessing = preprocessing
     }
 
     /// One explained image.
@@ -54,8 +56,13 @@ public struct ExplainJob {
     /// Runs the job; `progress(done, total)` after every batch.
     public func run(progress: (Int, Int) -> Void = { _, _ in }) throws -> [Result] {
         let classifier = method.classifier
-        let preprocessing = classifier.configuration.preprocessing
         guard batchSize > 0 else { throw ExplainJobError.invalidBatchSize(batchSize) }
+        let preprocessing: PreprocessingConfig
+        if case .images = source {
+            preprocessing = try classifier.configuration.preprocessing(self.preprocessing)
+        } else {
+            preprocessing = classifier.configuration.displayPreprocessing
+        }
         let output = try outputDirectory.map { try RunOutput(folder: $0) }
         let relevanceStaged = try relevanceFile.map { file -> URL in
             if let output { return try output.stagedURL(external: file) }

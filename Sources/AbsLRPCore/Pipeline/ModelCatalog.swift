@@ -95,12 +95,33 @@ public enum ModelCatalogError: Error, CustomStringConvertible, Equatable {
 }
 
 extension ModelConfiguration {
-    /// How images become inputs of this model: resize to `input / crop_pct`,
-    /// centre crop to the input size, normalise with `mean`/`std`.
-    public var preprocessing: PreprocessingConfig {
-        PreprocessingConfig(timmInputSize: inputSize, cropPct: Double(cropPct),
-                            mean: mean.count == inChannels ? mean : Array(repeating: mean[0], count: inChannels),
-                            std: std.count == inChannels ? std : Array(repeating: std[0], count: inChannels))
+    /// How images become inputs of this model with `pipeline`
+    /// (``Preprocessing``): the reference's proportions (resize to
+    /// `floor(size * 256 / 224)`, crop) or timm's eval transform, normalised
+    /// with the configuration's statistics (``DataConfiguration/statistics()``).
+    /// - Throws: ``DataConfigurationError/statistics(reason:)`` when the
+    ///   statistics do not fit the channels, ``DataConfigurationError/notAnImageModel(channels:)``
+    ///   for a model that does not take 1- or 3-channel images.
+    public func preprocessing(_ pipeline: Preprocessing = .reference) throws -> PreprocessingConfig {
+        let (mean, std) = try data.statistics()
+        let channels = inputSize[0]
+        guard channels == 1 || channels == 3 else { throw DataConfigurationError.notAnImageModel(channels: channels) }
+        switch pipeline {
+        case .reference:
+            return .reference(height: inputSize[1], width: inputSize[2], mean: mean, std: std, channels: channels)
+        case .timm:
+            return PreprocessingConfig(timm: TimmEvalTransform(data, mean: mean), mean: mean, std: std, channels: channels)
+        }
+    }
+
+    /// The preprocessing used to display an input that is already a tensor:
+    /// ``preprocessing(_:)`` when the statistics fit, else the default
+    /// statistics for the channel count (a tensor never needs statistics).
+    public var displayPreprocessing: PreprocessingConfig {
+        if let p = try? preprocessing() { return p }
+        let channels = inputSize[0] == 1 ? 1 : 3
+        let (mean, std) = DataConfiguration.defaultStatistics(channels: channels)
+        return .reference(height: inputSize[1], width: inputSize[2], mean: mean, std: std, channels: channels)
     }
 
     /// The name of class `index` (from `label_names`, ImageNet for 1000-class

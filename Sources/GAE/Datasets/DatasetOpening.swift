@@ -14,13 +14,14 @@ public enum GAEDatasets {
     /// Where Debian's `dataset-fashion-mnist` installs the IDX files.
     public static let fashionMNISTDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
 
-    public static func open(_ path: String, preprocessing: PreprocessingConfig) throws -> GAEDataset {
+    /// `preprocessing` is evaluated only for data sets of images (not for safetensors inputs).
+    public static func open(_ path: String, preprocessing: @autoclosure () throws -> PreprocessingConfig) throws -> GAEDataset {
         switch path {
         case "fashion-mnist-test", "fashion-mnist-train":
             let split = path.hasSuffix("test") ? "t10k" : "train"
             return try IDXDataset(images: fashionMNISTDirectory.appendingPathComponent("\(split)-images-idx3-ubyte.gz"),
                                   labels: fashionMNISTDirectory.appendingPathComponent("\(split)-labels-idx1-ubyte.gz"),
-                                  preprocessing: preprocessing)
+                                  preprocessing: try preprocessing())
         default: break
         }
         let url = URL(fileURLWithPath: path)
@@ -28,14 +29,14 @@ public enum GAEDatasets {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw GAEError.invalidDataset(path: path, reason: "no such file or folder")
         }
-        if isDirectory.boolValue { return try ImageFolderDataset(root: url, preprocessing: preprocessing) }
+        if isDirectory.boolValue { return try ImageFolderDataset(root: url, preprocessing: try preprocessing()) }
         let name = url.lastPathComponent
-        if name.hasSuffix(".csv") { return try CSVDataset(csv: url, preprocessing: preprocessing) }
+        if name.hasSuffix(".csv") { return try CSVDataset(csv: url, preprocessing: try preprocessing()) }
         if name.hasSuffix(".safetensors") { return try SafetensorsDataset(url: url) }
         if name.contains("images-idx3-ubyte") {
             let labels = url.deletingLastPathComponent()
                 .appendingPathComponent(name.replacingOccurrences(of: "images-idx3-ubyte", with: "labels-idx1-ubyte"))
-            return try IDXDataset(images: url, labels: labels, preprocessing: preprocessing)
+            return try IDXDataset(images: url, labels: labels, preprocessing: try preprocessing())
         }
         throw GAEError.invalidDataset(
             path: path, reason: "not a folder, .csv, .safetensors or *images-idx3-ubyte[.gz] file "
