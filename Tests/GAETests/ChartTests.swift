@@ -141,7 +141,7 @@ final class ChartTests: XCTestCase {
         let folder = pictureFolder("gae")
         defer { if !folder.keep { try? FileManager.default.removeItem(at: folder.url) } }
         let pictures = try report.writePictures(to: folder.url, methods: gae.methods, dataset: Self.dataset,
-                                                preprocessing: Self.classifier.configuration.preprocessing, k: 2)
+                                                preprocessing: try Self.classifier.configuration.preprocessing(), k: 2)
         XCTAssertEqual(pictures.files.map(\.lastPathComponent),
                        ["gae_summary.svg", "gae_summary.png", "gae_extremes_abslrp.svg", "gae_extremes_abslrp.png"])
         let elements = try svgElements(String(contentsOf: pictures.extremes[0].svg, encoding: .utf8))
