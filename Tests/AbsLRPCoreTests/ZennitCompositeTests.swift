@@ -15,7 +15,7 @@ final class ZennitCompositeTests: XCTestCase {
             let zennit = try SafetensorsFile(contentsOf: Fixtures.url("zennit/\(name).zennit.safetensors"))
             let x = try golden.tensor("input")
             let targets = try golden.expected.integers("target")
-            let p = golden.classifier.configuration.preprocessing
+            let p = try golden.classifier.configuration.preprocessing()
             XCTAssertEqual(p.mean, [0.485, 0.456, 0.406], "the fixtures' box bounds assume timm's ImageNet mean")
             XCTAssertEqual(p.std, [0.229, 0.224, 0.225], "the fixtures' box bounds assume timm's ImageNet std")
             for method in LayerwiseRelevance.zennitMethodNames {

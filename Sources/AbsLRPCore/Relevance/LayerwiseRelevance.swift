@@ -84,7 +84,7 @@ extension LayerwiseRelevance {
         case "lrp-epsilon-alpha2-beta1": composite = ZennitComposites.epsilonAlpha2Beta1(epsilon: epsilon)
         case "lrp-epsilon-alpha2-beta1-flat": composite = ZennitComposites.epsilonAlpha2Beta1Flat(epsilon: epsilon)
         case "lrp-epsilon-gamma-box":
-            let p = classifier.configuration.preprocessing
+            let p = classifier.configuration.displayPreprocessing  // the statistics (or their defaults)
             composite = ZennitComposites.epsilonGammaBox(low: zip(p.mean, p.std).map { (0 - $0) / $1 },
                                                          high: zip(p.mean, p.std).map { (1 - $0) / $1 },
                                                          epsilon: epsilon, gamma: gamma)
