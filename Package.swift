@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -58,6 +59,10 @@ let package = Package(
         .testTarget(
             name: "AbsLRPCoreTests",
             dependencies: ["AbsLRPCore", "FigureTesting"]
+        ),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .testTarget(
             name: "GAETests",
