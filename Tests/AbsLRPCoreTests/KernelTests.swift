@@ -178,6 +178,15 @@ final class KernelTests: XCTestCase {
         } } }
     }
 
+    func testAvgPoolMatchesPyTorchsCeilModeWithoutPadding() {
+        // nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False) on 3x5:
+        // output 2x3, the last row and column average only the pixels inside.
+        let x = Tensor(shape: [1, 1, 3, 5], storage: (0..<15).map(Float.init))
+        let y = AvgPool2d(name: "p", kernelSize: 2, stride: 2).apply(x)
+        XCTAssertEqual(y.shape, [1, 1, 2, 3])
+        XCTAssertEqual(y.storage, [3, 5, 6.5, 10.5, 12.5, 14])
+    }
+
     func testBatchNormMatchesFormula() {
         let bn = BatchNorm2d(name: "bn", channels: 3)
         bn.setParameter("weight", randomTensor([3], seed: 9))

@@ -73,6 +73,10 @@ final class LayerGradientTests: XCTestCase {
               twin: AdaptiveAvgPool2d(name: "a", outputHeight: 4, outputWidth: 3), x: x, seed: 22)
         check("adaptive avg up", AdaptiveAvgPool2d(name: "a", outputHeight: 7, outputWidth: 7),
               twin: AdaptiveAvgPool2d(name: "a", outputHeight: 7, outputWidth: 7), x: x, seed: 23)
+        // 2x2/2 with ceil mode on odd sizes: the last windows hang over the edge.
+        let odd = awayFromZero([2, 2, 5, 3], seed: 26)
+        check("avg pool 2x2/2 ceil", AvgPool2d(name: "p", kernelSize: 2, stride: 2),
+              twin: AvgPool2d(name: "p", kernelSize: 2, stride: 2), x: odd, seed: 27)
     }
 
     func testResidualAddition() {

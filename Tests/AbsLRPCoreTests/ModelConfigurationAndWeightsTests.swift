@@ -53,7 +53,7 @@ final class ModelConfigurationAndWeightsTests: XCTestCase {
         }
         XCTAssertThrowsError(try ModelConfiguration(json: ["architecture": "resnet", "model_args": ["block": "basic", "layers": [1, 1]]], name: "x"))
         XCTAssertThrowsError(try ModelConfiguration(json: ["architecture": "resnet",
-            "model_args": ["block": "basic", "layers": [1, 1, 1, 1], "cardinality": 32]], name: "x")) { error in
+            "model_args": ["block": "bottleneck", "layers": [1, 1, 1, 1], "cardinality": 32]], name: "x")) { error in
             guard case .unsupportedOption(let name, _, _) = error as? ModelConfigurationError else { return XCTFail("\(error)") }
             XCTAssertEqual(name, "cardinality")
         }

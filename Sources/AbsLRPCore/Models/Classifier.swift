@@ -15,7 +15,13 @@ public final class Classifier {
         network = configuration.architecture.makeNetwork()
     }
 
-    public var numClasses: Int { configuration.numClasses }
+    /// Outputs per image: the classes, or for a model without a head
+    /// (`num_classes` 0) its pooled features, which then take the place of
+    /// classes as targets.
+    public var numClasses: Int { hasClassifierHead ? configuration.numClasses : configuration.architecture.numFeatures }
+
+    /// Whether the model ends in a classifier (`num_classes` > 0).
+    public var hasClassifierHead: Bool { configuration.numClasses > 0 }
 
     /// Checks that a batch fits the model: (B >= 1, C, H >= 1, W >= 1) with
     /// the model's channels, H, W a size the family's network takes
@@ -80,6 +86,8 @@ public enum ClassifierInputError: Error, CustomStringConvertible, Equatable {
     case wrongSize(model: String, expected: String, actual: [Int])
     case targetOutOfRange(target: Int, classes: Int)
     case targetCount(expected: Int, actual: Int)
+    /// A class explanation asked of a model without a classifier head.
+    case noClassifierHead(model: String, features: Int)
 
     public var description: String {
         switch self {
@@ -87,6 +95,9 @@ public enum ClassifierInputError: Error, CustomStringConvertible, Equatable {
         case .wrongSize(let m, let e, let a): return "model \(m) takes images of \(e), got \(a[0])x\(a[1])"
         case .targetOutOfRange(let t, let k): return "target class \(t) is out of range: the model has classes 0..<\(k)"
         case .targetCount(let e, let a): return "\(a) targets for a batch of \(e) images"
+        case .noClassifierHead(let m, let k):
+            return "model \(m) has no classifier head (num_classes=0), so there is no class to explain: its outputs are "
+                + "\(k) pooled features; give a target feature (0..<\(k)) to explain one"
         }
     }
 }

@@ -1,5 +1,5 @@
-/// timm's `ResNet`: conv1, bn1, act1, maxpool, layer1..layerN (N = 4 in
-/// every timm model), global_pool, fc.
+/// timm's `ResNet`: conv1 (7x7/2, or a deep stem `conv1.0`..`conv1.6`), bn1,
+/// act1, maxpool, layer1..layerN (N = 4 in every timm model), global_pool, fc.
 ///
 /// - input (B, in_chans, H, W); output logits (B, num_classes).
 public final class ResNet: Sequential {
@@ -12,23 +12,31 @@ public final class ResNet: Sequential {
     public init(_ c: ResNetConfiguration) {
         configuration = c
         super.init(name: "")
-        register(Conv2d(name: "conv1", inChannels: c.inChannels, outChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false))
-        register(BatchNorm2d(name: "bn1", channels: 64))
+        let stemChannels = c.stemOutputChannels
+        switch c.stemType {
+        case .single:
+            register(Conv2d(name: "conv1", inChannels: c.inChannels, outChannels: stemChannels, kernelSize: 7, stride: 2,
+                            padding: 3, bias: false))
+        case .deep, .deepTiered:
+            register(Self.deepStem(c))
+        }
+        register(BatchNorm2d(name: "bn1", channels: stemChannels))
         register(ReLU(name: "act1"))
         register(MaxPool2d(name: "maxpool", kernelSize: 3, stride: 2, padding: 1))
-        var inChannels = 64
+        var inChannels = stemChannels
         for stage in c.layers.indices {
             let layer = Sequential(name: "layer\(stage + 1)")
             for i in 0..<c.layers[stage] {
                 let stride = (stage > 0 && i == 0) ? 2 : 1
-                let width = c.channels[stage], out = width * c.block.expansion
-                let needsDownsample = i == 0 && (stride != 1 || inChannels != out)
+                let planes = c.channels[stage], out = planes * c.block.expansion
+                let shortcut: BlockShape.Shortcut = i == 0 && (stride != 1 || inChannels != out)
+                    ? (c.avgDown ? .averagePool : .convolution) : .identity
+                let shape = BlockShape(inChannels: inChannels, width: c.bottleneckWidth(planes: planes), outChannels: out,
+                                       stride: stride, shortcut: shortcut)
                 let name = layer.childName("\(i)")
                 switch c.block {
-                case .basic:
-                    layer.register(BasicBlock(name: name, inChannels: inChannels, width: width, stride: stride, downsample: needsDownsample))
-                case .bottleneck:
-                    layer.register(Bottleneck(name: name, inChannels: inChannels, width: width, stride: stride, downsample: needsDownsample))
+                case .basic: layer.register(BasicBlock(name: name, shape))
+                case .bottleneck: layer.register(Bottleneck(name: name, shape))
                 }
                 inChannels = out
             }
@@ -37,6 +45,40 @@ public final class ResNet: Sequential {
         register(SelectAdaptivePool2d(name: "global_pool"))
         register(Linear(name: "fc", inFeatures: inChannels, outFeatures: c.numClasses))
     }
+
+    /// timm's deep stems (`stem_type` "deep" / "deep_tiered"), `conv1` as a
+    /// Sequential: 3x3/2 conv, BN, ReLU, 3x3 conv, BN, ReLU, 3x3 conv to
+    /// `2 * stem_width` channels. Widths (w, w), tiered (3 * (w / 4), w).
+    private static func deepStem(_ c: ResNetConfiguration) -> Sequential {
+        let w = c.stemWidth
+        let (first, second) = c.stemType == .deepTiered ? (3 * (w / 4), w) : (w, w)
+        let stem = Sequential(name: "conv1")
+        let n = stem.childName
+        stem.register(Conv2d(name: n("0"), inChannels: c.inChannels, outChannels: first, kernelSize: 3, stride: 2,
+                             padding: 1, bias: false))
+        stem.register(BatchNorm2d(name: n("1"), channels: first))
+        stem.register(ReLU(name: n("2")))
+        stem.register(Conv2d(name: n("3"), inChannels: first, outChannels: second, kernelSize: 3, padding: 1, bias: false))
+        stem.register(BatchNorm2d(name: n("4"), channels: second))
+        stem.register(ReLU(name: n("5")))
+        stem.register(Conv2d(name: n("6"), inChannels: second, outChannels: c.stemOutputChannels, kernelSize: 3,
+                             padding: 1, bias: false))
+        return stem
+    }
+}
+
+/// Where a residual block sits in its network: input channels, the width of
+/// its main branch (a Bottleneck's `floor(planes * base_width / 64) * cardinality`,
+/// a BasicBlock's `planes`), output channels, the stride of its strided
+/// convolution, and its shortcut.
+struct BlockShape {
+    /// timm's shortcuts: none, `downsample_conv` (1x1 conv with the stride,
+    /// BN) or, with `avg_down`, `downsample_avg` (2x2 average pool with the
+    /// stride, ceil mode, padding not counted; 1x1 conv; BN).
+    enum Shortcut { case identity, convolution, averagePool }
+
+    let inChannels, width, outChannels, stride: Int
+    let shortcut: Shortcut
 }
 
 /// A residual block: a main branch, an optional downsample shortcut
@@ -60,12 +102,26 @@ public class ResidualBlock: Module {
         super.init(name: name)
     }
 
-    /// Adds the downsample shortcut (timm: conv 1x1 with stride, then BN).
-    func registerDownsample(inChannels: Int, outChannels: Int, stride: Int) {
+    /// Adds the block's downsample shortcut, if it has one (``BlockShape/Shortcut``):
+    /// `downsample.0` conv 1x1 with the stride, `downsample.1` BN; or with
+    /// average pooling `downsample.0` the pool (an Identity at stride 1),
+    /// `downsample.1` conv 1x1, `downsample.2` BN.
+    func registerDownsample(_ shape: BlockShape) {
         let d = Sequential(name: childName("downsample"))
-        d.register(Conv2d(name: d.childName("0"), inChannels: inChannels, outChannels: outChannels,
-                          kernelSize: 1, stride: stride, bias: false))
-        d.register(BatchNorm2d(name: d.childName("1"), channels: outChannels))
+        let n = d.childName
+        switch shape.shortcut {
+        case .identity:
+            return
+        case .convolution:
+            d.register(Conv2d(name: n("0"), inChannels: shape.inChannels, outChannels: shape.outChannels,
+                              kernelSize: 1, stride: shape.stride, bias: false))
+            d.register(BatchNorm2d(name: n("1"), channels: shape.outChannels))
+        case .averagePool:
+            d.register(shape.stride == 1 ? Identity(name: n("0")) : AvgPool2d(name: n("0"), kernelSize: 2, stride: shape.stride))
+            d.register(Conv2d(name: n("1"), inChannels: shape.inChannels, outChannels: shape.outChannels,
+                              kernelSize: 1, bias: false))
+            d.register(BatchNorm2d(name: n("2"), channels: shape.outChannels))
+        }
         downsample = register(d)
     }
 
@@ -97,11 +153,12 @@ public class ResidualBlock: Module {
 /// timm's `BasicBlock`: conv1 (3x3, stride), bn1, drop_block, act1, aa,
 /// conv2 (3x3), bn2; act2 after the residual addition. Expansion 1.
 public final class BasicBlock: ResidualBlock {
-    init(name: String, inChannels: Int, width: Int, stride: Int, downsample: Bool) {
+    init(name: String, _ shape: BlockShape) {
         super.init(name: name, finalActivation: "act2")
-        let n = childName
+        let n = childName, width = shape.width
         mainBranch = [
-            Conv2d(name: n("conv1"), inChannels: inChannels, outChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false),
+            Conv2d(name: n("conv1"), inChannels: shape.inChannels, outChannels: width, kernelSize: 3, stride: shape.stride,
+                   padding: 1, bias: false),
             BatchNorm2d(name: n("bn1"), channels: width),
             Identity(name: n("drop_block")),
             ReLU(name: n("act1")),
@@ -111,19 +168,19 @@ public final class BasicBlock: ResidualBlock {
         ]
         mainBranch.forEach { register($0) }
         register(finalActivation)
-        if downsample { registerDownsample(inChannels: inChannels, outChannels: width, stride: stride) }
+        registerDownsample(shape)
     }
 }
 
-/// timm's `Bottleneck`: conv1 (1x1), bn1, act1, conv2 (3x3, stride), bn2,
-/// drop_block, act2, aa, conv3 (1x1 to 4x width), bn3; act3 after the
-/// residual addition. Expansion 4.
+/// timm's `Bottleneck`: conv1 (1x1 to the width), bn1, act1, conv2 (3x3,
+/// stride), bn2, drop_block, act2, aa, conv3 (1x1 to 4x planes), bn3; act3
+/// after the residual addition. Expansion 4.
 public final class Bottleneck: ResidualBlock {
-    init(name: String, inChannels: Int, width: Int, stride: Int, downsample: Bool) {
+    init(name: String, _ shape: BlockShape) {
         super.init(name: name, finalActivation: "act3")
-        let n = childName, out = width * 4
+        let n = childName, width = shape.width, out = shape.outChannels, stride = shape.stride
         mainBranch = [
-            Conv2d(name: n("conv1"), inChannels: inChannels, outChannels: width, kernelSize: 1, bias: false),
+            Conv2d(name: n("conv1"), inChannels: shape.inChannels, outChannels: width, kernelSize: 1, bias: false),
             BatchNorm2d(name: n("bn1"), channels: width),
             ReLU(name: n("act1")),
             Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false),
@@ -136,7 +193,7 @@ public final class Bottleneck: ResidualBlock {
         ]
         mainBranch.forEach { register($0) }
         register(finalActivation)
-        if downsample { registerDownsample(inChannels: inChannels, outChannels: out, stride: stride) }
+        registerDownsample(shape)
     }
 }
 

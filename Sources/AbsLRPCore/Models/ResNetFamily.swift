@@ -32,35 +32,43 @@ public enum ResNetFamily: ModelFamily {
     public static func isRandomisationUnit(_ module: Module) -> Bool { module is ResidualBlock }
 
     public static func memoryEstimate(_ c: ResNetConfiguration, height: Int, width: Int) -> MemoryEstimate {
-        var parameters = Saturating.multiply(c.inChannels * 49, c.stemWidth) // conv1
-        parameters = Saturating.add(parameters, Saturating.multiply(c.stemWidth, 4)) // bn1
-        var inChannels = c.stemWidth
-        for (stage, (blocks, width)) in zip(c.layers, c.channels).enumerated() {
-            let out = Saturating.multiply(width, c.block.expansion)
-            let perBlock: (Int, Int) -> Int = { inC, outC in
+        let stem = c.stemOutputChannels
+        var parameters: Int
+        switch c.stemType {
+        case .single: parameters = Saturating.product([c.inChannels, 49, stem])
+        case .deep, .deepTiered:
+            let w = c.stemWidth, first = c.stemType == .deepTiered ? 3 * (w / 4) : w
+            parameters = Saturating.sum([Saturating.product([c.inChannels, 9, first]), Saturating.product([first, 9, w]),
+                                         Saturating.product([w, 9, stem]), Saturating.multiply(first + w, 4)])
+        }
+        parameters = Saturating.add(parameters, Saturating.multiply(stem, 4))  // bn1
+        var inChannels = stem
+        for (stage, (blocks, planes)) in zip(c.layers, c.channels).enumerated() {
+            let out = Saturating.multiply(planes, c.block.expansion), mid = c.bottleneckWidth(planes: planes)
+            let perBlock: (Int) -> Int = { inC in
                 switch c.block {
-                case .basic: Saturating.sum([Saturating.product([inC, width, 9]), Saturating.product([width, outC, 9]),
-                                             Saturating.multiply(width + outC, 4)])
-                case .bottleneck: Saturating.sum([Saturating.multiply(inC, width), Saturating.product([width, width, 9]),
-                                                  Saturating.multiply(width, outC), Saturating.multiply(2 * width + outC, 4)])
+                case .basic: Saturating.sum([Saturating.product([inC, mid, 9]), Saturating.product([mid, out, 9]),
+                                             Saturating.multiply(mid + out, 4)])
+                case .bottleneck: Saturating.sum([Saturating.multiply(inC, mid), Saturating.product([mid, mid / c.cardinality, 9]),
+                                                  Saturating.multiply(mid, out), Saturating.multiply(2 * mid + out, 4)])
                 }
             }
-            parameters = Saturating.add(parameters, perBlock(inChannels, out))
+            parameters = Saturating.add(parameters, perBlock(inChannels))
             if stage > 0 || inChannels != out {
                 parameters = Saturating.add(parameters, Saturating.add(Saturating.multiply(inChannels, out),
                                                                        Saturating.multiply(out, 4)))
             }
-            parameters = Saturating.add(parameters, Saturating.multiply(blocks - 1, perBlock(out, out)))
+            parameters = Saturating.add(parameters, Saturating.multiply(blocks - 1, perBlock(out)))
             inChannels = out
         }
         parameters = Saturating.add(parameters, Saturating.multiply(inChannels + 1, c.numClasses))
-        // Activations: about 12 recorded maps of the widest stage's width per
-        // block at the stage's resolution, and 6 of the stem at H/2 x W/2.
+        // Activations: about 12 recorded maps of the stage's output width per
+        // block at the stage's resolution, and 8 of the stem at H/2 x W/2.
         let pixels = Saturating.multiply(height, width)
-        var activations = Saturating.product([pixels / 4 + 1, c.stemWidth, 6])
-        for (stage, (blocks, width)) in zip(c.layers, c.channels).enumerated() {
+        var activations = Saturating.product([pixels / 4 + 1, stem, 8])
+        for (stage, (blocks, planes)) in zip(c.layers, c.channels).enumerated() {
             let stagePixels = pixels >> min(62, 2 * (stage + 2)) + 1
-            activations = Saturating.add(activations, Saturating.product([stagePixels, width * c.block.expansion, 12, blocks]))
+            activations = Saturating.add(activations, Saturating.product([stagePixels, planes * c.block.expansion, 12, blocks]))
         }
         return MemoryEstimate(parameters: parameters, activationsPerImage: activations)
     }
@@ -72,9 +80,10 @@ public enum ResNetFamily: ModelFamily {
     public static func defaultInputSize(_ c: ResNetConfiguration) -> [Int] { [c.inChannels, 224, 224] }
 }
 
-/// The keyword arguments of timm's `ResNet` this toolkit runs: default stem
-/// (7x7/2 conv to 64 channels, BN, ReLU, 3x3/2 max pool), BasicBlock or
-/// Bottleneck stages with 1x1-conv shortcuts, average pooling, linear head.
+/// The keyword arguments of timm's `ResNet` this toolkit runs: the 7x7 stem
+/// or the deep and tiered 3x3 stems (`stem_type`, `stem_width`), 3x3/2 max
+/// pool, BasicBlock or Bottleneck stages (`base_width`) with 1x1-conv or
+/// average-pool shortcuts (`avg_down`), average pooling, linear head.
 /// Training-only arguments (drop rates, `zero_init_last`) are accepted;
 /// everything else is refused by name, saying what it would need.
 public struct ResNetConfiguration: ModelFamilyConfiguration {
@@ -103,13 +112,34 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
     public var channels: [Int]
     public var numClasses: Int
     public var inChannels: Int
-    /// Channels of the stem (64 for timm's 7x7 stem).
-    public var stemWidth: Int { 64 }
+    /// timm's `stem_type`: "" (one 7x7/2 conv), "deep" or "deep_tiered".
+    public enum StemType: String, Sendable { case single = "", deep, deepTiered = "deep_tiered" }
+    public var stemType: StemType
+    /// Width of the deep stems' convolutions (timm's `stem_width`; the 7x7 stem ignores it).
+    public var stemWidth: Int
+    /// Average-pool shortcuts (timm's `avg_down`).
+    public var avgDown: Bool
+    /// A Bottleneck's width per 64 planes (timm's `base_width`).
+    public var baseWidth: Int
+    /// Groups of a Bottleneck's 3x3 convolution (timm's `cardinality`).
+    public var cardinality: Int
 
     public init(block: Block, layers: [Int], channels: [Int] = [64, 128, 256, 512], numClasses: Int = 1000,
-                inChannels: Int = 3) {
+                inChannels: Int = 3, stemType: StemType = .single, stemWidth: Int = 64, avgDown: Bool = false,
+                baseWidth: Int = 64, cardinality: Int = 1) {
         self.block = block; self.layers = layers; self.channels = channels
         self.numClasses = numClasses; self.inChannels = inChannels
+        self.stemType = stemType; self.stemWidth = stemWidth; self.avgDown = avgDown
+        self.baseWidth = baseWidth; self.cardinality = cardinality
+    }
+
+    /// Channels out of the stem: 64 for the 7x7 stem, `2 * stem_width` for the deep ones.
+    public var stemOutputChannels: Int { stemType == .single ? 64 : 2 * stemWidth }
+
+    /// The main-branch width of a block of `planes`: a Bottleneck's
+    /// `floor(planes * base_width / 64) * cardinality`, a BasicBlock's `planes`.
+    public func bottleneckWidth(planes: Int) -> Int {
+        block == .basic ? planes : planes * baseWidth / 64 * cardinality
     }
 
     /// The smallest square input every stage takes: the stem and every
@@ -157,15 +187,29 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
         for rate in ["drop_rate", "drop_path_rate", "drop_block_rate"] { _ = try a.double(rate, default: 0, in: 0...1) }
         _ = try a.bool("zero_init_last", default: true)
         try a.require("global_pool", in: [.string("avg")], reason: "only average pooling is supported")
-        try a.require("stem_type", in: [.string("")], reason: "only timm's default 7x7 stem is supported")
-        try a.require("stem_width", in: [.int(64)], reason: "only timm's default stem width is supported")
-        try a.require("cardinality", in: [.int(1)], reason: "grouped convolutions are not supported")
-        try a.require("base_width", in: [.int(64)], reason: "only the default base width is supported")
+        let stem = try a.string("stem_type", default: "") ?? ""
+        guard let stemType = StemType(rawValue: stem) else {
+            throw ModelConfigurationError.invalidValue(key: "model_args.stem_type", value: "\"\(stem)\"",
+                                                       expected: "\"\", \"deep\" or \"deep_tiered\" (timm's stems)")
+        }
+        self.stemType = stemType
+        stemWidth = try a.int("stem_width", default: 64, in: 4...(1 << 14))
+        avgDown = try a.bool("avg_down", default: false)
+        baseWidth = try a.int("base_width", default: 64, in: 1...(1 << 14))
+        cardinality = try a.int("cardinality", default: 1, in: 1...(1 << 12))
+        if block == .basic && (baseWidth != 64 || cardinality != 1) {
+            throw ModelConfigurationError.invalidArgument(
+                name: "base_width/cardinality", reason: "timm's BasicBlock takes only base_width 64 and cardinality 1")
+        }
+        try a.require("cardinality", in: [.int(1)], reason: "grouped convolutions (ResNeXt) are not implemented here; the reference explains them")
+        if let zero = channels.first(where: { bottleneckWidth(planes: $0) == 0 }) {
+            throw ModelConfigurationError.invalidArgument(
+                name: "base_width", reason: "stage width \(zero) * base_width \(baseWidth) / 64 leaves no channels")
+        }
         try a.require("output_stride", in: [.int(32)], reason: "dilated ResNets are not supported")
         try a.requireBool("replace_stem_pool", false, reason: "a convolution in place of the stem's max pool is not supported")
         try a.require("block_reduce_first", in: [.int(1)], reason: "reduced first block widths (SENet) are not supported")
         try a.require("down_kernel_size", in: [.int(1)], reason: "only 1x1 shortcut convolutions are supported")
-        try a.requireBool("avg_down", false, reason: "average-pool shortcuts are not supported")
         try a.requireLayer("act_layer", in: ["ReLU", "relu"], reason: "only ReLU activations are supported")
         try a.requireLayer("norm_layer", in: ["BatchNorm2d", "batchnorm2d", "batchnorm"], reason: "only BatchNorm2d is supported")
     }
@@ -187,6 +231,11 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
         try c.encode(channels, forKey: .init(stringValue: "channels"))
         try c.encode(numClasses, forKey: .init(stringValue: "num_classes"))
         try c.encode(inChannels, forKey: .init(stringValue: "in_chans"))
+        try c.encode(stemType.rawValue, forKey: .init(stringValue: "stem_type"))
+        try c.encode(stemWidth, forKey: .init(stringValue: "stem_width"))
+        try c.encode(avgDown, forKey: .init(stringValue: "avg_down"))
+        try c.encode(baseWidth, forKey: .init(stringValue: "base_width"))
+        try c.encode(cardinality, forKey: .init(stringValue: "cardinality"))
     }
 }
 

@@ -5,8 +5,10 @@
 /// `norm_layer1/2`, `qkv_layer`, `qk_multiply`, `softmax_attention`,
 /// `attention_v_multiply`), which name the relevance traces.
 ///
-/// - input (B, in_chans, S, S), S = `img_size`; output logits (B, num_classes)
-/// - state: `cls_token` (1, 1, C), `pos_embed` (1, T, C) with T = (S/p)^2 + 1,
+/// - input (B, in_chans, S, S), S = `img_size`; output logits (B, num_classes),
+///   or the pooled features (B, embed_dim) when `num_classes` is 0 (`head`
+///   is then an Identity, which relevance passes through)
+/// - state: `cls_token` (1, 1, C), `pos_embed` (1, T, C) with T = floor(S/p)^2 + 1,
 ///   `patch_embed.proj.*`, `blocks.i.*`, `norm.*`, `head.*`
 ///
 /// Forward (the reference's modified forward):
@@ -44,7 +46,8 @@ public final class VisionTransformer: Module {
     private let blocks: Sequential
     private let norm: LayerNorm
     private let headDrop: Dropout
-    private let head: Linear
+    /// The classifier `Linear`, or an `Identity` when `num_classes` is 0 (features out).
+    private let head: Layer
     private let clsPool: ClassTokenPool
     private let positionEmbed: PositionEmbed
 
@@ -62,7 +65,7 @@ public final class VisionTransformer: Module {
         norm = LayerNorm(name: "norm", features: dim, eps: 1e-6, traceName: "norm_layer")
         fcNorm = Identity(name: "fc_norm")
         headDrop = Dropout(name: "head_drop")
-        head = Linear(name: "head", inFeatures: dim, outFeatures: c.numClasses)
+        head = c.numClasses > 0 ? Linear(name: "head", inFeatures: dim, outFeatures: c.numClasses) : Identity(name: "head")
         clsPool = ClassTokenPool(name: "cls_pool")
         positionEmbed = PositionEmbed(name: "position_embed")
         super.init(name: "")
@@ -159,7 +162,7 @@ public final class TransformerBlock: Module {
         func n(_ local: String) -> String { name.isEmpty ? local : "\(name).\(local)" }
         let dim = c.embedDim
         norm1 = LayerNorm(name: n("norm1"), features: dim, eps: 1e-6, traceName: n("norm_layer1"))
-        attn = SelfAttention(name: n("attn"), dim: dim, heads: c.numHeads)
+        attn = SelfAttention(name: n("attn"), dim: dim, heads: c.numHeads, qkvBias: c.qkvBias)
         ls1 = Identity(name: n("ls1"))
         dropPath1 = Identity(name: n("drop_path1"))
         norm2 = LayerNorm(name: n("norm2"), features: dim, eps: 1e-6, traceName: n("norm_layer2"))
@@ -254,13 +257,13 @@ public final class SelfAttention: Module {
     private let softmaxAttention: Softmax
     private let attentionVMultiply: AttentionVMultiply
 
-    public init(name: String, dim: Int, heads: Int) {
+    public init(name: String, dim: Int, heads: Int, qkvBias: Bool = true) {
         precondition(heads > 0 && dim % heads == 0, "\(name): dim \(dim) not divisible by \(heads) heads")
         func n(_ local: String) -> String { name.isEmpty ? local : "\(name).\(local)" }
         self.heads = heads
         headDim = dim / heads
         scale = Float(1 / Double(headDim).squareRoot())
-        qkv = Linear(name: n("qkv"), inFeatures: dim, outFeatures: 3 * dim)
+        qkv = Linear(name: n("qkv"), inFeatures: dim, outFeatures: 3 * dim, bias: qkvBias)
         qNorm = Identity(name: n("q_norm"))
         kNorm = Identity(name: n("k_norm"))
         attnDrop = Dropout(name: n("attn_drop"))

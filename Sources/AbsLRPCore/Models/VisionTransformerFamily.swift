@@ -27,7 +27,7 @@ public enum VisionTransformerFamily: ModelFamily {
         let parameters = Saturating.sum([
             Saturating.multiply(perBlock, c.depth),
             Saturating.product([c.inChannels, c.patchSize, c.patchSize, dim]), Saturating.multiply(tokens + 4, dim),
-            Saturating.multiply(dim + 1, c.numClasses),
+            Saturating.multiply(dim + 1, c.numClasses), c.qkvBias ? 0 : -Saturating.multiply(3 * dim, c.depth),
         ])
         // Per block: about 16 (T, C) tensors, 4 (T, hidden) and 3 (heads, T, T).
         let perBlockActivations = Saturating.sum([Saturating.product([tokens, dim, 16]), Saturating.product([tokens, hidden, 4]),
@@ -53,9 +53,10 @@ public enum VisionTransformerFamily: ModelFamily {
 }
 
 /// The keyword arguments of timm's `VisionTransformer` this toolkit runs:
-/// class token, learned position embedding over all tokens (class token
-/// included), pre-norm blocks with qkv bias and exact GELU, final LayerNorm
-/// (eps 1e-6), class-token pooling, linear head. Training-only arguments
+/// any image and patch size, class token, learned position embedding over
+/// all tokens (class token included), pre-norm blocks with or without qkv
+/// bias and exact GELU, final LayerNorm (eps 1e-6), class-token pooling, a
+/// linear head or none (`num_classes` 0). Training-only arguments
 /// (drop rates, `weight_init`, `fix_init`) are accepted; other timm options
 /// are refused by name rather than silently mis-run.
 public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
@@ -67,16 +68,21 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
     public var depth: Int
     public var numHeads: Int
     public var mlpRatio: Double
+    /// Classes of the head; 0 for no head (the pooled features are the output).
     public var numClasses: Int
     public var inChannels: Int
+    /// Whether the qkv projection has a bias (timm's `qkv_bias`).
+    public var qkvBias: Bool
 
     public init(imageSize: Int = 224, patchSize: Int = 16, embedDim: Int = 768, depth: Int = 12, numHeads: Int = 12,
-                mlpRatio: Double = 4, numClasses: Int = 1000, inChannels: Int = 3) {
+                mlpRatio: Double = 4, numClasses: Int = 1000, inChannels: Int = 3, qkvBias: Bool = true) {
         self.imageSize = imageSize; self.patchSize = patchSize; self.embedDim = embedDim; self.depth = depth
         self.numHeads = numHeads; self.mlpRatio = mlpRatio; self.numClasses = numClasses; self.inChannels = inChannels
+        self.qkvBias = qkvBias
     }
 
-    /// Tokens per side, `img_size / patch_size`.
+    /// Tokens per side, `floor(img_size / patch_size)` (the patch
+    /// convolution drops the pixels a last patch would not cover).
     public var gridSize: Int { imageSize / patchSize }
     /// Patch tokens plus the class token.
     public var tokenCount: Int { gridSize * gridSize + 1 }
@@ -100,14 +106,14 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         depth = try a.int("depth", default: 12, in: 1...1000)
         numHeads = try a.int("num_heads", default: 12, in: 1...(1 << 12))
         mlpRatio = try a.double("mlp_ratio", default: 4, in: 1.0 / 4096...64)
-        numClasses = try a.int("num_classes", default: 1000)
+        numClasses = try a.int("num_classes", default: 1000, in: 0...ModelArguments.maximumCount)
         inChannels = try a.int("in_chans", default: 3, in: 1...(1 << 16))
+        qkvBias = try a.bool("qkv_bias", default: true)
         for rate in ["drop_rate", "pos_drop_rate", "patch_drop_rate", "proj_drop_rate", "attn_drop_rate", "drop_path_rate"] {
             _ = try a.double(rate, default: 0, in: 0...1)
         }
         _ = try a.string("weight_init", default: "")
         _ = try a.bool("fix_init", default: false)
-        try a.requireBool("qkv_bias", true, reason: "the qkv projection must have a bias")
         try a.requireBool("class_token", true,
                       reason: "models without a class token (pooling over the tokens) are not supported")
         try a.require("global_pool", in: [.string("token")], reason: "only class-token pooling is supported")
@@ -127,9 +133,9 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         try a.requireLayer("block_fn", in: ["Block"],
                            reason: "only timm's pre-norm Block is supported (post-norm and parallel blocks have no rule in the reference)")
         try a.requireLayer("mlp_layer", in: ["Mlp"], reason: "only timm's two-layer Mlp is supported (gated MLPs have no rule in the reference)")
-        guard imageSize % patchSize == 0 else {
+        guard patchSize <= imageSize else {
             throw ModelConfigurationError.invalidArgument(
-                name: "img_size", reason: "\(imageSize) is not a multiple of patch_size \(patchSize)")
+                name: "patch_size", reason: "patch_size \(patchSize) is larger than img_size \(imageSize)")
         }
         guard embedDim % numHeads == 0 else {
             throw ModelConfigurationError.invalidArgument(
@@ -162,6 +168,7 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         try c.encode(mlpRatio, forKey: .init(stringValue: "mlp_ratio"))
         try c.encode(numClasses, forKey: .init(stringValue: "num_classes"))
         try c.encode(inChannels, forKey: .init(stringValue: "in_chans"))
+        if !qkvBias { try c.encode(false, forKey: .init(stringValue: "qkv_bias")) }
     }
 }
 

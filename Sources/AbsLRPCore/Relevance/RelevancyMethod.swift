@@ -12,9 +12,16 @@ public protocol RelevancyMethod: AnyObject {
 }
 
 extension RelevancyMethod {
-    /// The classes to explain: `targets` checked against the model, or the argmax.
+    /// The classes to explain: `targets` checked against the model, or the
+    /// argmax (only for models with a classifier head; the others need
+    /// target features).
     func resolveTargets(_ targets: [Int]?, logits: Tensor) throws -> [Int] {
-        guard let targets else { return logits.argmaxRows() }
+        guard let targets else {
+            guard classifier.hasClassifierHead else {
+                throw ClassifierInputError.noClassifierHead(model: classifier.configuration.name, features: classifier.numClasses)
+            }
+            return logits.argmaxRows()
+        }
         guard targets.count == logits.shape[0] else {
             throw ClassifierInputError.targetCount(expected: logits.shape[0], actual: targets.count)
         }

@@ -1,0 +1,37 @@
+import XCTest
+import AbsLRPCore
+
+/// The timm options the model families support beyond the plain models,
+/// each against a reference fixture (`scripts/make_reference_fixtures.py`):
+/// deep and tiered stems with average-pool shortcuts (resnet50d, resnet26t),
+/// base_width (wide_resnet50_2), ViT patch 14 with qkv without bias, and a
+/// ViT without head (num_classes 0, image size not a multiple of the patch).
+final class ModelVariantGoldenTests: XCTestCase {
+    static let fixtures = ["resnet_deep_avgdown_mini", "resnet_tiered_basic_mini", "resnet_wide_mini",
+                           "vit_patch14_no_qkv_bias_mini", "vit_headless_mini"]
+
+    func testLogitsMatchReference() throws {
+        for name in Self.fixtures { try GoldenModel(name).checkLogits() }
+    }
+
+    func testInputGradientMatchesReference() throws {
+        for name in Self.fixtures { try GoldenModel(name).checkInputGradient() }
+    }
+
+    func testRelevanceMatchesReference() throws {
+        for name in Self.fixtures { try GoldenModel(name).checkRelevance() }
+    }
+
+    func testEveryModuleTraceMatchesReference() throws {
+        for name in Self.fixtures { try GoldenModel(name).checkTraces() }
+    }
+
+    func testAModelWithoutHeadRefusesClassExplanations() throws {
+        let g = try GoldenModel("vit_headless_mini")
+        XCTAssertEqual(g.classifier.numClasses, 24)
+        XCTAssertThrowsError(try AbsLRP(classifier: g.classifier).explain(try g.tensor("input"))) { error in
+            XCTAssertEqual(error as? ClassifierInputError, .noClassifierHead(model: "vit_headless_mini", features: 24))
+            XCTAssertTrue("\(error)".contains("target feature"), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Golden model fixtures from the PyTorch reference (dev-only).
+
+Writes, per fixture NAME in FIXTURES, into Tests/Fixtures/reference/:
+NAME.config.json, NAME.weights.safetensors (timm state dict) and
+NAME.expected.safetensors (input, logits, target, input_gradient, relevance,
+relevance_positive, relevance_negative and the per-module `trace.*` of the
+positive pass), in the form Tests/Fixtures/README.md describes.
+
+Needs the CPU PyTorch environment of ../shared/tools/pytorch-cpu-env.sh plus
+`pip install pydantic` (the reference imports it) and a checkout of the
+reference package (davor10105/relative-absolute-magnitude-propagation) on
+PYTHONPATH or given with --reference:
+
+    git -C <mirror of the reference> archive HEAD | tar -x -C /tmp/ref
+    python scripts/make_reference_fixtures.py --reference /tmp/ref [NAME ...]
+
+Models are timm's classes with random weights; BatchNorm and LayerNorm
+parameters and running statistics are randomised too, so that no
+normalisation is an identity (and timm's zero-initialised last BN of each
+block is not zero).
+
+Each fixture is a small configuration of one variant the model families
+support (dilated ResNets, deep and tiered stems, average-pool shortcuts,
+base_width, ViT patch and image sizes, qkv without bias, no head); a
+variant the reference cannot run is refused by the families instead.
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+
+import torch
+import torch.nn as nn
+from safetensors.torch import save_file
+
+import timm
+from timm.models.resnet import BasicBlock, Bottleneck, ResNet
+from timm.models.vision_transformer import VisionTransformer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, "Tests", "Fixtures", "reference")
+
+# name -> (model_args in the fixtures' form, input_size, seed, batch)
+FIXTURES = {
+    # timm's output_stride=8: layer3 and layer4 keep stride 1 and dilate
+    # (2, then 4); layer3.0.conv1 keeps dilation 1 (`first_dilation`),
+    # layer4.0.conv1 has 2, layer4.1 has 4 throughout (identity shortcut).
+    "resnet_basic_os8_mini": (
+        {"block": "basic", "layers": [1, 1, 2, 2], "channels": [8, 16, 32, 64], "output_stride": 8,
+         "num_classes": 10, "in_chans": 3}, [3, 48, 48], 5, 2),
+    # output_stride=16: only layer4 dilates (2); bottleneck blocks dilate conv2.
+    "resnet_bottleneck_os16_mini": (
+        {"block": "bottleneck", "layers": [1, 1, 1, 2], "channels": [4, 8, 8, 16], "output_stride": 16,
+         "num_classes": 10, "in_chans": 3}, [3, 48, 48], 6, 2),
+    # timm's resnet50d: deep stem (3x3 convs 8, 8, 16) and average-pool
+    # shortcuts (layer1's at stride 1 is an Identity).
+    "resnet_deep_avgdown_mini": (
+        {"block": "bottleneck", "layers": [1, 1, 1, 1], "channels": [4, 8, 8, 8], "stem_type": "deep",
+         "stem_width": 8, "avg_down": True, "num_classes": 10, "in_chans": 3}, [3, 48, 48], 7, 2),
+    # timm's resnet26t: tiered stem (6, 8, 16); 40x40 leaves odd maps, so
+    # the 2x2 shortcut pools hang over the edge (ceil mode, padding not counted).
+    "resnet_tiered_basic_mini": (
+        {"block": "basic", "layers": [1, 1, 2, 1], "channels": [8, 8, 16, 16], "stem_type": "deep_tiered",
+         "stem_width": 8, "avg_down": True, "num_classes": 10, "in_chans": 3}, [3, 40, 40], 8, 2),
+    # timm's wide_resnet50_2: base_width 128 (bottleneck width twice the planes).
+    "resnet_wide_mini": (
+        {"block": "bottleneck", "layers": [1, 1, 1, 1], "channels": [4, 4, 8, 8], "base_width": 128,
+         "num_classes": 10, "in_chans": 3}, [3, 32, 32], 9, 2),
+    # ViT patch 14 (as the DINOv2/CLIP-L names) on 28x28, qkv without bias.
+    "vit_patch14_no_qkv_bias_mini": (
+        {"img_size": 28, "patch_size": 14, "embed_dim": 24, "depth": 2, "num_heads": 2, "mlp_ratio": 2.0,
+         "qkv_bias": False, "num_classes": 10, "in_chans": 3}, [3, 28, 28], 10, 2),
+    # ViT without head (num_classes 0, as the .dino names): the explained
+    # "class" is the argmax of the 24 pooled features; 30x30 with patch 8
+    # (the last 6 pixels of each side fall outside the 3x3 patches).
+    "vit_headless_mini": (
+        {"img_size": 30, "patch_size": 8, "embed_dim": 24, "depth": 2, "num_heads": 3, "mlp_ratio": 4.0,
+         "num_classes": 0, "in_chans": 3}, [3, 30, 30], 11, 2),
+}
+
+
+def build(model_args):
+    """The timm model of a fixture and its family name: ViTs have `patch_size`."""
+    args = dict(model_args)
+    if "patch_size" in args:
+        return VisionTransformer(**args), "vision_transformer"
+    block = {"basic": BasicBlock, "bottleneck": Bottleneck}[args.pop("block")]
+    return ResNet(block=block, **args), "resnet"
+
+
+def randomise_norms(model, gen):
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm2d, nn.LayerNorm)):
+            with torch.no_grad():
+                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=gen))
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=gen))
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=gen))
+                    m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=gen))
+
+
+def record_traces(model):
+    """Wraps every module's `explain` so that the first explain pass (the
+    positive one) records the relevance each module returns; returns the
+    dict being filled and the list of top-level results (positive, negative)."""
+    traces, results = {}, []
+    for name, module in model.named_modules():
+        if not hasattr(module, "explain"):
+            continue
+        inner = module.explain
+
+        def wrapped(output_relevance, retain_graph=False, _inner=inner, _name=name or "model"):
+            r = _inner(output_relevance=output_relevance, retain_graph=retain_graph)
+            if not results:  # still inside the positive pass
+                for key, t in ([(f"{_name}.{i}", t) for i, t in enumerate(r)] if isinstance(r, (list, tuple))
+                               else [(_name, r)]):
+                    traces[f"trace.{key}"] = t.detach().clone()
+            if _name == "model":
+                results.append(r.detach().clone())
+            return r
+
+        module.explain = wrapped
+    return traces, results
+
+
+def make(name, rules, relevancy_method):
+    model_args, input_size, seed, batch = FIXTURES[name]
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model, architecture = build(model_args)
+    reference_rule = rules[architecture]
+    randomise_norms(model, gen)
+    model.eval()
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    x = torch.randn([batch] + input_size, generator=gen)
+
+    plain = copy.deepcopy(model)
+    xg = x.clone().requires_grad_(True)
+    logits = plain(xg)
+    target = logits.argmax(-1)
+    logits[torch.arange(batch), target].sum().backward()
+
+    reference_rule().apply(model)
+    traces, results = record_traces(model)
+    relevance = relevancy_method(model, "cpu").relevancy(x.clone())
+    assert len(results) == 2, "expected the positive and the negative pass"
+
+    config = {"architecture": architecture, "model_args": model_args, "input_size": input_size}
+    metadata = {"torch": torch.__version__, "timm": timm.__version__, "config": json.dumps(config), "seed": str(seed)}
+    expected = {
+        "input": x, "logits": logits.detach(), "target": target,
+        "input_gradient": xg.grad.detach(), "relevance": relevance,
+        "relevance_positive": results[0], "relevance_negative": results[1],
+    }
+    expected.update(traces)
+    os.makedirs(OUT, exist_ok=True)
+    save_file(state, os.path.join(OUT, f"{name}.weights.safetensors"), metadata=metadata)
+    save_file({k: v.contiguous() for k, v in expected.items()}, os.path.join(OUT, f"{name}.expected.safetensors"),
+              metadata=metadata)
+    with open(os.path.join(OUT, f"{name}.config.json"), "w") as f:
+        json.dump(dict(config, seed=seed, batch=batch, weights_dtype="float32"), f, indent=2)
+        f.write("\n")
+    print(f"{name}: logits {tuple(logits.shape)}, {len(traces)} traces, features "
+          f"{tuple(plain.forward_features(x).shape)}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*", default=sorted(FIXTURES), help="fixtures to write (default: all)")
+    p.add_argument("--reference", help="checkout of the reference package (put on sys.path)")
+    args = p.parse_args()
+    if args.reference:
+        sys.path.insert(0, args.reference)
+    from abslrp_gae.abslrp.rules.models import ResNetAbsLRPRule, VisionTransformerAbsLRPRule
+    from abslrp_gae.abslrp.relevancy_methods import AbsLRPRelevancyMethod
+    torch.set_num_threads(1)
+    rules = {"resnet": ResNetAbsLRPRule, "vision_transformer": VisionTransformerAbsLRPRule}
+    for name in args.names:
+        make(name, rules, AbsLRPRelevancyMethod)
+
+
+if __name__ == "__main__":
+    main()
