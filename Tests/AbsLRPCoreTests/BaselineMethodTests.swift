@@ -323,6 +323,28 @@ final class BaselineMethodTests: XCTestCase {
         }
     }
 
+    /// Every method returns one `Explanation`: the logits of its own forward
+    /// (the model's, up to the BatchNorm merge of Zennit's composites), the
+    /// explained classes (given, or the argmax), the relevance `relevance()`
+    /// returns, and absLRP alone its two passes as extras.
+    func testEveryMethodExplainsWithTheLogitsOfItsForward() throws {
+        let options = RelevancyMethodOptions(smoothGradSamples: 2, integratedGradientsSteps: 3)
+        for classifier in [TinyModels.vgg(), TinyModels.resnet(), TinyModels.vit()] {
+            let x = TinyModels.input(for: classifier)
+            let logits = classifier.logits(x)
+            for name in RelevancyMethods.applicable(to: classifier) {
+                let method = try RelevancyMethods.make(name, classifier: classifier, options: options)
+                let e = try method.explain(x, targets: nil)
+                assertClose(e.logits, logits, rtol: 1e-3, atol: 1e-5, "\(name) logits")
+                XCTAssertEqual(e.targets, logits.argmaxRows(), name)
+                XCTAssertEqual(try method.explain(x, targets: [1, 2]).targets, [1, 2], name)
+                if name != "random" { XCTAssertEqual(try method.relevance(x, targets: nil), e.relevance, name) }
+                XCTAssertEqual(Set(e.extras.keys), name == "abslrp" ? ["positive", "negative"] : [], name)
+                for (key, map) in e.extras { XCTAssertEqual(map.shape, x.shape, "\(name) \(key)") }
+            }
+        }
+    }
+
     func testMethodsThatDoNotApplyAreRefusedWithAReason() {
         let cases: [(Classifier, String, String)] = [
             (TinyModels.vit(), "gradcam", "vision_transformer"),

@@ -81,12 +81,12 @@ final class VisionTransformerTests: XCTestCase {
         let explanation = try AbsLRP(classifier: classifier).explain(input)
         XCTAssertEqual(explanation.targets, try expected.integers("target"))
         Self.compareRelevance(explanation.relevance, try expected.tensor("relevance"), "relevance")
-        Self.compareRelevance(explanation.positive.normalizedMax(), try expected.tensor("relevance_positive").normalizedMax(),
+        Self.compareRelevance(explanation.extras["positive"]!.normalizedMax(), try expected.tensor("relevance_positive").normalizedMax(),
                               "relevance_positive")
-        Self.compareRelevance(explanation.negative.normalizedMax(), try expected.tensor("relevance_negative").normalizedMax(),
+        Self.compareRelevance(explanation.extras["negative"]!.normalizedMax(), try expected.tensor("relevance_negative").normalizedMax(),
                               "relevance_negative")
         // Each pass leaves the input with L1 mass 1 per sample (spec section 1).
-        for pass in [explanation.positive, explanation.negative] {
+        for pass in [explanation.extras["positive"]!, explanation.extras["negative"]!] {
             for b in 0..<pass.shape[0] {
                 XCTAssertEqual(pass.batchSlice(b..<(b + 1)).storage.reduce(0) { $0 + Double(abs($1)) }, 1, accuracy: 1e-4)
             }
@@ -209,12 +209,12 @@ final class VisionTransformerTests: XCTestCase {
               + "peak RSS \(peakResidentMegabytes().map { "\($0) MB" } ?? "unknown")")
         XCTAssertEqual(explanation.relevance.shape, [batch, 3, 224, 224])
         XCTAssertTrue(explanation.relevance.storage.allSatisfy(\.isFinite))
-        XCTAssertTrue(explanation.positive.storage.allSatisfy(\.isFinite) && explanation.negative.storage.allSatisfy(\.isFinite))
+        XCTAssertTrue(explanation.extras["positive"]!.storage.allSatisfy(\.isFinite) && explanation.extras["negative"]!.storage.allSatisfy(\.isFinite))
         // normalize_max gives max |r| = m / (m + 1e-9); with random weights the
         // two passes nearly agree, so m can be ~1e-9 and the max below 1.
         let maxRelevance = explanation.relevance.storage.map(abs).max()!
         XCTAssertTrue(maxRelevance > 0 && maxRelevance <= 1, "max |relevance| \(maxRelevance)")
-        for pass in [explanation.positive, explanation.negative] {
+        for pass in [explanation.extras["positive"]!, explanation.extras["negative"]!] {
             for b in 0..<batch {
                 XCTAssertEqual(pass.batchSlice(b..<(b + 1)).storage.reduce(0) { $0 + Double(abs($1)) }, 1, accuracy: 1e-3)
             }

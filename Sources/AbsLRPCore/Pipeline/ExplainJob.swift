@@ -9,8 +9,10 @@ import Foundation
 /// `visualize_batch`) or the heatmap over the image (`overlay`), and the
 /// colour bar. A constant map is drawn white and flagged, and reported as a
 /// ``LocalisationWarning`` in the result. Relevance file: a safetensors file with
-/// `input`, `logits`, `target` (I64), `relevance`, and for absLRP
-/// `relevance_positive` and `relevance_negative`, named as in the fixtures.
+/// `input`, `logits`, `target` (I64), `relevance`, and `relevance_NAME` for
+/// each of the method's extras (absLRP: `relevance_positive` and
+/// `relevance_negative`, named as in the fixtures). Everything comes from the
+/// method's one `Explanation` per batch (its forward's logits too).
 ///
 /// The pictures and the relevance file are one run's outputs (``RunOutput``):
 /// they appear together once every batch has been explained and written, or,
@@ -102,18 +104,10 @@ public struct ExplainJob {
             }
             try classifier.validateInput(x)
             let targets = target.map { Array(repeating: $0, count: range.count) }
-            let logits: Tensor, relevance: Tensor, explained: [Int]
-            if let abslrp = method as? AbsLRP {
-                let e = try abslrp.explain(x, targets: targets)
-                try abslrp.requireFiniteRelevance(e.relevance, input: x, targets: targets)
-                (logits, relevance, explained) = (e.logits, e.relevance, e.targets)
-                saved["relevance_positive", default: []].append(e.positive)
-                saved["relevance_negative", default: []].append(e.negative)
-            } else {
-                logits = classifier.logits(x)
-                explained = targets ?? logits.argmaxRows()
-                relevance = try method.finiteRelevance(x, targets: explained)
-            }
+            let e = try method.explain(x, targets: targets)
+            try method.requireFiniteRelevance(e.relevance, input: x, targets: targets)
+            let (logits, relevance, explained) = (e.logits, e.relevance, e.targets)
+            for (name, map) in e.extras { saved["relevance_\(name)", default: []].append(map) }
             saved["input", default: []].append(x)
             saved["logits", default: []].append(logits)
             saved["relevance", default: []].append(relevance)
@@ -141,7 +135,6 @@ public struct ExplainJob {
         }
         if let file = relevanceStaged {
             var tensors = saved.mapValues { Tensor.concatenateBatch($0) }
-            if !(method is AbsLRP) { tensors["relevance_positive"] = nil; tensors["relevance_negative"] = nil }
             try SafetensorsWriter.write(
                 tensors: tensors, integers: ["target": (shape: [savedTargets.count], values: savedTargets)],
                 metadata: ["method": method.name, "model": classifier.configuration.name], to: file)

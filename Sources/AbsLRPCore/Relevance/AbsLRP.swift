@@ -20,21 +20,10 @@ public final class AbsLRP: RelevancyMethod {
         rules = self.composite.ruleMap(for: classifier.network)
     }
 
-    /// Everything one explanation produces.
-    public struct Explanation {
-        public var logits: Tensor
-        public var targets: [Int]
-        /// `normalize_max(positive - negative)`, (B, C, H, W).
-        public var relevance: Tensor
-        /// Relevance of the target pass (L1 mass 1 per image).
-        public var positive: Tensor
-        /// Relevance of the all-other-classes pass (L1 mass 1 per image).
-        public var negative: Tensor
-        /// Positive-pass relevance at every module's input, when asked for.
-        public var traces: [String: Tensor]
-    }
-
-    public func explain(_ x: Tensor, targets: [Int]? = nil, traces: Bool = false) throws -> Explanation {
+    /// The explanation with extras `positive` (the target pass, L1 mass 1
+    /// per image) and `negative` (the all-other-classes pass); with
+    /// `traces`, the positive pass's relevance at every module's input.
+    public func explain(_ x: Tensor, targets: [Int]? = nil, traces: Bool) throws -> Explanation {
         try classifier.validateInput(x)
         let (logits, tape) = classifier.recordedForward(x)
         let t = try resolveTargets(targets, logits: logits)
@@ -44,10 +33,10 @@ public final class AbsLRP: RelevancyMethod {
         let positive = classifier.backward(positiveSeed, tape: tape, rules: rules, traces: traces)
         let negative = classifier.backward(negativeSeed, tape: tape, rules: rules)
         return Explanation(logits: logits, targets: t, relevance: (positive.input - negative.input).normalizedMax(),
-                           positive: positive.input, negative: negative.input, traces: positive.traces)
+                           extras: ["positive": positive.input, "negative": negative.input], traces: positive.traces)
     }
 
-    public func relevance(_ x: Tensor, targets: [Int]?) throws -> Tensor {
-        try explain(x, targets: targets).relevance
+    public func explain(_ x: Tensor, targets: [Int]? = nil) throws -> Explanation {
+        try explain(x, targets: targets, traces: false)
     }
 }

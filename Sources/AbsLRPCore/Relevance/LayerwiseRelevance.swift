@@ -47,11 +47,11 @@ public final class LayerwiseRelevance: AttributionMethod {
                                                               fallback: EpsilonRule(epsilon: relevanceEpsilon)))
     }
 
-    public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
+    public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
         try classifier.validateInput(x)
         let (logits, tape) = canonized.recordedForward(x)
         let batch = RecordedBatch(logits: logits, tape: tape, targets: try resolveTargets(targets, logits: logits))
-        return canonized.backward(batch.targetLogitSeed, tape: tape, rules: rules).input
+        return Attribution(batch, canonized.backward(batch.targetLogitSeed, tape: tape, rules: rules).input)
     }
 }
 

@@ -1,14 +1,22 @@
 /// An explanation method: given a batch and the class to explain per image,
-/// a relevance map of the input's shape, normalised to max |value| 1 per image
-/// (as the reference's `RelevancyMethod.relevancy` returns it).
+/// an `Explanation` whose relevance map has the input's shape, normalised to
+/// max |value| 1 per image (as the reference's `RelevancyMethod.relevancy`
+/// returns it), with the logits of the same forward pass.
 public protocol RelevancyMethod: AnyObject {
     /// The name users type (`abslrp`, `gradient`, ...).
     var name: String { get }
     /// The model the method explains.
     var classifier: Classifier { get }
-    /// Relevance (B, C, H, W) of `x` (B, C, H, W) for `targets` (argmax of
-    /// the logits when nil).
-    func relevance(_ x: Tensor, targets: [Int]?) throws -> Tensor
+    /// The explanation of `x` (B, C, H, W) for `targets` (argmax of the
+    /// logits when nil).
+    func explain(_ x: Tensor, targets: [Int]?) throws -> Explanation
+}
+
+extension RelevancyMethod {
+    /// `explain(x, targets:).relevance`.
+    public func relevance(_ x: Tensor, targets: [Int]?) throws -> Tensor {
+        try explain(x, targets: targets).relevance
+    }
 }
 
 extension RelevancyMethod {

@@ -56,9 +56,9 @@ struct GoldenModel {
         let e = try AbsLRP(classifier: classifier).explain(try tensor("input"), targets: targets)
         XCTAssertEqual(e.targets, try expected.integers("target"), "\(name) targets", file: file, line: line)
         let r = assertRelevanceMatches(e.relevance, try tensor("relevance"), "relevance", file: file, line: line)
-        let p = assertRelevanceMatches(e.positive.normalizedMax(), try tensor("relevance_positive").normalizedMax(),
+        let p = assertRelevanceMatches(e.extras["positive"]!.normalizedMax(), try tensor("relevance_positive").normalizedMax(),
                                        "relevance_positive", file: file, line: line)
-        let n = assertRelevanceMatches(e.negative.normalizedMax(), try tensor("relevance_negative").normalizedMax(),
+        let n = assertRelevanceMatches(e.extras["negative"]!.normalizedMax(), try tensor("relevance_negative").normalizedMax(),
                                        "relevance_negative", file: file, line: line)
         print("golden \(name): relevance max|d| \(r.0) min cos \(r.1); positive \(p.0) \(p.1); negative \(n.0) \(n.1)")
     }

@@ -21,7 +21,7 @@ public final class AttentionRollout: AttributionMethod {
         self.classifier = classifier
     }
 
-    public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
+    public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
         let batch = try recordBatch(x, targets: targets)
         var rollout: Tensor?
         for a in attention.weights(batch.tape) {
@@ -30,7 +30,7 @@ public final class AttentionRollout: AttributionMethod {
             layer = Self.rowNormalized(layer)
             rollout = rollout.map { batchedMatrixProduct(layer, $0) } ?? layer
         }
-        return attention.classTokenMap(rollout!, inputShape: x.shape)
+        return Attribution(batch, attention.classTokenMap(rollout!, inputShape: x.shape))
     }
 
     /// Each row of each (T, T) matrix divided by its sum.

@@ -38,7 +38,7 @@ public final class GradCAM: AttributionMethod {
         return Array(record.shape.suffix(2))
     }
 
-    public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
+    public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
         let batch = try recordBatch(x, targets: targets)
         let gradient = targetGradient(batch, traces: true).traces[site.name]!
         let features = batch.tape.record(for: site).inputs[0]
@@ -52,6 +52,6 @@ public final class GradCAM: AttributionMethod {
                 for p in 0..<plane { cam.storage[i * plane + p] += weight * features.storage[base + p] }
             }
         }
-        return cam.map { max($0, 0) }.spreadOverInput(shape: x.shape)
+        return Attribution(batch, cam.map { max($0, 0) }.spreadOverInput(shape: x.shape))
     }
 }

@@ -12,7 +12,8 @@ public final class InputXGradient: AttributionMethod {
 
     public init(classifier: Classifier) { self.classifier = classifier }
 
-    public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
-        x * targetGradient(try recordBatch(x, targets: targets)).input
+    public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
+        let batch = try recordBatch(x, targets: targets)
+        return Attribution(batch, x * targetGradient(batch).input)
     }
 }

@@ -25,8 +25,8 @@ public final class IntegratedGradients: AttributionMethod {
         self.steps = steps; self.chunkSize = chunkSize
     }
 
-    public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
-        let t = try explainedClasses(targets, for: x)
+    public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
+        let (logits, t) = try inferenceBatch(x, targets: targets)
         let n = x.sampleCount, intervals = Float(steps - 1)
         let alpha = (0..<steps).map { Float($0) / intervals }
         let weight = (0..<steps).map { k in (k == 0 || k == steps - 1 ? 0.5 : 1) / intervals }
@@ -36,6 +36,6 @@ public final class IntegratedGradients: AttributionMethod {
         }, use: { k, b, gradient in
             for (i, g) in zip((b * n)..<((b + 1) * n), gradient) { integral.storage[i] += weight[k] * g }
         })
-        return x * integral
+        return Attribution(logits: logits, targets: t, map: x * integral)
     }
 }

@@ -22,8 +22,8 @@ public final class RandomRelevance: AttributionMethod, RestartableRandomness {
         generator = SplitMix64(seed: mixer.next())
     }
 
-    public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
-        if targets != nil { _ = try explainedClasses(targets, for: x) } else { try classifier.validateInput(x) }
-        return Tensor(shape: x.shape) { _ in generator.nextUniform() }
+    public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
+        let (logits, t) = try inferenceBatch(x, targets: targets)
+        return Attribution(logits: logits, targets: t, map: Tensor(shape: x.shape) { _ in generator.nextUniform() })
     }
 }

@@ -27,14 +27,12 @@ extension RelevancyMethod {
         return RecordedBatch(logits: logits, tape: tape, targets: try resolveTargets(targets, logits: logits))
     }
 
-    /// The classes to explain for `x` without keeping a record: `targets`
-    /// checked against the model, or the argmax of an inference-only forward
-    /// (run only in that case).
-    func explainedClasses(_ targets: [Int]?, for x: Tensor) throws -> [Int] {
+    /// An inference-only forward of `x` (nothing recorded) and the classes
+    /// to explain: for the methods that run the model on derived inputs only.
+    func inferenceBatch(_ x: Tensor, targets: [Int]?) throws -> (logits: Tensor, targets: [Int]) {
         try classifier.validateInput(x)
-        // Given targets are only checked (count, range): zero logits of the right shape serve.
-        let logits = targets == nil ? classifier.logits(x) : Tensor(shape: [x.shape[0], classifier.numClasses])
-        return try resolveTargets(targets, logits: logits)
+        let logits = classifier.logits(x)
+        return (logits, try resolveTargets(targets, logits: logits))
     }
 
     /// `∂ logits[b, t_b] / ∂ x_b` (B, C, H, W) over a recorded batch; with

@@ -12,7 +12,8 @@ public final class Saliency: AttributionMethod {
 
     public init(classifier: Classifier) { self.classifier = classifier }
 
-    public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
-        targetGradient(try recordBatch(x, targets: targets)).input.absolute
+    public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
+        let batch = try recordBatch(x, targets: targets)
+        return Attribution(batch, targetGradient(batch).input.absolute)
     }
 }

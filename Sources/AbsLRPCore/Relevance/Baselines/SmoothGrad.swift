@@ -30,8 +30,8 @@ public final class SmoothGrad: AttributionMethod {
         self.samples = samples; self.noiseLevel = noiseLevel; self.seed = seed; self.chunkSize = chunkSize
     }
 
-    public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
-        let t = try explainedClasses(targets, for: x)
+    public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
+        let (logits, t) = try inferenceBatch(x, targets: targets)
         let n = x.sampleCount
         let sigma = (0..<x.shape[0]).map { b -> Float in
             let image = x.storage[(b * n)..<((b + 1) * n)]
@@ -45,6 +45,6 @@ public final class SmoothGrad: AttributionMethod {
         }, use: { _, b, gradient in
             for (i, g) in zip((b * n)..<((b + 1) * n), gradient) { mean.storage[i] += weight * abs(g) }
         })
-        return mean
+        return Attribution(logits: logits, targets: t, map: mean)
     }
 }

@@ -23,7 +23,7 @@ public final class TransformerAttribution: AttributionMethod {
         self.classifier = classifier
     }
 
-    public func attribution(_ x: Tensor, targets: [Int]?) throws -> Tensor {
+    public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
         let batch = try recordBatch(x, targets: targets)
         let gradients = attention.gradients(targetGradient(batch, traces: true).traces)
         let tokens = attention.gridSize * attention.gridSize + 1
@@ -32,6 +32,6 @@ public final class TransformerAttribution: AttributionMethod {
             let weighted = AttentionMaps.meanOverHeads((g * a).map { max($0, 0) })
             r = r + batchedMatrixProduct(weighted, r)
         }
-        return attention.classTokenMap(r, inputShape: x.shape)
+        return Attribution(batch, attention.classTokenMap(r, inputShape: x.shape))
     }
 }
