@@ -11,7 +11,11 @@ struct ModelsCommand: ParsableCommand {
     @Flag(name: .long, help: "List only the supported timm names.")
     var supported = false
 
+    @Flag(name: .long, help: "Print the timm names as the README's Markdown list.")
+    var markdown = false
+
     func run() throws {
+        if markdown { return print(try TimmModels.shipped().markdownList()) }
         print("Bundled models (Weights/):")
         let bundled = ModelCatalog.bundledModelNames
         if bundled.isEmpty { print("  (none found; run from the checkout or set ABSLRP_WEIGHTS_DIR)") }

@@ -92,7 +92,7 @@ final class ModelConfigurationValidationTests: XCTestCase {
         assertRefused(Self.vit, #""depht": 2"#, key: "model_args.depht", quoted: "2")
         assertRefused(Self.resnet, #""block": "BasicBlockBlock""#, key: "model_args.block", quoted: #""BasicBlockBlock""#)
         assertRefused(Self.resnet, #""block": ["BasicBlock", "BasicBlock", "Bottleneck", "BasicBlock"]"#,
-                      key: "model_args.block", quoted: "BasicBlock")
+                      key: "block", quoted: "BasicBlock")
         assertRefused(Self.resnet, #""block_args": {"attn_layer": "se"}"#, key: "block_args", quoted: "squeeze-excitation")
         XCTAssertNoThrow(try configuration(Self.resnet, #""block": "BasicBlock""#))
     }

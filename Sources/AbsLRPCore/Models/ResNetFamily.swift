@@ -162,10 +162,14 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
                 name: "block_args", value: "\(args)",
                 reason: Self.blockArgumentsReason(args))
         }
-        try a.require("aa_layer", in: [.null], reason: "anti-aliased downsampling (blur pools) has no rule in the reference")
+        try a.require("aa_layer", in: [.null], reason: "anti-aliased downsampling (aa_layer) is not implemented here")
         guard let raw = a.raw("block") else {
             throw ModelConfigurationError.invalidValue(key: "model_args.block", value: "(missing)",
                                                        expected: "\"basic\" or \"bottleneck\" (timm's BasicBlock, Bottleneck)")
+        }
+        if case .array = raw {
+            throw ModelConfigurationError.unsupportedOption(name: "block", value: "\(raw)",
+                                                            reason: "a block type per stage is not implemented here")
         }
         guard let name = raw.stringValue, let block = Block(timmName: name) else {
             throw ModelConfigurationError.invalidValue(key: "model_args.block", value: "\(raw)",
@@ -216,8 +220,9 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
 
     /// What a block argument adds that the reference has no rule for.
     static func blockArgumentsReason(_ args: JSONValue) -> String {
-        switch args["attn_layer"]?.stringValue {
-        case "se"?: return "squeeze-excitation blocks (attn_layer 'se') have no rule in the reference"
+        switch args["attn_layer"]?.stringValue ?? args["attn_layer"]?["partial"]?.stringValue {
+        case "se"?, "SEModule"?:
+            return "squeeze-excitation blocks: the reference explains them as a chain of their layers, which their x * gate(x) is not (it fails on their shapes)"
         case "eca"?: return "efficient channel attention (attn_layer 'eca') has no rule in the reference"
         case let other?: return "attention blocks (attn_layer '\(other)') have no rule in the reference"
         case nil: return "block arguments are not supported"

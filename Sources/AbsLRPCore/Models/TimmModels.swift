@@ -72,9 +72,33 @@ public struct TimmModels: Decodable, Sendable {
         do {
             _ = try entry.architecture()
             return .supported
+        } catch ModelConfigurationError.refusedModel(_, let reason) {
+            return .refused(reason: reason)
         } catch {
             return .refused(reason: "\(error)")
         }
+    }
+
+    /// The README's model list (between `<!-- timm-models -->` markers,
+    /// `abslrp models --markdown`): per class the supported names, then the
+    /// refused names grouped by what they lack.
+    public func markdownList() -> String {
+        var lines = ["Generated from timm \(timmVersion) by `scripts/generate_timm_table.py` "
+                     + "(`abslrp models` lists the same with parameter counts).", ""]
+        let statuses = models.map { ($0, status(of: $0)) }
+        for timmClass in ModelFamilies.all.map({ $0.timmClass }) {
+            let names = statuses.filter { $0.0.timmClass == timmClass && $0.1 == .supported }.map { "`\($0.0.name)`" }
+            lines.append("- **\(timmClass)**, \(names.count) supported: " + names.joined(separator: ", "))
+        }
+        var refused: [String: [String]] = [:]
+        for (entry, status) in statuses {
+            if case .refused(let reason) = status { refused[reason, default: []].append("`\(entry.name)`") }
+        }
+        lines += ["", "Refused (\(refused.values.map(\.count).reduce(0, +)) names), by what they lack:"]
+        for (reason, names) in refused.sorted(by: { $0.value.count > $1.value.count || ($0.value.count == $1.value.count && $0.key < $1.key) }) {
+            lines.append("- \(reason): " + names.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// The checksum the generator records for a state dict's shapes: 64-bit
