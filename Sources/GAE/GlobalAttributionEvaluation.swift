@@ -128,10 +128,11 @@ public final class GlobalAttributionEvaluation {
             let mosaicCount = outcome.positives.count
             for (m, positive) in outcome.positives.enumerated() {
                 let tiles = (0..<4).map { indices[Mosaic.tileSource(mosaic: m, quadrant: $0, mosaics: mosaicCount)] }
-                for (method, scores) in zip(methods, outcome.scores) {
+                for (k, method) in methods.enumerated() {
                     batchResults.append(GAEImageResult(method: method.name, batch: batch, index: indices[positive],
                                                        mosaic: tiles, label: labels[positive],
-                                                       prediction: outcome.predictions[positive], scores: scores[m]))
+                                                       prediction: outcome.predictions[positive], scores: outcome.scores[k][m],
+                                                       constantMap: outcome.constantMaps[k][m]))
                 }
             }
             let record = GAEBatchRecord(batch: batch, indices: indices)
@@ -181,11 +182,13 @@ public final class GlobalAttributionEvaluation {
     }
 
     /// What one batch gives: the positives (batch indices, mosaic order),
-    /// the batch's predictions, and `scores[method][mosaic]`.
+    /// the batch's predictions, `scores[method][mosaic]`, and whether each
+    /// method's map of each positive was constant, `constantMaps[method][mosaic]`.
     struct BatchOutcome {
         var positives: [Int]
         var predictions: [Int]
         var scores: [[GAEScores]]
+        var constantMaps: [[Bool]]
     }
 
     /// Steps 1-6 for one batch `x` (B, C, H, W) with data-set labels `labels`.
@@ -217,8 +220,12 @@ public final class GlobalAttributionEvaluation {
         let scoreMosaic = Mosaic.scoreMosaics(pairing.tileScores(positives: positives, logits: logits, labels: labels),
                                               channels: c, imageHeight: h, imageWidth: w)
 
+        var constantMaps: [[Bool]] = []
         let scores = try methods.map { method -> [GAEScores] in
             let initial = try Scoring.positiveRelevance(method, xp, targets: yp)
+            constantMaps.append((0..<mosaicCount).map { m in
+                SummedRelevance(initial.batchSlice(m..<(m + 1)).reshaped([c, h, w])).isConstant
+            })
             let mosaic = try Scoring.positiveRelevance(method, mosaics, targets: yp)
             var morfRelevance: [Tensor] = [], lerfRelevance: [Tensor] = []
             for k in 1..<steps {
@@ -239,7 +246,7 @@ public final class GlobalAttributionEvaluation {
             }
             return scores
         }
-        return BatchOutcome(positives: positives, predictions: predictions, scores: scores)
+        return BatchOutcome(positives: positives, predictions: predictions, scores: scores, constantMaps: constantMaps)
     }
 
     /// Reads and checks the images `indices` of `dataset` into one (B, C, H, W) batch.

@@ -5,7 +5,7 @@ import GAE
 
 /// `abslrp check`: sanity checks of relevancy methods on a model (cascading
 /// model randomization, class sensitivity), written as `report.json` and a
-/// line plot `plot.svg` / `plot.png`.
+/// line plot `plot.svg` / `plot.png`, map grids and `index.html` (``CheckReport``).
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -35,7 +35,11 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of the random weights, of SmoothGrad's noise and of the random method.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: ArgumentHelp("Folder for report.json, plot.svg and plot.png.", valueName: "dir"))
+    @Option(name: .long, help: "Images shown in the map grids of the report (one figure each).")
+    var gridImages = 2
+
+    @Option(name: .long, help: ArgumentHelp("Folder for report.json, plot.svg/.png, the map grids and index.html.",
+                                            valueName: "dir"))
     var out = "out/check"
 
     /// Everything the check found, as `report.json` holds it.
@@ -53,21 +57,23 @@ struct CheckCommand: ParsableCommand {
             try RelevancyMethods.make($0, classifier: classifier, options: options)
         }
         let output = try RunOutput(folder: URL(fileURLWithPath: out))
-        let input: Tensor
+        let input: Tensor, imageNames: [String]
         switch try inputs.source() {
         case .tensorFile(let url):
             input = try SafetensorsFile(contentsOf: url).tensor("input")
+            imageNames = (0..<input.shape[0]).map { String(format: "sample_%03d", $0) }
         case .images(let urls):
             guard !urls.isEmpty else { throw ExplainJobError.noInputs }
             input = try InputImages.load(urls, preprocessing: try classifier.configuration.preprocessing(preprocessingOptions.preprocessing),
                                          maxPixels: inputs.maxPixels)
+            imageNames = urls.map(\.lastPathComponent)
         }
         try classifier.validateInput(input)
 
         let start = Date()
-        let randomization = try ModelRandomization(methods: checked, batchSize: inputs.batchSize, seed: seed).run(input) {
-            FileHandle.standardError.write("randomization \($0)\n".data(using: .utf8)!)
-        }
+        let maps = CheckReport.Maps(shown: min(gridImages, input.shape[0]), methods: checked.count)
+        let randomization = try ModelRandomization(methods: checked, batchSize: inputs.batchSize, seed: seed)
+            .run(input, maps: maps.record) { FileHandle.standardError.write("randomization \($0)\n".data(using: .utf8)!) }
         let sensitivity = try ClassSensitivity(methods: checked, batchSize: inputs.batchSize).run(input)
 
         let encoder = JSONEncoder()
@@ -75,27 +81,25 @@ struct CheckCommand: ParsableCommand {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let reportURL = try output.write(encoder.encode(Report(modelRandomization: randomization,
                                                                classSensitivity: sensitivity)), as: "report.json")
-        let plot = try LineChart.svg(
-            title: "Cascading model randomisation: \(randomization.model)",
-            subtitle: "methods \(randomization.methods.map(\.method).joined(separator: ", ")) · "
-                + "n = \(randomization.images) image\(randomization.images == 1 ? "" : "s") · seed \(randomization.seed)",
-            xLabels: randomization.steps, xTitle: "randomised from the output down to (cumulative)",
-            yTitle: "Spearman ρ of |relevance| with the trained maps",
-            series: randomization.methods.map { LineChart.Series(name: $0.method, values: $0.spearman.map(\.mean)) }
-        ).write(to: output.staging.appendingPathComponent("plot"))
-        let plotURL = output.destination(of: plot.png)
+        let shown = (0..<maps.shown).map { i in
+            (imageNames[i], RGBImage(tensor: classifier.configuration.preprocessing.denormalize(
+                input.batchSlice(i..<(i + 1)).reshaped(Array(input.shape.dropFirst())))))
+        }
+        let check = CheckReport(randomization: randomization, sensitivity: sensitivity, maps: maps, images: shown)
+        try check.write(to: output.staging)
         try output.commit()
+        for w in check.warnings { FileHandle.standardError.write(Data((w + "\n").utf8)) }
 
         func column(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
         print(column("method", 25) + column("randomization: trained -> all layers", 40) + "class sensitivity: spearman, cosine")
-        for (curve, entry) in zip(randomization.methods, sensitivity.methods) {
+        for (m, (curve, entry)) in zip(randomization.methods, sensitivity.methods).enumerated() {
             let (first, last) = (curve.spearman.first!.mean, curve.spearman.last!.mean)
             print(column(curve.method, 25) + column(String(format: "%.3f -> %.3f", first, last), 40)
                   + String(format: "%.3f, %.3f  ", entry.spearman.mean, entry.cosine.mean)
-                  + (entry.passes ? "maps differ" : "same maps"))
+                  + check.sensitivityVerdict(m))
         }
         print(String(format: "checked %d method%@ on %d image%@ in %.1f s", checked.count, checked.count == 1 ? "" : "s",
                      input.shape[0], input.shape[0] == 1 ? "" : "s", Date().timeIntervalSince(start)))
-        print("report: \(reportURL.relativePath)\nplot: \(plotURL.relativePath)")
+        print("report: \(reportURL.relativePath), \(output.folder.appendingPathComponent(HTMLPage.fileName).relativePath)")
     }
 }

@@ -107,7 +107,10 @@ struct EvaluateCommand: ParsableCommand {
                                                 preprocessing: (try? classifier.configuration.preprocessing(pipeline))
                                                     ?? classifier.configuration.displayPreprocessing, k: top,
                                                 labelNames: classifier.configuration.labelNames)
+        try output.write(report.reportPage(pictures: pictures, folder: output.staging,
+                                           labelNames: classifier.configuration.labelNames).data, as: HTMLPage.fileName)
         try output.commit()
+        for s in report.summary { if let w = s.localisationWarning { FileHandle.standardError.write(Data((w + "\n").utf8)) } }
         SummaryTable.print(report)
         print(String(format: "%d images in %.1f s (%.2f images/s)", report.throughput.images, report.throughput.seconds,
                      report.throughput.imagesPerSecond))
@@ -124,7 +127,7 @@ struct MergeCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The shards' results.json files (or their folders).", valueName: "results"))
     var results: [String]
 
-    @Option(name: .long, help: ArgumentHelp("Folder for the merged results.json and results.csv.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Folder for the merged results.json, results.csv, gae_summary.svg/.png and index.html.", valueName: "dir"))
     var out = "out/merged"
 
     func run() throws {
@@ -139,6 +142,11 @@ struct MergeCommand: ParsableCommand {
         let output = try RunOutput(folder: URL(fileURLWithPath: out))
         let merged = try GAEReport.merge(files: files)
         let written = try merged.write(to: output.staging)
+        let chart = try merged.writeSummaryChart(to: output.staging)
+        try output.write(merged.reportPage(pictures: .init(summary: chart), folder: output.staging, labelNames: nil,
+                                           notes: ["Merged from \(files.count) shard\(files.count == 1 ? "" : "s"): "
+                                                   + files.map(\.path).joined(separator: ", ") + "."]).data,
+                         as: HTMLPage.fileName)
         try output.commit()
         SummaryTable.print(merged)
         print("merged \(files.count) shard\(files.count == 1 ? "" : "s"): \(output.destination(of: written.json).relativePath), "

@@ -28,7 +28,7 @@ final class ResultsTests: XCTestCase {
         XCTAssertEqual(settings["pairing"] as? String, "consistent")
         let result = (object["results"] as! [[String: Any]])[0]
         XCTAssertEqual(Set(result.keys), ["method", "batch", "index", "mosaic", "label", "prediction", "faithfulness",
-                                          "robustness", "local_consistency", "contrastiveness", "gae"])
+                                          "robustness", "local_consistency", "contrastiveness", "gae", "constant_map"])
         let throughput = object["throughput"] as! [String: Any]
         XCTAssertNotNil(throughput["images_per_second"])
         let gae = ((object["summary"] as! [[String: Any]])[0]["gae"]) as! [String: Any]
@@ -59,6 +59,26 @@ final class ResultsTests: XCTestCase {
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), ["results.json"])
         XCTAssertThrowsError(try Self.report.write(to: folder.appendingPathComponent("missing")))
+    }
+
+    func testConstantMapsAreRecordedPerImageAndMethod() throws {
+        // 16x16 inputs give the tiny ResNet a 1x1 last feature map: every Grad-CAM map is constant.
+        let methods: [RelevancyMethod] = [try GradCAM(classifier: Self.classifier), AbsLRP(classifier: Self.classifier)]
+        let gae = try GlobalAttributionEvaluation(classifier: Self.classifier, methods: methods,
+                                                  configuration: GAEConfiguration(batchSize: 8, steps: 2, seed: 1))
+        let report = try gae.run(on: Self.dataset)
+        XCTAssertEqual(report.summary.map(\.constantMaps), [report.summary[0].count, 0])
+        XCTAssertEqual(report.summary[0].localisationWarning,
+                       "warning: gradcam gave a constant map for 4 of 4 positive images: it cannot localise them")
+        XCTAssertNil(report.summary[1].localisationWarning)
+        let object = try JSONSerialization.jsonObject(with: report.jsonData()) as! [String: Any]
+        XCTAssertEqual((object["summary"] as! [[String: Any]]).map { $0["constant_maps"] as? Int }, [4, 0])
+        XCTAssertEqual(try JSONDecoder().decode(GAEReport.self, from: report.jsonData()), report)
+        // Files from before the field read as "not constant".
+        var old = try JSONSerialization.jsonObject(with: Self.report.jsonData()) as! [String: Any]
+        old["results"] = (old["results"] as! [[String: Any]]).map { $0.filter { $0.key != "constant_map" } }
+        old["summary"] = (old["summary"] as! [[String: Any]]).map { $0.filter { $0.key != "constant_maps" } }
+        XCTAssertEqual(try JSONDecoder().decode(GAEReport.self, from: JSONSerialization.data(withJSONObject: old)), Self.report)
     }
 
     func testSummaryIsMeanAndNormalConfidenceInterval() {

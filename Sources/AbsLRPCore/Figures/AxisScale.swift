@@ -54,12 +54,10 @@ public struct AxisScale: Equatable, Sendable {
         Self.format(v, decimals: decimals)
     }
 
-    /// `v` with `decimals` decimals, or `significant` digits in exponent
-    /// form from 10^4 on and below 10^-decimals (0 stays "0"); the minus sign
-    /// is U+2212 as typeset numbers have it.
-    public static func format(_ v: Double, decimals: Int, significant: Int = 3) -> String {
-        let scientific = v != 0 && (abs(v) >= 1e4 || abs(v) < pow(10, -Double(decimals)))
-        let text = scientific ? String(format: "%.\(significant)g", v) : String(format: "%.\(decimals)f", v)
+    /// `v` with `decimals` decimals, or 3 significant digits in exponent
+    /// form from 10^4 on; the minus sign is U+2212 as typeset numbers have it.
+    public static func format(_ v: Double, decimals: Int) -> String {
+        let text = abs(v) >= 1e4 ? String(format: "%.3g", v) : String(format: "%.\(decimals)f", v)
         return typeset(text)
     }
 

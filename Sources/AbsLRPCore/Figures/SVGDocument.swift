@@ -146,7 +146,7 @@ public struct SVGDocument: Sendable {
     }
 
     /// `s` with XML's special characters escaped.
-    static func escaped(_ s: String) -> String {
+    public static func escaped(_ s: String) -> String {
         var out = ""
         for c in s {
             switch c {

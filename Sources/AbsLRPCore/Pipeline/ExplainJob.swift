@@ -14,7 +14,8 @@ import Foundation
 /// `relevance_negative`, named as in the fixtures). Everything comes from the
 /// method's one `Explanation` per batch (its forward's logits too).
 ///
-/// The pictures and the relevance file are one run's outputs (``RunOutput``):
+/// With an output folder the run also writes `index.html` (``ExplainReport``).
+/// The pictures, the page and the relevance file are one run's outputs (``RunOutput``):
 /// they appear together once every batch has been explained and written, or,
 /// when anything fails, not at all, and earlier files stay as they were.
 public struct ExplainJob {
@@ -139,7 +140,15 @@ public struct ExplainJob {
                 tensors: tensors, integers: ["target": (shape: [savedTargets.count], values: savedTargets)],
                 metadata: ["method": method.name, "model": classifier.configuration.name], to: file)
         }
-        try output?.commit()
+        if let output {
+            var settings = [("images", "\(count)"), ("batch size", "\(batchSize)"),
+                            ("picture", overlay ? "heatmap over the input" : "input beside the heatmap")]
+            if let file = relevanceFile { settings.append(("relevance file", file.path)) }
+            let page = ExplainReport.page(results, folder: output.folder, model: classifier.configuration.name,
+                                          method: method.name, settings: settings)
+            try output.write(page.data, as: HTMLPage.fileName)
+            try output.commit()
+        }
         return results
     }
 

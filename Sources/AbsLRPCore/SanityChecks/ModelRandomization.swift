@@ -73,8 +73,11 @@ public struct ModelRandomization {
     }
 
     /// Runs the test on `images` (N, C, H, W), preprocessed for the model;
-    /// `progress` receives a line per step.
-    public func run(_ images: Tensor, progress: (String) -> Void = { _ in }) throws -> ModelRandomizationReport {
+    /// `maps(step, method, relevance)` receives every method's maps (N, C, H, W)
+    /// after each step (step 0: the trained model), for figures of the
+    /// cascade; `progress` receives a line per step.
+    public func run(_ images: Tensor, maps: ((Int, Int, Tensor) -> Void)? = nil,
+                    progress: (String) -> Void = { _ in }) throws -> ModelRandomizationReport {
         let classifier = try validatedSanityCheck(methods: methods, images: images, batchSize: batchSize)
         let targets = classifier.logits(images, batchSize: batchSize).argmaxRows()
         let groups = Self.parameterGroups(of: classifier)
@@ -96,8 +99,10 @@ public struct ModelRandomization {
                 }
             }
             for (m, method) in methods.enumerated() {
-                let maps = try magnitudes(method)
-                spearman[m].append(MeanAndDeviation(zip(reference[m], maps).map { MapSimilarity.spearman($0, $1) }))
+                let relevance = try method.relevance(images, targets: targets, batchSize: batchSize)
+                maps?(step, m, relevance)
+                let magnitudes = MapSimilarity.pixelMagnitudes(relevance)
+                spearman[m].append(MeanAndDeviation(zip(reference[m], magnitudes).map { MapSimilarity.spearman($0, $1) }))
             }
             let summary = zip(methods, spearman).map { "\($0.name) \(String(format: "%.3f", $1[step].mean))" }
             progress("step \(step)/\(groups.count) \(step == 0 ? "trained model" : "randomised to \(groups[step - 1].name)"): "

@@ -74,7 +74,8 @@ public enum ExtremesFigure {
             })
         }
         let s = ChartStyle.self
-        let cellWidth = max(cells.joined().map(\.width).max() ?? 0, 260)
+        let noteWidth = columns.compactMap(\.note).map { SVGDocument.textWidth($0, size: s.tickSize) }.max() ?? 0
+        let cellWidth = max(cells.joined().map(\.width).max() ?? 0, 260, noteWidth)
         let cellHeight = cells.joined().map(\.height).max() ?? 0
         let rows = max(columns.map(\.entries.count).max() ?? 0, 1)
         let title = "\(method.name): best and worst explained images by GAE"

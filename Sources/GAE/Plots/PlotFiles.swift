@@ -17,6 +17,11 @@ extension GAEReport {
         /// Per method, in the order given: `gae_extremes_<method>.svg` and `.png`.
         public var extremes: [(method: String, svg: URL, png: URL)]
 
+        public init(summary: (svg: URL, png: URL), extremes: [(method: String, svg: URL, png: URL)] = []) {
+            self.summary = summary
+            self.extremes = extremes
+        }
+
         /// Every file written.
         public var files: [URL] { [summary.svg, summary.png] + extremes.flatMap { [$0.svg, $0.png] } }
     }
@@ -29,7 +34,7 @@ extension GAEReport {
     public func writePictures(to folder: URL, methods: [RelevancyMethod], dataset: GAEDataset,
                               preprocessing: PreprocessingConfig, k: Int = 4,
                               labelNames: [String]? = nil) throws -> Pictures {
-        let summary = try SummaryChart.svg(self).write(to: folder.appendingPathComponent(Self.summaryChartName))
+        let summary = try writeSummaryChart(to: folder)
         let extremes = try methods.map { method in
             let svg = try ExtremesFigure.svg(report: self, method: method, dataset: dataset, preprocessing: preprocessing,
                                              k: k, labelNames: labelNames)
@@ -37,5 +42,11 @@ extension GAEReport {
             return (method.name, files.svg, files.png)
         }
         return Pictures(summary: summary, extremes: extremes)
+    }
+
+    /// Writes only ``SummaryChart`` as `gae_summary.svg`/`.png` (what `merge`
+    /// can draw without the images).
+    public func writeSummaryChart(to folder: URL) throws -> (svg: URL, png: URL) {
+        try SummaryChart.svg(self).write(to: folder.appendingPathComponent(Self.summaryChartName))
     }
 }

@@ -85,11 +85,14 @@ public struct GAEImageResult: Codable, Equatable, Sendable {
     public var localConsistency: Float
     public var contrastiveness: Float
     public var gae: Float
+    /// Whether the method's map of the positive (`normalize_max(relu(R))`)
+    /// is constant: it localises nothing (``LocalisationWarning``).
+    public var constantMap: Bool
 
     public init(method: String, batch: Int, index: Int, mosaic: [Int], label: Int, prediction: Int,
-                scores: GAEScores) {
+                scores: GAEScores, constantMap: Bool = false) {
         self.method = method; self.batch = batch; self.index = index; self.mosaic = mosaic
-        self.label = label; self.prediction = prediction
+        self.label = label; self.prediction = prediction; self.constantMap = constantMap
         faithfulness = scores.faithfulness; robustness = scores.robustness
         localConsistency = scores.localConsistency; contrastiveness = scores.contrastiveness; gae = scores.gae
     }
@@ -102,7 +105,24 @@ public struct GAEImageResult: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case method, batch, index, mosaic, label, prediction, faithfulness, robustness, contrastiveness, gae
-        case localConsistency = "local_consistency"
+        case localConsistency = "local_consistency", constantMap = "constant_map"
+    }
+
+    /// Reads a result; files written before `constant_map` existed read as `false`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        method = try c.decode(String.self, forKey: .method)
+        batch = try c.decode(Int.self, forKey: .batch)
+        index = try c.decode(Int.self, forKey: .index)
+        mosaic = try c.decode([Int].self, forKey: .mosaic)
+        label = try c.decode(Int.self, forKey: .label)
+        prediction = try c.decode(Int.self, forKey: .prediction)
+        faithfulness = try c.decode(Float.self, forKey: .faithfulness)
+        robustness = try c.decode(Float.self, forKey: .robustness)
+        localConsistency = try c.decode(Float.self, forKey: .localConsistency)
+        contrastiveness = try c.decode(Float.self, forKey: .contrastiveness)
+        gae = try c.decode(Float.self, forKey: .gae)
+        constantMap = try c.decodeIfPresent(Bool.self, forKey: .constantMap) ?? false
     }
 }
 
@@ -116,11 +136,14 @@ public struct GAEMethodSummary: Codable, Equatable, Sendable {
     public var localConsistency: GAEStatistic
     public var contrastiveness: GAEStatistic
     public var gae: GAEStatistic
+    /// Positive images whose map was constant: the method could not localise them.
+    public var constantMaps: Int
 
     /// The summary of `results` (all of one method).
     public init(method: String, results: [GAEImageResult]) {
         self.method = method
         count = results.count
+        constantMaps = results.filter(\.constantMap).count
         faithfulness = GAEStatistic(results.map(\.faithfulness))
         robustness = GAEStatistic(results.map(\.robustness))
         localConsistency = GAEStatistic(results.map(\.localConsistency))
@@ -128,9 +151,28 @@ public struct GAEMethodSummary: Codable, Equatable, Sendable {
         gae = GAEStatistic(results.map(\.gae))
     }
 
+    /// The warning for a method with constant maps, or nil.
+    public var localisationWarning: String? {
+        constantMaps == 0 ? nil
+            : "warning: \(method) gave a constant map for \(constantMaps) of \(count) positive images: it cannot localise them"
+    }
+
     enum CodingKeys: String, CodingKey {
         case method, count, faithfulness, robustness, contrastiveness, gae
-        case localConsistency = "local_consistency"
+        case localConsistency = "local_consistency", constantMaps = "constant_maps"
+    }
+
+    /// Reads a summary; files written before `constant_maps` existed read as 0.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        method = try c.decode(String.self, forKey: .method)
+        count = try c.decode(Int.self, forKey: .count)
+        faithfulness = try c.decode(GAEStatistic.self, forKey: .faithfulness)
+        robustness = try c.decode(GAEStatistic.self, forKey: .robustness)
+        localConsistency = try c.decode(GAEStatistic.self, forKey: .localConsistency)
+        contrastiveness = try c.decode(GAEStatistic.self, forKey: .contrastiveness)
+        gae = try c.decode(GAEStatistic.self, forKey: .gae)
+        constantMaps = try c.decodeIfPresent(Int.self, forKey: .constantMaps) ?? 0
     }
 }
 
