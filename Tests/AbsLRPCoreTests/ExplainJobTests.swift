@@ -16,6 +16,11 @@ final class ExplainJobTests: XCTestCase {
                                      outputDirectory: out, relevanceFile: file).run()
         XCTAssertEqual(results.map(\.name), ["sample_000", "sample_001"])
         for r in results { XCTAssertNoThrow(try RGBImage.decode(contentsOf: XCTUnwrap(r.picture))) }
+        let page = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        for r in results {
+            XCTAssertTrue(page.contains("<img src=\"\(try XCTUnwrap(r.picture).lastPathComponent)\""), "index.html shows \(r.name)")
+        }
+        XCTAssertTrue(page.contains("top-5 classes"))
         let saved = try SafetensorsFile(contentsOf: file)
         XCTAssertEqual(saved.names, ["input", "logits", "relevance", "relevance_negative", "relevance_positive", "target"])
         let expected = try SafetensorsFile(contentsOf: tensorFile)

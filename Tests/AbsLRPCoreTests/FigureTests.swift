@@ -132,4 +132,15 @@ final class FigureTests: XCTestCase {
         }
         XCTAssertFalse(SummedRelevance(Tensor(shape: [1, 2], storage: [1, 1.01])).isConstant)
     }
+
+    func testHTMLPageEscapesTextAndEncodesPictureNames() throws {
+        var page = HTMLPage(title: "a <b> & c")
+        page.table(header: ["x"], rows: [["<td>"]], numeric: [0])
+        page.figure("sub dir/07 #1.png", alt: "\"quoted\"")
+        let html = page.html
+        XCTAssertTrue(html.contains("<h1>a &lt;b&gt; &amp; c</h1>"))
+        XCTAssertTrue(html.contains("<td class=\"num\">&lt;td&gt;</td>"))
+        XCTAssertTrue(html.contains("<img src=\"sub%20dir/07%20%231.png\" alt=\"&quot;quoted&quot;\">"), html)
+        XCTAssertFalse(html.contains("<script"))
+    }
 }
