@@ -10,7 +10,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$abslrp" explain Samples/07_sneaker.png --out "$out/explain"
 cp "$out/explain/07_sneaker.png" docs/images/explain-sneaker.png
-"$abslrp" evaluate --dataset fashion-mnist-test --limit 256 --methods abslrp,integrated-gradients,gradient,random \
+"$abslrp" evaluate --dataset fashion-mnist-test --limit 512 --methods abslrp,integrated-gradients,gradient,random \
     --out "$out/evaluate"
 cp "$out/evaluate/gae_summary.svg" docs/images/gae-summary.svg
 cp "$out/evaluate/gae_summary.png" docs/images/gae-summary.png

@@ -79,7 +79,7 @@ public enum ExtremesFigure {
         let cellHeight = cells.joined().map(\.height).max() ?? 0
         let rows = max(columns.map(\.entries.count).max() ?? 0, 1)
         let title = "\(method.name): best and worst explained images by GAE"
-        let subtitle = "model \(report.settings.model) · data set \(report.settings.dataset) · "
+        let subtitle = "model \(report.settings.model) · data set \(report.settings.datasetTitle) · "
             + "n = \(report.results.filter { $0.method == method.name }.count) positive images"
         let headerTop = margin + s.titleSize + 8 + s.subtitleSize + 16
         let notes = columns.contains { $0.note != nil }

@@ -23,7 +23,7 @@ public enum SummaryChart {
 
     /// The chart of `report`'s summary.
     public static func svg(_ report: GAEReport) -> SVGDocument {
-        svg(report.summary, model: report.settings.model, dataset: report.settings.dataset,
+        svg(report.summary, model: report.settings.model, dataset: report.settings.datasetTitle,
             images: report.throughput.images)
     }
 

@@ -14,7 +14,7 @@ extension GAEReport {
     ///   - notes: sentences about the run (e.g. that `merge` cannot draw the best/worst figures).
     public func reportPage(pictures: Pictures, folder: URL, labelNames: [String]?, notes: [String] = []) -> HTMLPage {
         let methods = settings.methods.joined(separator: ", ")
-        var page = HTMLPage(title: "GAE of \(methods) on \(settings.dataset)",
+        var page = HTMLPage(title: "GAE of \(methods) on \(settings.datasetTitle)",
                             subtitle: "model \(settings.model) · \(results.count / max(settings.methods.count, 1)) "
                                 + "positive images per method · shard \(settings.shard.index)/\(settings.shard.count)")
         for note in notes { page.paragraph(note) }

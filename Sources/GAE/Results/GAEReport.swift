@@ -56,6 +56,14 @@ public struct GAESettings: Codable, Equatable, Sendable {
     }
 }
 
+extension GAESettings {
+    /// The data set's name for titles: a file path shortened to its file
+    /// name (`t10k-images-idx3-ubyte.gz[0..<512]`); the settings keep it whole.
+    public var datasetTitle: String {
+        dataset.hasPrefix("/") ? String(dataset.split(separator: "/").last ?? Substring(dataset)) : dataset
+    }
+}
+
 /// One batch: its number and its data-set indices in batch order.
 public struct GAEBatchRecord: Codable, Equatable, Sendable {
     public var batch: Int
