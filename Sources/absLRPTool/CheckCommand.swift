@@ -81,8 +81,10 @@ struct CheckCommand: ParsableCommand {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let reportURL = try output.write(encoder.encode(Report(modelRandomization: randomization,
                                                                classSensitivity: sensitivity)), as: "report.json")
+        let display = (try? classifier.configuration.preprocessing(preprocessingOptions.preprocessing))
+            ?? classifier.configuration.displayPreprocessing
         let shown = (0..<maps.shown).map { i in
-            (imageNames[i], RGBImage(tensor: classifier.configuration.preprocessing.denormalize(
+            (imageNames[i], RGBImage(tensor: display.denormalize(
                 input.batchSlice(i..<(i + 1)).reshaped(Array(input.shape.dropFirst())))))
         }
         let check = CheckReport(randomization: randomization, sensitivity: sensitivity, maps: maps, images: shown)

@@ -53,7 +53,7 @@ final class ReportRenderingTests: XCTestCase {
             try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
             shards.append(try report.write(to: out).json)
             let pictures = try report.writePictures(to: out, methods: methods, dataset: Self.dataset,
-                                                    preprocessing: Self.classifier.configuration.preprocessing, k: 2)
+                                                    preprocessing: Self.classifier.configuration.displayPreprocessing, k: 2)
             try report.reportPage(pictures: pictures, folder: out, labelNames: ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])
                 .data.write(to: out.appendingPathComponent(HTMLPage.fileName))
             let html = try assertRenders(out, pictures: 3)
@@ -77,7 +77,7 @@ final class ReportRenderingTests: XCTestCase {
         let randomization = try ModelRandomization(methods: methods, batchSize: 2).run(images, maps: maps.record)
         let sensitivity = try ClassSensitivity(methods: methods, batchSize: 2).run(images)
         let shown = (0..<2).map { i in
-            ("image \(i)", RGBImage(tensor: Self.classifier.configuration.preprocessing.denormalize(Self.dataset.images[i])))
+            ("image \(i)", RGBImage(tensor: Self.classifier.configuration.displayPreprocessing.denormalize(Self.dataset.images[i])))
         }
         let out = folder.appendingPathComponent("check")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
