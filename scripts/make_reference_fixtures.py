@@ -72,6 +72,11 @@ FIXTURES = {
     "vit_patch14_no_qkv_bias_mini": (
         {"img_size": 28, "patch_size": 14, "embed_dim": 24, "depth": 2, "num_heads": 2, "mlp_ratio": 2.0,
          "qkv_bias": False, "num_classes": 10, "in_chans": 3}, [3, 28, 28], 10, 2),
+    # CLIP's pre_norm: a LayerNorm before the blocks (explained unmodified by
+    # the reference), no patch bias, torch's nn.LayerNorm (eps 1e-5) everywhere.
+    "vit_pre_norm_mini": (
+        {"img_size": 32, "patch_size": 8, "embed_dim": 24, "depth": 2, "num_heads": 3, "mlp_ratio": 4.0,
+         "pre_norm": True, "norm_layer": "nn.LayerNorm", "num_classes": 10, "in_chans": 3}, [3, 32, 32], 12, 2),
     # ViT without head (num_classes 0, as the .dino names): the explained
     # "class" is the argmax of the 24 pooled features; 30x30 with patch 8
     # (the last 6 pixels of each side fall outside the 3x3 patches).
@@ -85,6 +90,8 @@ def build(model_args):
     """The timm model of a fixture and its family name: ViTs have `patch_size`."""
     args = dict(model_args)
     if "patch_size" in args:
+        if args.get("norm_layer") == "nn.LayerNorm":  # the table's name for torch's class
+            args["norm_layer"] = nn.LayerNorm
         return VisionTransformer(**args), "vision_transformer"
     block = {"basic": BasicBlock, "bottleneck": Bottleneck}[args.pop("block")]
     return ResNet(block=block, **args), "resnet"

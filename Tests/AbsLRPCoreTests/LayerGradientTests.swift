@@ -79,6 +79,16 @@ final class LayerGradientTests: XCTestCase {
               twin: AvgPool2d(name: "p", kernelSize: 2, stride: 2), x: odd, seed: 27)
     }
 
+    func testLayerNormWithDifferentiatedStatistics() {
+        // norm_pre: the rules see the full Jacobian, and the twin's at |x| with |gamma|, |beta|.
+        let gamma = randomTensor([5], seed: 30), beta = randomTensor([5], seed: 31)
+        let layer = LayerNorm(name: "n", features: 5, eps: 1e-5, detachesStatistics: false)
+        let twin = LayerNorm(name: "n", features: 5, eps: 1e-5, detachesStatistics: false)
+        layer.setParameter("weight", gamma); layer.setParameter("bias", beta)
+        twin.setParameter("weight", gamma.absolute); twin.setParameter("bias", beta.absolute)
+        check("layernorm, statistics differentiated", layer, twin: twin, x: awayFromZero([2, 3, 5], seed: 32), seed: 33)
+    }
+
     func testResidualAddition() {
         let add = ResidualAddition(name: "add")
         let a = awayFromZero([2, 3], seed: 24), b = awayFromZero([2, 3], seed: 25)

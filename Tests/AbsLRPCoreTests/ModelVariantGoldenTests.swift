@@ -5,10 +5,11 @@ import AbsLRPCore
 /// each against a reference fixture (`scripts/make_reference_fixtures.py`):
 /// deep and tiered stems with average-pool shortcuts (resnet50d, resnet26t),
 /// base_width (wide_resnet50_2), ViT patch 14 with qkv without bias, and a
-/// ViT without head (num_classes 0, image size not a multiple of the patch).
+/// ViT without head (num_classes 0, image size not a multiple of the patch),
+/// and CLIP's pre_norm (norm_pre explained with differentiated statistics).
 final class ModelVariantGoldenTests: XCTestCase {
     static let fixtures = ["resnet_deep_avgdown_mini", "resnet_tiered_basic_mini", "resnet_wide_mini",
-                           "vit_patch14_no_qkv_bias_mini", "vit_headless_mini"]
+                           "vit_patch14_no_qkv_bias_mini", "vit_headless_mini", "vit_pre_norm_mini"]
 
     func testLogitsMatchReference() throws {
         for name in Self.fixtures { try GoldenModel(name).checkLogits() }

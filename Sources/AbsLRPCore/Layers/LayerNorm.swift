@@ -18,6 +18,12 @@ import Foundation
 /// - `absoluteVJP` (the twin `(|x| - mu_a) r_a |gamma| + |beta|`, with `mu_a`,
 ///   `var_a` the statistics of `|x|`, also constants): `|gamma| * r_a * s`.
 ///
+/// With `detachesStatistics` false (a LayerNorm the reference does not
+/// replace by its `LayerNormalization`, such as the ViT's `norm_pre`, which
+/// then gets its generic rule through autograd), `detachedVJP` is the full
+/// `vjp`, and `absoluteVJP` the full VJP of the twin `LayerNorm(|x|)` with
+/// `|gamma|`, `|beta|` at `|x|` (statistics of `|x|` differentiated too).
+///
 /// Statistics are not kept on the tape; the backward pass recomputes them
 /// from the recorded input (a few flops per element).
 ///
@@ -30,14 +36,19 @@ public final class LayerNorm: Layer {
     public let eps: Float
     /// Name under which backward passes trace the value at this layer's input.
     public let traceName: String
+    /// Whether the relevance rules see the mean and variance as constants
+    /// (the reference's `LayerNormalization`), or differentiate them.
+    public let detachesStatistics: Bool
 
     /// - Parameters:
     ///   - name: the parameter owner's dotted path (state-dict prefix).
     ///   - traceName: dotted path used for traces (`name` when nil).
-    public init(name: String, features: Int, eps: Float = 1e-6, traceName: String? = nil) {
+    ///   - detachesStatistics: false for a LayerNorm the reference explains unmodified.
+    public init(name: String, features: Int, eps: Float = 1e-6, traceName: String? = nil, detachesStatistics: Bool = true) {
         self.features = features
         self.eps = eps
         self.traceName = traceName ?? name
+        self.detachesStatistics = detachesStatistics
         super.init(name: name)
         registerState("weight", shape: [features], value: 1)
         registerState("bias", shape: [features])
@@ -83,20 +94,26 @@ public final class LayerNorm: Layer {
 
     /// The full LayerNorm backward (statistics differentiated too).
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        let x = record.inputs[0]
+        [fullVJP(g, record.inputs[0], absolute: false)]
+    }
+
+    /// The full backward at `x` with `gamma`, or (`absolute`) of the twin at
+    /// `|x|` with `|gamma|`: `r * (gh - mean(gh) - xh * mean(gh * xh))`,
+    /// `gh = g * gamma`, `xh = (x - mu) * r`, per row.
+    private func fullVJP(_ g: Tensor, _ x: Tensor, absolute: Bool) -> Tensor {
         checkShape(x)
         let c = features, rows = x.count / max(c, 1)
-        let gamma = parameter("weight").storage
+        let gamma = parameter("weight").storage.map { absolute ? abs($0) : $0 }
         var out = g
         var gh = [Float](repeating: 0, count: c), xh = gh
         out.storage.withUnsafeMutableBufferPointer { os in
             x.storage.withUnsafeBufferPointer { xs in
                 for r in 0..<rows {
                     let row = xs.baseAddress! + r * c
-                    let (mean, invStd) = moments(row, absolute: false)
+                    let (mean, invStd) = moments(row, absolute: absolute)
                     var meanGh = 0.0, meanGhXh = 0.0
                     for j in 0..<c {
-                        xh[j] = (row[j] - mean) * invStd
+                        xh[j] = ((absolute ? abs(row[j]) : row[j]) - mean) * invStd
                         gh[j] = os[r * c + j] * gamma[j]
                         meanGh += Double(gh[j])
                         meanGhXh += Double(gh[j] * xh[j])
@@ -106,7 +123,7 @@ public final class LayerNorm: Layer {
                 }
             }
         }
-        return [out]
+        return out
     }
 
     /// `s * gamma * r` (or `* |gamma| * r_a` for the twin), row by row.
@@ -127,15 +144,17 @@ public final class LayerNorm: Layer {
     }
 
     override public func detachedVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [scaled(s, record.inputs[0], absolute: false)]
+        [detachesStatistics ? scaled(s, record.inputs[0], absolute: false) : fullVJP(s, record.inputs[0], absolute: false)]
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [scaled(s, record.inputs[0], absolute: true)]
+        [detachesStatistics ? scaled(s, record.inputs[0], absolute: true) : fullVJP(s, record.inputs[0], absolute: true)]
     }
 
-    /// Fused `x * gamma * r * S + |x| * |gamma| * r_a * S`, one pass per row.
+    /// Fused `x * gamma * r * S + |x| * |gamma| * r_a * S`, one pass per row
+    /// (with differentiated statistics: the two full products).
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
+        guard detachesStatistics else { return super.absLRPContributions(s, record) }
         let x = record.inputs[0]
         checkShape(x)
         let c = features, rows = x.count / max(c, 1)

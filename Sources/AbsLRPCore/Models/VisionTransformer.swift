@@ -15,7 +15,7 @@
 ///
 ///     m = patch_embed(x)                           (B, C, S/p, S/p)
 ///     t = [cls_token; tokens(m)] + pos_embed        (B, T, C)
-///     t = blocks(norm_pre(patch_drop(t)))
+///     t = blocks(norm_pre(patch_drop(t)))          norm_pre a LayerNorm with pre_norm (CLIP; no patch bias)
 ///     y = head(head_drop(fc_norm(cls_pool(norm(t)))))
 ///
 /// Backward, relevance or gradient: head, fc_norm, head_drop, cls_pool,
@@ -42,7 +42,10 @@ public final class VisionTransformer: Module {
         LayerMapComposite(passThroughLayers + [(.type(Softmax.self), ConstantRule())] + layerMap, fallback: fallback)
     }
     private let patchEmbed: Sequential
-    private let patchDrop, normPre, fcNorm: Identity
+    private let patchDrop, fcNorm: Identity
+    /// An Identity, or with `pre_norm` a LayerNorm explained with its
+    /// statistics differentiated (the reference leaves `norm_pre` unmodified).
+    private let normPre: Layer
     private let blocks: Sequential
     private let norm: LayerNorm
     private let headDrop: Dropout
@@ -56,13 +59,14 @@ public final class VisionTransformer: Module {
         let dim = c.embedDim
         patchEmbed = Sequential(name: "patch_embed", [
             Conv2d(name: "patch_embed.proj", inChannels: c.inChannels, outChannels: dim,
-                   kernelSize: c.patchSize, stride: c.patchSize),
+                   kernelSize: c.patchSize, stride: c.patchSize, bias: !c.preNorm),
             Identity(name: "patch_embed.norm"),
         ])
         patchDrop = Identity(name: "patch_drop")
-        normPre = Identity(name: "norm_pre")
+        normPre = c.preNorm ? LayerNorm(name: "norm_pre", features: dim, eps: c.layerNormEps, detachesStatistics: false)
+                            : Identity(name: "norm_pre")
         blocks = Sequential(name: "blocks", (0..<c.depth).map { TransformerBlock(name: "blocks.\($0)", c) })
-        norm = LayerNorm(name: "norm", features: dim, eps: 1e-6, traceName: "norm_layer")
+        norm = LayerNorm(name: "norm", features: dim, eps: c.layerNormEps, traceName: "norm_layer")
         fcNorm = Identity(name: "fc_norm")
         headDrop = Dropout(name: "head_drop")
         head = c.numClasses > 0 ? Linear(name: "head", inFeatures: dim, outFeatures: c.numClasses) : Identity(name: "head")
@@ -161,11 +165,11 @@ public final class TransformerBlock: Module {
     public init(name: String, _ c: VisionTransformerConfiguration) {
         func n(_ local: String) -> String { name.isEmpty ? local : "\(name).\(local)" }
         let dim = c.embedDim
-        norm1 = LayerNorm(name: n("norm1"), features: dim, eps: 1e-6, traceName: n("norm_layer1"))
+        norm1 = LayerNorm(name: n("norm1"), features: dim, eps: c.layerNormEps, traceName: n("norm_layer1"))
         attn = SelfAttention(name: n("attn"), dim: dim, heads: c.numHeads, qkvBias: c.qkvBias)
         ls1 = Identity(name: n("ls1"))
         dropPath1 = Identity(name: n("drop_path1"))
-        norm2 = LayerNorm(name: n("norm2"), features: dim, eps: 1e-6, traceName: n("norm_layer2"))
+        norm2 = LayerNorm(name: n("norm2"), features: dim, eps: c.layerNormEps, traceName: n("norm_layer2"))
         let mlpName = n("mlp")
         func m(_ local: String) -> String { "\(mlpName).\(local)" }
         mlp = Sequential(name: mlpName, [

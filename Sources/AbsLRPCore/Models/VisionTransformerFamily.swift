@@ -54,8 +54,9 @@ public enum VisionTransformerFamily: ModelFamily {
 
 /// The keyword arguments of timm's `VisionTransformer` this toolkit runs:
 /// any image and patch size, class token, learned position embedding over
-/// all tokens (class token included), pre-norm blocks with or without qkv
-/// bias and exact GELU, final LayerNorm (eps 1e-6), class-token pooling, a
+/// all tokens (class token included), optionally a LayerNorm before the
+/// blocks (`pre_norm`), pre-norm blocks with or without qkv bias and exact
+/// GELU, final LayerNorm (eps 1e-6, or torch's 1e-5), class-token pooling, a
 /// linear head or none (`num_classes` 0). Training-only arguments
 /// (drop rates, `weight_init`, `fix_init`) are accepted; other timm options
 /// are refused by name rather than silently mis-run.
@@ -73,12 +74,19 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
     public var inChannels: Int
     /// Whether the qkv projection has a bias (timm's `qkv_bias`).
     public var qkvBias: Bool
+    /// A LayerNorm after the embedding, before the blocks, and no bias in the
+    /// patch projection (timm's `pre_norm`, CLIP).
+    public var preNorm: Bool
+    /// Every LayerNorm's eps: 1e-6 (timm's default `norm_layer`), 1e-5 for
+    /// `norm_layer` torch's `nn.LayerNorm`.
+    public var layerNormEps: Float
 
     public init(imageSize: Int = 224, patchSize: Int = 16, embedDim: Int = 768, depth: Int = 12, numHeads: Int = 12,
-                mlpRatio: Double = 4, numClasses: Int = 1000, inChannels: Int = 3, qkvBias: Bool = true) {
+                mlpRatio: Double = 4, numClasses: Int = 1000, inChannels: Int = 3, qkvBias: Bool = true,
+                preNorm: Bool = false, layerNormEps: Float = 1e-6) {
         self.imageSize = imageSize; self.patchSize = patchSize; self.embedDim = embedDim; self.depth = depth
         self.numHeads = numHeads; self.mlpRatio = mlpRatio; self.numClasses = numClasses; self.inChannels = inChannels
-        self.qkvBias = qkvBias
+        self.qkvBias = qkvBias; self.preNorm = preNorm; self.layerNormEps = layerNormEps
     }
 
     /// Tokens per side, `floor(img_size / patch_size)` (the patch
@@ -109,6 +117,14 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         numClasses = try a.int("num_classes", default: 1000, in: 0...ModelArguments.maximumCount)
         inChannels = try a.int("in_chans", default: 3, in: 1...(1 << 16))
         qkvBias = try a.bool("qkv_bias", default: true)
+        preNorm = try a.bool("pre_norm", default: false)
+        switch try a.string("norm_layer", default: nil) {
+        case nil, "LayerNorm"?: layerNormEps = 1e-6  // timm's partial(nn.LayerNorm, eps=1e-6) / timm's LayerNorm
+        case "nn.LayerNorm"?: layerNormEps = 1e-5
+        case let other?:
+            throw ModelConfigurationError.unsupportedOption(
+                name: "norm_layer", value: "\"\(other)\"", reason: "only LayerNorm is implemented here (RmsNorm is not)")
+        }
         for rate in ["drop_rate", "pos_drop_rate", "patch_drop_rate", "proj_drop_rate", "attn_drop_rate", "drop_path_rate"] {
             _ = try a.double(rate, default: 0, in: 0...1)
         }
@@ -121,14 +137,12 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         try a.require("pos_embed", in: [.string("learn")], reason: "only a learned position embedding is supported")
         try a.requireBool("no_embed_class", false, reason: "the reference adds pos_embed to the class token too, so it cannot run models whose embedding leaves it out (size mismatch)")
         try a.require("fc_norm", in: [.bool(false), .null], reason: "fc_norm replaces the final norm by an Identity, whose missing eps stops the reference's ViT rule (it cannot run these)")
-        try a.requireBool("pre_norm", false, reason: "norm_pre (a LayerNorm before the blocks, as CLIP) is not implemented here; the reference explains it")
         try a.requireBool("qk_norm", false, reason: "q/k normalisation (LayerNorms in the attention) is not implemented here; the reference explains it")
         try a.require("init_values", in: [.null], reason: "layer scale (ls1/ls2 gamma) is not implemented here; the reference explains it")
         try a.requireBool("dynamic_img_size", false, reason: "dynamic image sizes are not supported")
         try a.requireBool("dynamic_img_pad", false, reason: "dynamic padding is not supported")
         try a.requireBool("final_norm", true, reason: "without the final norm the reference's ViT rule has no eps to read (it cannot run these)")
         try a.requireLayer("act_layer", in: ["gelu", "GELU", "nn.GELU"], reason: "activations other than exact GELU (quick_gelu, SiLU) are not implemented here")
-        try a.requireLayer("norm_layer", in: [], reason: "only timm's default LayerNorm (eps 1e-6) is implemented here")
         try a.requireLayer("embed_layer", in: ["PatchEmbed"], reason: "only timm's PatchEmbed is supported")
         try a.requireLayer("block_fn", in: ["Block"],
                            reason: "only timm's pre-norm Block is supported (post-norm and parallel blocks have no rule in the reference)")
@@ -169,6 +183,8 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         try c.encode(numClasses, forKey: .init(stringValue: "num_classes"))
         try c.encode(inChannels, forKey: .init(stringValue: "in_chans"))
         if !qkvBias { try c.encode(false, forKey: .init(stringValue: "qkv_bias")) }
+        if preNorm { try c.encode(true, forKey: .init(stringValue: "pre_norm")) }
+        if layerNormEps != 1e-6 { try c.encode("nn.LayerNorm", forKey: .init(stringValue: "norm_layer")) }
     }
 }
 
