@@ -62,6 +62,11 @@ struct EvaluateCommand: ParsableCommand {
             + "refuses a journal made with other settings. Without it, a new journal replaces any earlier one."))
     var resume = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Print the memory this run needs in MiB (an upper estimate from the model family and the settings) and exit "
+            + "without evaluating; scripts/slurm/gae.sh asks for it."))
+    var estimateMemory = false
+
     func validate() throws {
         guard batchSize > 0, batchSize % 4 == 0 else {
             throw ValidationError("--batch-size must be a positive multiple of 4, got \(batchSize)")
@@ -96,6 +101,11 @@ struct EvaluateCommand: ParsableCommand {
         if let limit { data = PrefixDataset(base: data, count: min(limit, data.count)) }
         let configuration = GAEConfiguration(batchSize: batchSize, steps: steps, seed: seed,
                                              pairing: PositivePairing(rawValue: pairing)!, shard: try parsedShard())
+        if estimateMemory {
+            let mebibyte = 1 << 20
+            print((configuration.estimatedBytes(model: classifier.configuration) + mebibyte - 1) / mebibyte)
+            return
+        }
         let evaluation = try GlobalAttributionEvaluation(classifier: classifier, methods: relevancyMethods,
                                                          configuration: configuration)
         let output = try RunOutput(folder: URL(fileURLWithPath: out))

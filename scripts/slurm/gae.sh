@@ -28,13 +28,11 @@
 #                       (e.g. --sbatch --account=proj --sbatch --qos=long)
 #   --dry-run           print the sbatch commands instead of submitting
 #
-# Memory estimate (when --mem is not given), in MiB:
-#   1024 + 3 * W + B * A * P / 50176
-# with W the weights file's size in MiB (--weights; 0 for the bundled models),
-# B the batch size (--batch-size, 32 by default), P the input pixels (224 * 224 =
-# 50176 with --weights, 28 * 28 for the bundled models) and A = 48 MiB
-# per 224x224 image, from the peak memory measured for ResNet-50, VGG-16 and
-# ViT-B/16 (docs/gae-scale-out.md), rounded up to a whole GiB.
+# Memory (when --mem is not given): `abslrp evaluate <options> --estimate-memory`
+# (an upper estimate from the model family's MemoryEstimate for a batch, plus
+# the images GAE holds: the batch, its mosaics, every step's masked inputs)
+# plus 512 MiB for the process, rounded up to 256 MiB. E.g. batch 32, 10 steps:
+# ResNet-50 9728M, VGG-16 5632M, ViT-B/16 11008M; the bundled models 768M.
 set -euo pipefail
 
 die() { echo "gae.sh: $*" >&2; exit 2; }
@@ -89,27 +87,13 @@ abslrp=$(realpath "$abslrp")
 mkdir -p "$out/logs"
 out=$(realpath "$out")
 
-# The memory estimate from the evaluate options (see the header).
-estimate_mib() {
-    local weights= batch=32 i
-    for ((i = 0; i < ${#evaluate[@]}; i++)); do
-        case ${evaluate[i]} in
-            --weights) weights=${evaluate[i + 1]:-} ;;
-            --weights=*) weights=${evaluate[i]#--weights=} ;;
-            --batch-size) batch=${evaluate[i + 1]:-32} ;;
-            --batch-size=*) batch=${evaluate[i]#--batch-size=} ;;
-        esac
-    done
-    local weights_mib=0 pixels=784  # a bundled model (no --weights): 28x28
-    if [ -n "$weights" ]; then
-        [ -r "$weights" ] || die "cannot read --weights $weights"
-        weights_mib=$(( ($(stat -c %s "$weights") + 1048575) / 1048576 ))
-        pixels=50176
-    fi
-    local mib=$(( 1024 + 3 * weights_mib + batch * 48 * pixels / 50176 ))
-    echo $(( (mib + 1023) / 1024 * 1024 ))
-}
-[ -n "$mem" ] || mem="$(estimate_mib)M"
+# The memory estimate (see the header): abslrp reads the model's configuration
+# and the data set now, so a wrong option fails here rather than in every task.
+if [ -z "$mem" ]; then
+    estimate=$("$abslrp" evaluate "${evaluate[@]}" --estimate-memory) || die "abslrp evaluate refused the options above"
+    [[ $estimate =~ ^[0-9]+$ ]] || die "abslrp evaluate --estimate-memory printed '$estimate'"
+    mem="$(( (estimate + 512 + 255) / 256 * 256 ))M"
+fi
 
 common=(--job-name="$job_name" --chdir="$PWD" --parsable "${extra[@]}")
 [ -z "$partition" ] || common+=(--partition="$partition")
