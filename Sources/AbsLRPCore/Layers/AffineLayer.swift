@@ -12,7 +12,7 @@
 /// inside VGG and ResNet every affine layer but the first sees a ReLU's
 /// output, so absLRP costs one backward product per layer there instead of two.
 public class AffineLayer: Layer {
-    var weightMatrices = WeightMatrices()
+    let weightMatrices = WeightMatrices()
 
     override public func stateDidChange() { weightMatrices.invalidate() }
 

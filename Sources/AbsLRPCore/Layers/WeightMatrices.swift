@@ -1,3 +1,5 @@
+import Foundation
+
 /// The matrices an affine layer's backward products multiply with, each an
 /// elementwise function of the weight `W` `[rows, cols]` (rows = output
 /// features or channels).
@@ -47,19 +49,33 @@ enum WeightMatrix: Hashable {
 /// block by block inside each product: one pass over the weights per
 /// product, about 1% of its GEMM time, instead of another copy of the
 /// model in memory (100 MB for ResNet-50).
-struct WeightMatrices {
+///
+/// Products may run on several threads at once (the two relevance passes run
+/// concurrently, see `concurrently`), so the cache is filled under a lock.
+final class WeightMatrices: @unchecked Sendable {
     static let cacheLimit = 1 << 18
     /// Values per block for uncached matrices (16 MB: every ViT-B and
     /// ResNet-50 matrix in one block, so its product is one GEMM).
     static let blockValues = 1 << 22
     private var cached: [WeightMatrix: [Float]] = [:]
+    private let lock = NSLock()
 
-    mutating func invalidate() { cached = [:] }
+    func invalidate() { lock.withLock { cached = [:] } }
+
+    /// The cached `matrix` of `weight`, built on first use.
+    private func cachedMatrix(_ matrix: WeightMatrix, of weight: Tensor) -> [Float] {
+        lock.withLock {
+            if let m = cached[matrix] { return m }
+            let m = weight.storage.map(matrix.transform)
+            cached[matrix] = m
+            return m
+        }
+    }
 
     /// Calls `body(rowRange, M[rowRange, :], isFirstBlock)` for blocks of rows
     /// of `matrix` covering all of `weight`, so callers accumulate
     /// (`beta = isFirst ? 0 : 1`). `W` itself is one block.
-    mutating func forEachBlock(_ matrix: WeightMatrix, of weight: Tensor, rows: Int,
+    func forEachBlock(_ matrix: WeightMatrix, of weight: Tensor, rows: Int,
                                _ body: (Range<Int>, UnsafePointer<Float>, Bool) -> Void) {
         if matrix == .weight {
             weight.storage.withUnsafeBufferPointer { body(0..<rows, $0.baseAddress!, true) }
@@ -67,8 +83,7 @@ struct WeightMatrices {
         }
         let cols = weight.count / rows
         if weight.count <= Self.cacheLimit {
-            if cached[matrix] == nil { cached[matrix] = weight.storage.map(matrix.transform) }
-            cached[matrix]!.withUnsafeBufferPointer { body(0..<rows, $0.baseAddress!, true) }
+            cachedMatrix(matrix, of: weight).withUnsafeBufferPointer { body(0..<rows, $0.baseAddress!, true) }
             return
         }
         let blockRows = max(1, Self.blockValues / max(1, cols))

@@ -5,8 +5,9 @@
 ///     negative = absLRP pass from (1 - onehot(t)) / (K - 1)
 ///     relevance = normalize_max(positive - negative)
 ///
-/// One recorded forward serves both passes. The rules are the family's
-/// (`Classifier.absLRPComposite`) unless a composite is given.
+/// One recorded forward serves both passes, which run concurrently. The
+/// rules are the family's (`Classifier.absLRPComposite`) unless a composite
+/// is given.
 public final class AbsLRP: RelevancyMethod {
     public let name = "abslrp"
     public let classifier: Classifier
@@ -30,8 +31,9 @@ public final class AbsLRP: RelevancyMethod {
         let k = logits.shape[1]
         let positiveSeed = Tensor.oneHot(t, classes: k)
         let negativeSeed = positiveSeed.map { 1 - $0 }.normalizedSum()
-        let positive = classifier.backward(positiveSeed, tape: tape, rules: rules, traces: traces)
-        let negative = classifier.backward(negativeSeed, tape: tape, rules: rules)
+        // the two passes only read the tape and the rules: one core each
+        let (positive, negative) = concurrently({ classifier.backward(positiveSeed, tape: tape, rules: rules, traces: traces) },
+                                                { classifier.backward(negativeSeed, tape: tape, rules: rules) })
         return Explanation(logits: logits, targets: t, relevance: (positive.input - negative.input).normalizedMax(),
                            extras: ["positive": positive.input, "negative": negative.input], traces: positive.traces)
     }

@@ -3,20 +3,55 @@ import Foundation
 
 /// Splits `0..<count` into contiguous chunks and runs `body` on them in
 /// parallel (one chunk per core), or inline when the work is too small to be
-/// worth the hand-off. Chunks are disjoint, so bodies may write their own
-/// ranges of a shared buffer.
+/// worth the hand-off, or when called inside one of `concurrently`'s bodies
+/// (which already have a core each). Chunks are disjoint, so bodies may
+/// write their own ranges of a shared buffer.
 ///
 /// OpenBLAS parallelises the GEMMs; this covers the passes between them
 /// (im2col, col2im, the elementwise parts of the relevance rules).
 @inline(__always)
 public func parallelChunks(_ count: Int, minimumChunk: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
-    let chunks = min(parallelWidth, count / max(1, minimumChunk))
+    let chunks = ConcurrentWork.isInside ? 1 : min(parallelWidth, count / max(1, minimumChunk))
     if chunks <= 1 {
         body(0..<count)
         return
     }
     DispatchQueue.concurrentPerform(iterations: chunks) { c in
         body((c * count / chunks)..<((c + 1) * count / chunks))
+    }
+}
+
+/// Runs `first` and `second` at the same time, one core each, and returns
+/// both results. Inside them every GEMM runs on its calling thread (OpenBLAS
+/// single-threaded) and `parallelChunks` runs inline, so the two bodies
+/// split the machine between them instead of each splitting every product
+/// and every elementwise pass: no hand-offs, and no OpenBLAS workers
+/// yielding between products. With one core (`parallelWidth` 1), or when
+/// already inside a `concurrently` body, they run one after the other.
+///
+/// The bodies may share anything they only read (a `Tape`, the weights).
+public func concurrently<A, B>(_ first: () -> A, _ second: () -> B) -> (A, B) {
+    if parallelWidth < 2 || ConcurrentWork.isInside { return (first(), second()) }
+    let threads = blasThreadCount
+    blasThreadCount = 1
+    defer { blasThreadCount = threads }
+    let results = ConcurrentWork.Results<A, B>()
+    DispatchQueue.concurrentPerform(iterations: 2) { i in
+        ConcurrentWork.$isInside.withValue(true) {
+            if i == 0 { results.first = first() } else { results.second = second() }
+        }
+    }
+    return (results.first!, results.second!)
+}
+
+enum ConcurrentWork {
+    /// Whether the current thread runs one of `concurrently`'s bodies.
+    @TaskLocal static var isInside = false
+
+    /// The two results, each written by one thread.
+    final class Results<A, B>: @unchecked Sendable {
+        var first: A?
+        var second: B?
     }
 }
 
