@@ -77,6 +77,11 @@ FIXTURES = {
     "vit_pre_norm_mini": (
         {"img_size": 32, "patch_size": 8, "embed_dim": 24, "depth": 2, "num_heads": 3, "mlp_ratio": 4.0,
          "pre_norm": True, "norm_layer": "nn.LayerNorm", "num_classes": 10, "in_chans": 3}, [3, 32, 32], 12, 2),
+    # LayerScale (init_values, as deit3 and DINOv2): ls1/ls2 scale the branches
+    # by gamma (randomised here, as training leaves them far from init_values).
+    "vit_layer_scale_mini": (
+        {"img_size": 32, "patch_size": 8, "embed_dim": 24, "depth": 2, "num_heads": 3, "mlp_ratio": 4.0,
+         "init_values": 1e-5, "num_classes": 10, "in_chans": 3}, [3, 32, 32], 13, 2),
     # ViT without head (num_classes 0, as the .dino names): the explained
     # "class" is the argmax of the 24 pooled features; 30x30 with patch 8
     # (the last 6 pixels of each side fall outside the 3x3 patches).
@@ -99,6 +104,9 @@ def build(model_args):
 
 def randomise_norms(model, gen):
     for m in model.modules():
+        if type(m).__name__ == "LayerScale":
+            with torch.no_grad():
+                m.gamma.copy_(torch.randn(m.gamma.shape, generator=gen))
         if isinstance(m, (nn.BatchNorm2d, nn.LayerNorm)):
             with torch.no_grad():
                 m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=gen))

@@ -89,6 +89,13 @@ final class LayerGradientTests: XCTestCase {
         check("layernorm, statistics differentiated", layer, twin: twin, x: awayFromZero([2, 3, 5], seed: 32), seed: 33)
     }
 
+    func testLayerScale() {
+        // The twin keeps gamma signed, as the reference's generic rule does.
+        let layer = LayerScale(name: "ls", features: 4)
+        layer.setParameter("gamma", randomTensor([4], seed: 34))
+        check("layer scale", layer, twin: layer, x: awayFromZero([2, 3, 4], seed: 35), seed: 36)
+    }
+
     func testResidualAddition() {
         let add = ResidualAddition(name: "add")
         let a = awayFromZero([2, 3], seed: 24), b = awayFromZero([2, 3], seed: 25)

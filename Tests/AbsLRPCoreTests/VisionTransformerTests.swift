@@ -168,7 +168,7 @@ final class VisionTransformerTests: XCTestCase {
         }
         let refused: [(key: String, json: String)] = [
             ("class_token", #""class_token": false"#), ("global_pool", #""global_pool": "avg""#),
-            ("reg_tokens", #""reg_tokens": 4"#), ("init_values", #""init_values": 1e-5"#),
+            ("reg_tokens", #""reg_tokens": 4"#), ("fc_norm", #""fc_norm": true"#),
         ]
         for (key, json) in refused {
             XCTAssertThrowsError(try configuration(json), key) { error in

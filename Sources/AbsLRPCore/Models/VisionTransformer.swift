@@ -157,7 +157,9 @@ public final class VisionTransformer: Module {
 public final class TransformerBlock: Module {
     private let norm1: LayerNorm
     private let attn: SelfAttention
-    private let ls1, dropPath1, ls2, dropPath2: Identity
+    private let dropPath1, dropPath2: Identity
+    /// Identities, or with `init_values` timm's LayerScale (explained by the generic rule).
+    private let ls1, ls2: Layer
     private let norm2: LayerNorm
     private let mlp: Sequential
     private let residualAddition1, residualAddition2: ResidualAddition
@@ -167,7 +169,7 @@ public final class TransformerBlock: Module {
         let dim = c.embedDim
         norm1 = LayerNorm(name: n("norm1"), features: dim, eps: c.layerNormEps, traceName: n("norm_layer1"))
         attn = SelfAttention(name: n("attn"), dim: dim, heads: c.numHeads, qkvBias: c.qkvBias)
-        ls1 = Identity(name: n("ls1"))
+        ls1 = c.layerScale ? LayerScale(name: n("ls1"), features: dim) : Identity(name: n("ls1"))
         dropPath1 = Identity(name: n("drop_path1"))
         norm2 = LayerNorm(name: n("norm2"), features: dim, eps: c.layerNormEps, traceName: n("norm_layer2"))
         let mlpName = n("mlp")
@@ -180,7 +182,7 @@ public final class TransformerBlock: Module {
             Linear(name: m("fc2"), inFeatures: c.hiddenDim, outFeatures: dim),
             Dropout(name: m("drop2")),
         ])
-        ls2 = Identity(name: n("ls2"))
+        ls2 = c.layerScale ? LayerScale(name: n("ls2"), features: dim) : Identity(name: n("ls2"))
         dropPath2 = Identity(name: n("drop_path2"))
         residualAddition1 = ResidualAddition(name: n("residual_addition1"))
         residualAddition2 = ResidualAddition(name: n("residual_addition2"))

@@ -55,7 +55,8 @@ public enum VisionTransformerFamily: ModelFamily {
 /// The keyword arguments of timm's `VisionTransformer` this toolkit runs:
 /// any image and patch size, class token, learned position embedding over
 /// all tokens (class token included), optionally a LayerNorm before the
-/// blocks (`pre_norm`), pre-norm blocks with or without qkv bias and exact
+/// blocks (`pre_norm`), pre-norm blocks with or without qkv bias, with or
+/// without LayerScale (`init_values`), and exact
 /// GELU, final LayerNorm (eps 1e-6, or torch's 1e-5), class-token pooling, a
 /// linear head or none (`num_classes` 0). Training-only arguments
 /// (drop rates, `weight_init`, `fix_init`) are accepted; other timm options
@@ -77,16 +78,19 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
     /// A LayerNorm after the embedding, before the blocks, and no bias in the
     /// patch projection (timm's `pre_norm`, CLIP).
     public var preNorm: Bool
+    /// LayerScale `ls1`/`ls2` in every block (timm's `init_values` not null;
+    /// the value only initialises training, the weights hold `gamma`).
+    public var layerScale: Bool
     /// Every LayerNorm's eps: 1e-6 (timm's default `norm_layer`), 1e-5 for
     /// `norm_layer` torch's `nn.LayerNorm`.
     public var layerNormEps: Float
 
     public init(imageSize: Int = 224, patchSize: Int = 16, embedDim: Int = 768, depth: Int = 12, numHeads: Int = 12,
                 mlpRatio: Double = 4, numClasses: Int = 1000, inChannels: Int = 3, qkvBias: Bool = true,
-                preNorm: Bool = false, layerNormEps: Float = 1e-6) {
+                preNorm: Bool = false, layerNormEps: Float = 1e-6, layerScale: Bool = false) {
         self.imageSize = imageSize; self.patchSize = patchSize; self.embedDim = embedDim; self.depth = depth
         self.numHeads = numHeads; self.mlpRatio = mlpRatio; self.numClasses = numClasses; self.inChannels = inChannels
-        self.qkvBias = qkvBias; self.preNorm = preNorm; self.layerNormEps = layerNormEps
+        self.qkvBias = qkvBias; self.preNorm = preNorm; self.layerNormEps = layerNormEps; self.layerScale = layerScale
     }
 
     /// Tokens per side, `floor(img_size / patch_size)` (the patch
@@ -118,6 +122,8 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         inChannels = try a.int("in_chans", default: 3, in: 1...(1 << 16))
         qkvBias = try a.bool("qkv_bias", default: true)
         preNorm = try a.bool("pre_norm", default: false)
+        layerScale = a.has("init_values")
+        if layerScale { _ = try a.double("init_values", default: 1, in: -1e6...1e6) }
         switch try a.string("norm_layer", default: nil) {
         case nil, "LayerNorm"?: layerNormEps = 1e-6  // timm's partial(nn.LayerNorm, eps=1e-6) / timm's LayerNorm
         case "nn.LayerNorm"?: layerNormEps = 1e-5
@@ -138,7 +144,6 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         try a.requireBool("no_embed_class", false, reason: "the reference adds pos_embed to the class token too, so it cannot run models whose embedding leaves it out (size mismatch)")
         try a.require("fc_norm", in: [.bool(false), .null], reason: "fc_norm replaces the final norm by an Identity, whose missing eps stops the reference's ViT rule (it cannot run these)")
         try a.requireBool("qk_norm", false, reason: "q/k normalisation (LayerNorms in the attention) is not implemented here; the reference explains it")
-        try a.require("init_values", in: [.null], reason: "layer scale (ls1/ls2 gamma) is not implemented here; the reference explains it")
         try a.requireBool("dynamic_img_size", false, reason: "dynamic image sizes are not supported")
         try a.requireBool("dynamic_img_pad", false, reason: "dynamic padding is not supported")
         try a.requireBool("final_norm", true, reason: "without the final norm the reference's ViT rule has no eps to read (it cannot run these)")
@@ -184,6 +189,7 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         try c.encode(inChannels, forKey: .init(stringValue: "in_chans"))
         if !qkvBias { try c.encode(false, forKey: .init(stringValue: "qkv_bias")) }
         if preNorm { try c.encode(true, forKey: .init(stringValue: "pre_norm")) }
+        if layerScale { try c.encode(1e-5, forKey: .init(stringValue: "init_values")) }
         if layerNormEps != 1e-6 { try c.encode("nn.LayerNorm", forKey: .init(stringValue: "norm_layer")) }
     }
 }
