@@ -44,12 +44,16 @@ let package = Package(
             name: "GAE",
             dependencies: ["AbsLRPCore", "CZlib"]
         ),
-        .executableTarget(
-            name: "absLRPTool",
+        .target(
+            name: "AbsLRPCommands",
             dependencies: [
                 "AbsLRPCore", "GAE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "absLRPTool",
+            dependencies: ["AbsLRPCommands"]
         ),
         .target(
             name: "FigureTesting",
@@ -63,6 +67,10 @@ let package = Package(
         .testTarget(
             name: "DeploymentTests",
             dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .testTarget(
+            name: "AbsLRPCommandsTests",
+            dependencies: ["AbsLRPCommands", "GAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "GAETests",

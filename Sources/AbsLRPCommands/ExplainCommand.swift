@@ -20,6 +20,8 @@ struct ExplainCommand: ParsableCommand {
 
     @OptionGroup var preprocessingOptions: PreprocessingOptions
 
+    @OptionGroup var methodOptions: MethodOptions
+
     @Option(name: .long, help: ArgumentHelp("Relevancy method: \(RelevancyMethods.names.joined(separator: ", ")).",
                                             valueName: "name"))
     var method = "abslrp"
@@ -40,7 +42,7 @@ struct ExplainCommand: ParsableCommand {
 
     func run() throws {
         let classifier = try modelOptions.load()
-        let method = try RelevancyMethods.make(self.method, classifier: classifier)
+        let method = try RelevancyMethods.make(self.method, classifier: classifier, options: methodOptions.relevancyMethodOptions)
         let job = ExplainJob(source: try inputs.source(), method: method, target: target, batchSize: inputs.batchSize,
                              outputDirectory: URL(fileURLWithPath: out), overlay: overlay,
                              relevanceFile: saveRelevance.map { URL(fileURLWithPath: $0) }, maxPixels: inputs.maxPixels,

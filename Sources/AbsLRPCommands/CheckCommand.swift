@@ -27,13 +27,12 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var preprocessingOptions: PreprocessingOptions
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp(
-        "Methods to check, comma- or space-separated (default: every method that applies to the model): "
-            + RelevancyMethods.names.joined(separator: ", ") + ".", valueName: "names"))
-    var methods: [String] = []
+    @OptionGroup var methodOptions: MethodOptions
 
-    @Option(name: .long, help: "Seed of the random weights, of SmoothGrad's noise and of the random method.")
-    var seed: UInt64 = 0
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp(
+        "Methods to check, comma- or space-separated; `all` (the default) for every method that applies to the model.",
+        valueName: "names"))
+    var methods: [MethodList] = [MethodList(names: nil)]
 
     @Option(name: .long, help: "Images shown in the map grids of the report (one figure each).")
     var gridImages = 2
@@ -50,10 +49,8 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let classifier = try modelOptions.load()
-        let names = methods.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-            .filter { !$0.isEmpty }
-        let options = RelevancyMethodOptions(seed: seed)
-        let checked = try (names.isEmpty ? RelevancyMethods.applicable(to: classifier) : names).map {
+        let options = methodOptions.relevancyMethodOptions
+        let checked = try MethodList.joined(methods).resolved(for: classifier).map {
             try RelevancyMethods.make($0, classifier: classifier, options: options)
         }
         let output = try RunOutput(folder: URL(fileURLWithPath: out))
@@ -72,7 +69,7 @@ struct CheckCommand: ParsableCommand {
 
         let start = Date()
         let maps = CheckReport.Maps(shown: min(gridImages, input.shape[0]), methods: checked.count)
-        let randomization = try ModelRandomization(methods: checked, batchSize: inputs.batchSize, seed: seed)
+        let randomization = try ModelRandomization(methods: checked, batchSize: inputs.batchSize, seed: options.seed)
             .run(input, maps: maps.record) { FileHandle.standardError.write("randomization \($0)\n".data(using: .utf8)!) }
         let sensitivity = try ClassSensitivity(methods: checked, batchSize: inputs.batchSize).run(input)
 

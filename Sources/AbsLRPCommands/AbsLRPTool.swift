@@ -3,9 +3,10 @@ import ArgumentParser
 /// `abslrp`: explain image classifiers with absLRP and score explanation
 /// methods with GAE. Each subcommand validates its options and calls the
 /// libraries; errors print as one line and exit non-zero.
-@main
-struct AbsLRPTool: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct AbsLRPTool: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "abslrp",
         abstract: "Explain image classifiers with absLRP and evaluate explanations with GAE.",
         subcommands: [ExplainCommand.self, EvaluateCommand.self, MergeCommand.self, ModelsCommand.self, InspectCommand.self, BenchCommand.self, CheckCommand.self],

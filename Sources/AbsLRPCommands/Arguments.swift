@@ -1,0 +1,46 @@
+import ArgumentParser
+import AbsLRPCore
+import GAE
+
+/// `--methods`: names separated by commas (or given as several values), or `all`.
+struct MethodList: ExpressibleByArgument, Equatable {
+    /// nil: every method that applies to the model (`all`).
+    var names: [String]?
+
+    init(names: [String]?) { self.names = names }
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            .filter { !$0.isEmpty }
+        guard !parts.isEmpty else { return nil }
+        if parts == ["all"] { names = nil; return }
+        guard parts.allSatisfy(RelevancyMethods.names.contains) else { return nil }
+        names = parts
+    }
+
+    var defaultValueDescription: String { names?.joined(separator: ",") ?? "all" }
+
+    static var allValueStrings: [String] { RelevancyMethods.names + ["all"] }
+
+    /// Several `--methods` values in one list (`all` anywhere: every method).
+    static func joined(_ lists: [MethodList]) -> MethodList {
+        lists.contains { $0.names == nil } ? MethodList(names: nil) : MethodList(names: lists.flatMap { $0.names! })
+    }
+
+    /// The names for `classifier`.
+    func resolved(for classifier: Classifier) -> [String] { names ?? RelevancyMethods.applicable(to: classifier) }
+}
+
+/// `--shard K/N`.
+extension Shard: ExpressibleByArgument {
+    public init?(argument: String) {
+        let parts = argument.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let k = parts[0], let n = parts[1], n > 0, (0..<n).contains(k) else { return nil }
+        self.init(index: k, count: n)
+    }
+
+    public var defaultValueDescription: String { "\(index)/\(count)" }
+}
+
+/// `--pairing consistent|reference`.
+extension PositivePairing: ExpressibleByArgument {}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import XCTest
+@testable import AbsLRPCommands
+import GAE
+
+/// Every validation error of the command line, run in process
+/// (`AbsLRPTool.parseAsRoot`), as swift-argument-parser's own example tests
+/// do: each bad value is refused before anything runs, with a message that
+/// names the option.
+final class ValidationTests: XCTestCase {
+    /// Parses `arguments`, expects a refusal whose message contains `expected`.
+    func assertRefused(_ arguments: [String], _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try AbsLRPTool.parseAsRoot(arguments)
+            XCTFail("\(arguments.joined(separator: " ")) was accepted", file: file, line: line)
+        } catch {
+            let message = AbsLRPTool.message(for: error)
+            XCTAssertTrue(message.contains(expected), "\(arguments.joined(separator: " ")): \(message)", file: file, line: line)
+            XCTAssertNotEqual(AbsLRPTool.exitCode(for: error), .success, file: file, line: line)
+        }
+    }
+
+    func testEvaluateRefusesBadSettings() {
+        assertRefused(["evaluate", "--batch-size", "6"], "--batch-size must be a positive multiple of 4, got 6")
+        assertRefused(["evaluate", "--batch-size", "0"], "--batch-size must be a positive multiple of 4, got 0")
+        assertRefused(["evaluate", "--steps", "0"], "--steps must be between 1 and")
+        assertRefused(["evaluate", "--top=-1"], "--top must be 0 or more, got -1")
+        assertRefused(["evaluate", "--limit", "0"], "--limit must be positive")
+        assertRefused(["evaluate", "--pairing", "random"], "The value 'random' is invalid for '--pairing")
+        assertRefused(["evaluate", "--shard", "3/3"], "The value '3/3' is invalid for '--shard")
+        assertRefused(["evaluate", "--shard", "1"], "The value '1' is invalid for '--shard")
+        assertRefused(["evaluate", "--shard=-1/4"], "The value '-1/4' is invalid for '--shard")
+        assertRefused(["evaluate", "--methods", "abslrp,deeplift"], "The value 'abslrp,deeplift' is invalid for '--methods")
+    }
+
+    /// The method options are one group: each command refuses the same values the same way.
+    func testEveryCommandWithMethodsRefusesBadMethodOptions() {
+        let commands = [["explain", "x.png"], ["evaluate"], ["check", "x.png"]]
+        let cases: [([String], String)] = [
+            (["--smoothgrad-samples", "0"], "--smoothgrad-samples must be at least 1, got 0"),
+            (["--smoothgrad-noise=-0.1"], "--smoothgrad-noise must be a finite value >= 0, got -0.1"),
+            (["--smoothgrad-noise", "nan"], "--smoothgrad-noise must be a finite value >= 0, got nan"),
+            (["--ig-steps", "1"], "--ig-steps must be at least 2, got 1"),
+            (["--epsilon=-1"], "--epsilon must be a finite value >= 0, got -1.0"),
+            (["--epsilon", "inf"], "--epsilon must be a finite value >= 0, got inf"),
+            (["--gamma=-0.5"], "--gamma must be a finite value >= 0, got -0.5"),
+            (["--seed=-1"], "The value '-1' is invalid for '--seed"),
+        ]
+        for command in commands {
+            for (arguments, expected) in cases { assertRefused(command + arguments, expected) }
+        }
+    }
+
+    func testInputAndModelOptionsAreRefused() {
+        for command in ["explain", "check"] {
+            assertRefused([command], "name image files or folders, or --tensor FILE")
+            assertRefused([command, "x.png", "--tensor", "t.safetensors"], "give image files or --tensor, not both")
+            assertRefused([command, "x.png", "--batch-size", "0"], "--batch-size must be at least 1")
+            assertRefused([command, "x.png", "--max-pixels", "0"], "--max-pixels must be positive")
+            assertRefused([command, "x.png", "--memory-limit", "0"], "--memory-limit must be a positive number of GB, got 0.0")
+            assertRefused([command, "x.png", "--unknown"], "Unknown option '--unknown'")
+        }
+        assertRefused(["evaluate", "--memory-limit=-2"], "--memory-limit must be a positive number of GB, got -2.0")
+    }
+
+    func testBenchRefusesEmptyRuns() {
+        assertRefused(["bench", "--batch", "0"], "--batch must be at least 1")
+        assertRefused(["bench", "--iterations", "0"], "--iterations must be at least 1")
+    }
+
+    func testGoodArgumentsParseIntoTheirTypes() throws {
+        let evaluate = try XCTUnwrap(try AbsLRPTool.parseAsRoot(
+            ["evaluate", "--methods", "abslrp,gradient", "random", "--shard", "3/16", "--pairing", "reference",
+             "--seed", "7", "--epsilon", "0.25", "--gamma", "0.5", "--ig-steps", "5"]) as? EvaluateCommand)
+        XCTAssertEqual(MethodList.joined(evaluate.methods).names, ["abslrp", "gradient", "random"])
+        XCTAssertEqual(evaluate.shard, Shard(index: 3, count: 16))
+        XCTAssertEqual(evaluate.pairing, .reference)
+        let options = evaluate.methodOptions.relevancyMethodOptions
+        XCTAssertEqual(options.seed, 7)
+        XCTAssertEqual(options.lrpEpsilon, 0.25)
+        XCTAssertEqual(options.lrpGamma, 0.5)
+        XCTAssertEqual(options.integratedGradientsSteps, 5)
+        let check = try XCTUnwrap(try AbsLRPTool.parseAsRoot(["check", "x.png", "--methods", "all", "--seed", "3"]) as? CheckCommand)
+        XCTAssertNil(MethodList.joined(check.methods).names)
+        XCTAssertEqual(check.methodOptions.seed, 3)
+        let explain = try XCTUnwrap(try AbsLRPTool.parseAsRoot(["explain", "x.png", "--smoothgrad-samples", "4"]) as? ExplainCommand)
+        XCTAssertEqual(explain.methodOptions.relevancyMethodOptions.smoothGradSamples, 4)
+    }
+}
