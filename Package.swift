@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "AbsLRPCore", targets: ["AbsLRPCore"]),
         .library(name: "GAE", targets: ["GAE"]),
         .executable(name: "abslrp", targets: ["absLRPTool"]),
+        .executable(name: "abslrp-fuzz", targets: ["AbsLRPFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +56,17 @@ let package = Package(
             name: "absLRPTool",
             dependencies: ["AbsLRPCommands"]
         ),
+        // The parsers as fuzzing entry points, and libFuzzer's driver over
+        // them (scripts/fuzz.sh builds it with -sanitize=fuzzer -DFUZZING).
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["AbsLRPCore", "GAE"]
+        ),
+        .executableTarget(
+            name: "AbsLRPFuzz",
+            dependencies: ["FuzzTargets"],
+            path: "Sources/FuzzMain"
+        ),
         .target(
             name: "FigureTesting",
             dependencies: ["AbsLRPCore"],
@@ -75,6 +87,10 @@ let package = Package(
         .testTarget(
             name: "GAETests",
             dependencies: ["GAE", "AbsLRPCore", "FigureTesting"]
+        ),
+        .testTarget(
+            name: "FuzzRegressionTests",
+            dependencies: ["FuzzTargets"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -35,8 +35,10 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard batch > 0 else { throw ValidationError("--batch must be at least 1") }
-        guard iterations > 0 else { throw ValidationError("--iterations must be at least 1") }
+        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be between 1 and 1024, got \(batch)") }
+        guard (1...10_000).contains(iterations) else {
+            throw ValidationError("--iterations must be between 1 and 10000, got \(iterations)")
+        }
     }
 
     func run() throws {

@@ -34,7 +34,8 @@ public struct TimmEvalTransform: Equatable, Sendable {
         interpolation = data.interpolation
         cropMode = data.cropMode
         let given = data.mean.map { m in m.count == mean.count ? m : Array(repeating: m[0], count: mean.count) }
-        fill = (given ?? mean.map(Double.init)).map { UInt8(clamping: Int((255 * $0).rounded(.toNearestOrEven))) }
+        // Clamped before the conversion: a finite but huge mean must not trap in Int(_:).
+        fill = (given ?? mean.map(Double.init)).map { UInt8((255 * min(max($0, 0), 1)).rounded(.toNearestOrEven)) }
     }
 
     /// The resized and cropped image, `cropSize`, still 8-bit.

@@ -99,6 +99,12 @@ public struct DataConfiguration: Equatable, Sendable {
         guard cropPct > 0 && cropPct <= 1 else {
             throw ModelConfigurationError.invalidValue(key: "crop_pct", value: "\(cropPct)", expected: "a number in (0, 1]")
         }
+        // The resize before the crop, input_size / crop_pct, is an image of its own: at most 65536 per side.
+        guard Double(inputSize[1]) / cropPct <= 65536, Double(inputSize[2]) / cropPct <= 65536 else {
+            throw ModelConfigurationError.invalidValue(
+                key: "crop_pct", value: "\(cropPct)",
+                expected: "a value for which input_size / crop_pct (the resize before the crop) is at most 65536 pixels a side")
+        }
         if let min = minInputSize, min.count == 3, inputSize[1] < min[1] || inputSize[2] < min[2] {
             throw ModelConfigurationError.invalidValue(key: "input_size", value: "\(inputSize)",
                                                        expected: "at least min_input_size \(min)")
