@@ -63,9 +63,15 @@ final class ValidationTests: XCTestCase {
         assertRefused(["evaluate", "--memory-limit=-2"], "--memory-limit must be a positive number of GB, got -2.0")
     }
 
-    func testBenchRefusesEmptyRuns() {
-        assertRefused(["bench", "--batch", "0"], "--batch must be at least 1")
-        assertRefused(["bench", "--iterations", "0"], "--iterations must be at least 1")
+    func testBenchRefusesEmptyAndAbsurdRuns() {
+        assertRefused(["bench", "--batch", "0"], "--batch must be between 1 and 1024, got 0")
+        assertRefused(["bench", "--batch", "\(Int.max)"], "--batch must be between 1 and 1024")
+        assertRefused(["bench", "--iterations", "0"], "--iterations must be between 1 and 10000, got 0")
+    }
+
+    func testSizesNearIntMaxAreRefusedNotTrapped() {
+        assertRefused(["evaluate", "--steps", "\(Int.max)"], "--steps must be between 1 and 1000")
+        assertRefused(["evaluate", "--top=-1"], "--top must be 0 or more, got -1")
     }
 
     func testGoodArgumentsParseIntoTheirTypes() throws {
