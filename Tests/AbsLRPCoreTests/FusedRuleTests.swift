@@ -32,11 +32,12 @@ final class FusedRuleTests: XCTestCase {
     }
 
     func testConvolutionWithNonnegativeInputUsesOneProductOfWPlusAbsW() {
-        let cases: [(c: Int, o: Int, h: Int, k: Int, s: Int, p: Int, batch: Int)] = [
-            (3, 5, 9, 3, 1, 1, 2), (4, 6, 7, 1, 1, 0, 3), (5, 4, 11, 3, 2, 1, 2), (6, 3, 8, 1, 2, 0, 1),
+        let cases: [(c: Int, o: Int, h: Int, k: Int, s: Int, p: Int, d: Int, batch: Int)] = [
+            (3, 5, 9, 3, 1, 1, 1, 2), (4, 6, 7, 1, 1, 0, 1, 3), (5, 4, 11, 3, 2, 1, 1, 2), (6, 3, 8, 1, 2, 0, 1, 1),
+            (3, 4, 8, 3, 1, 2, 2, 2), (4, 3, 9, 3, 2, 4, 4, 2),
         ]
         for (i, t) in cases.enumerated() {
-            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p)
+            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p, dilation: t.d)
             conv.setParameter("weight", randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(10 + i)))
             conv.setParameter("bias", randomTensor([t.o], seed: UInt64(20 + i)))
             let signed = randomTensor([t.batch, t.c, t.h, t.h], seed: UInt64(30 + i))

@@ -4,16 +4,17 @@ import XCTest
 /// Every kernel against a naive-loop version, element by element (relative
 /// 1e-5), on odd shapes.
 final class KernelTests: XCTestCase {
-    /// Direct 7-loop convolution.
-    static func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int) -> Tensor {
+    /// Direct 7-loop convolution; tap `(u, v)` reads `(i*stride - padding + u*dilation, ...)`.
+    static func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int, dilation: Int = 1) -> Tensor {
         let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
-        let oh = (h + 2 * padding - kh) / stride + 1, ow = (wd + 2 * padding - kw) / stride + 1
+        let oh = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1
+        let ow = (wd + 2 * padding - dilation * (kw - 1) - 1) / stride + 1
         var y = Tensor(shape: [n, o, oh, ow])
         for bi in 0..<n { for oc in 0..<o { for i in 0..<oh { for j in 0..<ow {
             var s = Double(b?.storage[oc] ?? 0)
             for ic in 0..<c { for u in 0..<kh { for v in 0..<kw {
-                let yy = i * stride - padding + u, xx = j * stride - padding + v
+                let yy = i * stride - padding + u * dilation, xx = j * stride - padding + v * dilation
                 if yy >= 0 && yy < h && xx >= 0 && xx < wd {
                     s += Double(x[bi, ic, yy, xx]) * Double(w[oc, ic, u, v])
                 }
@@ -24,32 +25,39 @@ final class KernelTests: XCTestCase {
     }
 
     func testConv2dMatchesDirectConvolutionOnOddShapes() {
-        let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Int, bias: Bool)] = [
-            (3, 5, 17, 13, 7, 2, 3, true), (4, 6, 9, 11, 1, 1, 0, false), (2, 3, 8, 5, 3, 1, 1, true),
-            (3, 4, 10, 10, 2, 2, 0, true), (5, 2, 7, 9, 3, 2, 1, false), (3, 3, 6, 7, 1, 2, 0, true),
+        // the last four dilated: timm's (3x3, padding = dilation), one with stride 2,
+        // one whose taps reach past the whole (padded) image, one unpadded
+        let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Int, d: Int, bias: Bool)] = [
+            (3, 5, 17, 13, 7, 2, 3, 1, true), (4, 6, 9, 11, 1, 1, 0, 1, false), (2, 3, 8, 5, 3, 1, 1, 1, true),
+            (3, 4, 10, 10, 2, 2, 0, 1, true), (5, 2, 7, 9, 3, 2, 1, 1, false), (3, 3, 6, 7, 1, 2, 0, 1, true),
+            (3, 4, 9, 7, 3, 1, 2, 2, true), (2, 3, 11, 10, 3, 2, 2, 2, false), (3, 2, 4, 5, 3, 1, 4, 4, true),
+            (2, 3, 12, 9, 2, 1, 0, 3, true),
             // inputs smaller than the padded kernel (a ResNet stem on 1x1 and 2x1 images)
-            (3, 4, 1, 1, 7, 2, 3, false), (2, 3, 2, 1, 7, 2, 3, true), (2, 2, 1, 2, 3, 2, 1, false),
+            (3, 4, 1, 1, 7, 2, 3, 1, false), (2, 3, 2, 1, 7, 2, 3, 1, true), (2, 2, 1, 2, 3, 2, 1, 1, false),
         ]
         for (i, t) in cases.enumerated() {
-            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p, bias: t.bias)
+            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p,
+                              dilation: t.d, bias: t.bias)
             conv.setParameter("weight", randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(i)))
             if t.bias { conv.setParameter("bias", randomTensor([t.o], seed: UInt64(100 + i))) }
             let x = randomTensor([2, t.c, t.h, t.w], seed: UInt64(200 + i))
-            let expected = Self.naiveConv(x, conv.parameter("weight"), t.bias ? conv.parameter("bias") : nil, stride: t.s, padding: t.p)
+            let expected = Self.naiveConv(x, conv.parameter("weight"), t.bias ? conv.parameter("bias") : nil,
+                                          stride: t.s, padding: t.p, dilation: t.d)
             assertClose(conv.apply(x), expected, rtol: 1e-5, atol: 1e-5, "conv case \(i)")
         }
     }
 
     /// Input gradient of a convolution by direct loops: `dx[c, y, x] = sum g[o, oy, ox] w[o, c, u, v]`
     /// over the windows that read `(y, x)`.
-    static func naiveConvInputGradient(_ g: Tensor, _ w: Tensor, inputShape: [Int], stride: Int, padding: Int) -> Tensor {
+    static func naiveConvInputGradient(_ g: Tensor, _ w: Tensor, inputShape: [Int], stride: Int, padding: Int,
+                                       dilation: Int = 1) -> Tensor {
         let (n, c, h, wd) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let (o, kh, kw, oh, ow) = (w.shape[0], w.shape[2], w.shape[3], g.shape[2], g.shape[3])
         var dx = [Double](repeating: 0, count: n * c * h * wd)
         for bi in 0..<n { for oc in 0..<o { for i in 0..<oh { for j in 0..<ow {
             let gv = Double(g[bi, oc, i, j])
             for ic in 0..<c { for u in 0..<kh { for v in 0..<kw {
-                let yy = i * stride - padding + u, xx = j * stride - padding + v
+                let yy = i * stride - padding + u * dilation, xx = j * stride - padding + v * dilation
                 if yy >= 0 && yy < h && xx >= 0 && xx < wd {
                     dx[((bi * c + ic) * h + yy) * wd + xx] += gv * Double(w[oc, ic, u, v])
                 }
@@ -63,20 +71,22 @@ final class KernelTests: XCTestCase {
         // or put 1 or 2 images side by side, in both directions.
         let saved = Conv2d.columnBudget
         defer { Conv2d.columnBudget = saved }
-        let cases: [(k: Int, s: Int, p: Int)] = [(3, 1, 1), (3, 2, 1), (1, 1, 0), (1, 2, 0)]
+        let cases: [(k: Int, s: Int, p: Int, d: Int)] = [(3, 1, 1, 1), (3, 2, 1, 1), (1, 1, 0, 1), (1, 2, 0, 1), (3, 1, 2, 2), (3, 2, 3, 3)]
         for budget in [40, 200, 2000, 5000] {
             Conv2d.columnBudget = budget
             for (i, t) in cases.enumerated() {
-                let conv = Conv2d(name: "c", inChannels: 3, outChannels: 4, kernelSize: t.k, stride: t.s, padding: t.p)
+                let conv = Conv2d(name: "c", inChannels: 3, outChannels: 4, kernelSize: t.k, stride: t.s, padding: t.p, dilation: t.d)
                 conv.setParameter("weight", randomTensor([4, 3, t.k, t.k], seed: UInt64(40 + i)))
                 conv.setParameter("bias", randomTensor([4], seed: UInt64(50 + i)))
                 let x = randomTensor([3, 3, 11, 13], seed: UInt64(60 + i))
                 let y = conv.apply(x), label = "budget \(budget), case \(i)"
-                assertClose(y, Self.naiveConv(x, conv.parameter("weight"), conv.parameter("bias"), stride: t.s, padding: t.p),
+                assertClose(y, Self.naiveConv(x, conv.parameter("weight"), conv.parameter("bias"), stride: t.s, padding: t.p,
+                                              dilation: t.d),
                             rtol: 1e-5, atol: 1e-5, "forward, \(label)")
                 let g = randomTensor(y.shape, seed: UInt64(70 + i))
                 assertClose(conv.vjp(g, recordOf(conv, x))[0],
-                            Self.naiveConvInputGradient(g, conv.parameter("weight"), inputShape: x.shape, stride: t.s, padding: t.p),
+                            Self.naiveConvInputGradient(g, conv.parameter("weight"), inputShape: x.shape, stride: t.s, padding: t.p,
+                                                        dilation: t.d),
                             rtol: 1e-5, atol: 1e-5, "input gradient, \(label)")
             }
         }
@@ -85,7 +95,10 @@ final class KernelTests: XCTestCase {
     func testCol2imIsTheAdjointOfIm2col() {
         for (i, g) in [ConvGeometry(channels: 3, height: 11, width: 7, kernelHeight: 7, kernelWidth: 7, stride: 2, padding: 3),
                        ConvGeometry(channels: 2, height: 5, width: 6, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1),
-                       ConvGeometry(channels: 4, height: 8, width: 8, kernelHeight: 2, kernelWidth: 2, stride: 2, padding: 0)].enumerated() {
+                       ConvGeometry(channels: 4, height: 8, width: 8, kernelHeight: 2, kernelWidth: 2, stride: 2, padding: 0),
+                       ConvGeometry(channels: 2, height: 7, width: 9, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 2, dilation: 2),
+                       ConvGeometry(channels: 3, height: 10, width: 8, kernelHeight: 3, kernelWidth: 2, stride: 2, padding: 3, dilation: 3)]
+                .enumerated() {
             let x = randomTensor([g.channels, g.height, g.width], seed: UInt64(i))
             let c = randomTensor([g.patchSize, g.outputPixels], seed: UInt64(50 + i))
             var cols = [Float](repeating: 0, count: g.patchSize * g.outputPixels)
@@ -99,15 +112,31 @@ final class KernelTests: XCTestCase {
     }
 
     func testIm2colMatchesNaiveGather() {
-        let g = ConvGeometry(channels: 2, height: 9, width: 6, kernelHeight: 3, kernelWidth: 5, stride: 2, padding: 2)
-        let x = randomTensor([2, 9, 6], seed: 3)
-        var cols = [Float](repeating: .nan, count: g.patchSize * g.outputPixels)
-        x.storage.withUnsafeBufferPointer { im2col($0.baseAddress!, g, &cols) }
-        for c in 0..<2 { for i in 0..<3 { for j in 0..<5 { for oy in 0..<g.outputHeight { for ox in 0..<g.outputWidth {
-            let y = oy * 2 - 2 + i, xx = ox * 2 - 2 + j
-            let expected: Float = (y >= 0 && y < 9 && xx >= 0 && xx < 6) ? x[c, y, xx] : 0
-            XCTAssertEqual(cols[((c * 3 + i) * 5 + j) * g.outputPixels + oy * g.outputWidth + ox], expected)
-        } } } } }
+        for (stride, dilation) in [(2, 1), (1, 2), (2, 2)] {
+            let g = ConvGeometry(channels: 2, height: 9, width: 6, kernelHeight: 3, kernelWidth: 5, stride: stride, padding: 2,
+                                 dilation: dilation)
+            XCTAssertGreaterThan(g.outputPixels, 0)
+            let x = randomTensor([2, 9, 6], seed: 3)
+            var cols = [Float](repeating: .nan, count: g.patchSize * g.outputPixels)
+            x.storage.withUnsafeBufferPointer { im2col($0.baseAddress!, g, &cols) }
+            for c in 0..<2 { for i in 0..<3 { for j in 0..<5 { for oy in 0..<g.outputHeight { for ox in 0..<g.outputWidth {
+                let y = oy * stride - 2 + i * dilation, xx = ox * stride - 2 + j * dilation
+                let expected: Float = (y >= 0 && y < 9 && xx >= 0 && xx < 6) ? x[c, y, xx] : 0
+                XCTAssertEqual(cols[((c * 3 + i) * 5 + j) * g.outputPixels + oy * g.outputWidth + ox], expected,
+                               "stride \(stride) dilation \(dilation)")
+            } } } } }
+        }
+    }
+
+    /// `nn.Conv2d`'s output size, `floor((H + 2p - d(k - 1) - 1) / s) + 1`, and
+    /// no output where the dilated window is larger than the padded input.
+    func testConvGeometryOutputSizeWithDilation() {
+        let g = ConvGeometry(channels: 1, height: 4, width: 5, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 4, dilation: 4)
+        XCTAssertEqual([g.outputHeight, g.outputWidth], [4, 5])
+        let strided = ConvGeometry(channels: 1, height: 10, width: 11, kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 0, dilation: 3)
+        XCTAssertEqual([strided.outputHeight, strided.outputWidth], [2, 3])
+        let tooLarge = ConvGeometry(channels: 1, height: 4, width: 4, kernelHeight: 3, kernelWidth: 3, stride: 2, padding: 0, dilation: 2)
+        XCTAssertEqual(tooLarge.outputPixels, 0)
     }
 
     func testSgemmMatchesNaiveProductWithTransposesAndStrides() {

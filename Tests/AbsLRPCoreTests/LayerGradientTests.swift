@@ -38,6 +38,21 @@ final class LayerGradientTests: XCTestCase {
         check("conv2d 1x1", pointwise, twin: pointwiseTwin, x: randomTensor([1, 3, 3, 2], seed: 6), seed: 7)
     }
 
+    /// Dilated convolutions as timm's dilated ResNets use them (3x3, padding =
+    /// dilation), strided, and with taps reaching past the image.
+    func testDilatedConv2d() {
+        for (i, t) in [(s: 1, p: 2, d: 2), (s: 2, p: 2, d: 2), (s: 1, p: 4, d: 4)].enumerated() {
+            func make(_ abs: Bool) -> Conv2d {
+                let c = Conv2d(name: "c", inChannels: 2, outChannels: 3, kernelSize: 3, stride: t.s, padding: t.p, dilation: t.d)
+                c.setParameter("weight", randomTensor([3, 2, 3, 3], seed: UInt64(20 + i)).map { abs ? Swift.abs($0) : $0 })
+                c.setParameter("bias", randomTensor([3], seed: UInt64(30 + i)).map { abs ? Swift.abs($0) : $0 })
+                return c
+            }
+            check("conv2d stride \(t.s) dilation \(t.d)", make(false), twin: make(true),
+                  x: randomTensor([2, 2, 6, 5], seed: UInt64(40 + i)), seed: UInt64(50 + i))
+        }
+    }
+
     func testLinear() {
         func make(_ abs: Bool) -> Linear {
             let l = Linear(name: "fc", inFeatures: 5, outFeatures: 4)

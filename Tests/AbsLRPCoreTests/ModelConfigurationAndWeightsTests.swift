@@ -61,6 +61,18 @@ final class ModelConfigurationAndWeightsTests: XCTestCase {
         XCTAssertThrowsError(try ModelConfiguration(json: ["architecture": "vgg16", "input_size": [1, 224, 224]], name: "x"))
     }
 
+    /// timm's `ResNet` asserts `output_stride in (8, 16, 32)`; anything else is refused by name.
+    func testResNetOutputStrideOtherThan8Or16Or32IsRefused() {
+        for stride in [4, 12, 64] {
+            XCTAssertThrowsError(try ModelConfiguration(json: ["architecture": "resnet",
+                "model_args": ["block": "basic", "layers": [1, 1, 1, 1], "output_stride": stride]], name: "x")) { error in
+                guard case .invalidValue(let key, let value, _) = error as? ModelConfigurationError else { return XCTFail("\(error)") }
+                XCTAssertEqual(key, "model_args.output_stride")
+                XCTAssertEqual(value, "\(stride)")
+            }
+        }
+    }
+
     func testStrictLoadingNamesMissingUnexpectedAndMisshapedKeys() throws {
         let config = try ModelConfiguration(contentsOf: Fixtures.url("reference/resnet_basic_mini.config.json"))
         let file = try SafetensorsFile(contentsOf: Fixtures.url("reference/resnet_basic_mini.weights.safetensors"))

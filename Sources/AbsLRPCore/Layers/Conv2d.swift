@@ -1,6 +1,7 @@
 /// 2-D convolution (`nn.Conv2d`, groups 1), computed as im2col + sgemm.
 ///
-/// - input `x`: (B, C, H, W); output `y`: (B, O, OH, OW)
+/// - input `x`: (B, C, H, W); output `y`: (B, O, OH, OW),
+///   `OH = floor((H + 2p - d*(k - 1) - 1) / s) + 1` (likewise `OW`), `d` the dilation
 /// - `weight`: (O, C, kh, kw), read as the `[O, C*kh*kw]` matrix; `bias`: (O)
 ///
 ///     y_b = W · im2col(x_b) + b
@@ -8,12 +9,12 @@
 /// Backward products are `col2im(M^T · g_b)` with `M` one of `W`, `|W|`,
 /// `W + |W|` (`WeightMatrix`; the rules are `AffineLayer`'s).
 public final class Conv2d: AffineLayer {
-    public let inChannels, outChannels, kernelSize, stride, padding: Int
+    public let inChannels, outChannels, kernelSize, stride, padding, dilation: Int
 
     public init(name: String, inChannels: Int, outChannels: Int, kernelSize: Int,
-                stride: Int = 1, padding: Int = 0, bias: Bool = true) {
+                stride: Int = 1, padding: Int = 0, dilation: Int = 1, bias: Bool = true) {
         self.inChannels = inChannels; self.outChannels = outChannels
-        self.kernelSize = kernelSize; self.stride = stride; self.padding = padding
+        self.kernelSize = kernelSize; self.stride = stride; self.padding = padding; self.dilation = dilation
         super.init(name: name)
         registerState("weight", shape: [outChannels, inChannels, kernelSize, kernelSize])
         if bias { registerState("bias", shape: [outChannels]) }
@@ -24,7 +25,8 @@ public final class Conv2d: AffineLayer {
     /// The geometry of this convolution on an input of spatial size H x W.
     public func geometry(height: Int, width: Int) -> ConvGeometry {
         ConvGeometry(channels: inChannels, height: height, width: width,
-                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding)
+                     kernelHeight: kernelSize, kernelWidth: kernelSize, stride: stride, padding: padding,
+                     dilation: dilation)
     }
 
     /// A 1x1, stride-1, unpadded convolution reads its input as the column matrix directly.
@@ -76,7 +78,7 @@ public final class Conv2d: AffineLayer {
         let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let geo = geometry(height: h, width: w)
         let (oh, ow, l, p, imageSize) = (geo.outputHeight, geo.outputWidth, geo.outputPixels, patchSize, inChannels * h * w)
-        precondition(oh > 0 && ow > 0, "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel")
+        precondition(oh > 0 && ow > 0, "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel (dilation \(dilation))")
         let tile = tiling(batch: b, geo)
         let direct = isPointwise && tile.images == 1
         let columns = Scratch(count: direct ? 0 : p * tile.images * tile.rows * ow)

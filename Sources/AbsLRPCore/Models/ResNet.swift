@@ -2,6 +2,13 @@
 /// act1, maxpool, layer1..layerN (N = 4 in every timm model), global_pool, fc.
 ///
 /// - input (B, in_chans, H, W); output logits (B, num_classes).
+///
+/// Strides and dilations follow timm's `make_blocks`: the stem reduces by 4,
+/// stages 2-4 by 2 each, until the reduction would exceed `output_stride`;
+/// from that stage on a stage keeps stride 1 and doubles the dilation of its
+/// 3x3 convolutions instead. The first block of a stage dilates its first
+/// 3x3 convolution with the previous stage's dilation (timm's
+/// `first_dilation`), everything after it with the stage's own.
 public final class ResNet: Sequential {
     public let configuration: ResNetConfiguration
 
@@ -24,21 +31,30 @@ public final class ResNet: Sequential {
         register(ReLU(name: "act1"))
         register(MaxPool2d(name: "maxpool", kernelSize: 3, stride: 2, padding: 1))
         var inChannels = stemChannels
+        var reduction = 4, dilation = 1, previousDilation = 1
         for stage in c.layers.indices {
+            var stageStride = stage == 0 ? 1 : 2
+            if reduction >= c.outputStride {
+                dilation *= stageStride
+                stageStride = 1
+            } else {
+                reduction *= stageStride
+            }
             let layer = Sequential(name: "layer\(stage + 1)")
             for i in 0..<c.layers[stage] {
-                let stride = (stage > 0 && i == 0) ? 2 : 1
+                let stride = i == 0 ? stageStride : 1
                 let planes = c.channels[stage], out = planes * c.block.expansion
                 let shortcut: BlockShape.Shortcut = i == 0 && (stride != 1 || inChannels != out)
                     ? (c.avgDown ? .averagePool : .convolution) : .identity
                 let shape = BlockShape(inChannels: inChannels, width: c.bottleneckWidth(planes: planes), outChannels: out,
-                                       stride: stride, shortcut: shortcut)
+                                       stride: stride, firstDilation: previousDilation, dilation: dilation, shortcut: shortcut)
                 let name = layer.childName("\(i)")
                 switch c.block {
                 case .basic: layer.register(BasicBlock(name: name, shape))
                 case .bottleneck: layer.register(Bottleneck(name: name, shape))
                 }
                 inChannels = out
+                previousDilation = dilation
             }
             register(layer)
         }
@@ -70,14 +86,16 @@ public final class ResNet: Sequential {
 /// Where a residual block sits in its network: input channels, the width of
 /// its main branch (a Bottleneck's `floor(planes * base_width / 64) * cardinality`,
 /// a BasicBlock's `planes`), output channels, the stride of its strided
-/// convolution, and its shortcut.
+/// convolution, the dilations of its first 3x3 convolution (`firstDilation`)
+/// and of the others (`dilation`; a 3x3 convolution of dilation d pads by d),
+/// and its shortcut.
 struct BlockShape {
     /// timm's shortcuts: none, `downsample_conv` (1x1 conv with the stride,
     /// BN) or, with `avg_down`, `downsample_avg` (2x2 average pool with the
     /// stride, ceil mode, padding not counted; 1x1 conv; BN).
     enum Shortcut { case identity, convolution, averagePool }
 
-    let inChannels, width, outChannels, stride: Int
+    let inChannels, width, outChannels, stride, firstDilation, dilation: Int
     let shortcut: Shortcut
 }
 
@@ -150,20 +168,22 @@ public class ResidualBlock: Module {
     }
 }
 
-/// timm's `BasicBlock`: conv1 (3x3, stride), bn1, drop_block, act1, aa,
-/// conv2 (3x3), bn2; act2 after the residual addition. Expansion 1.
+/// timm's `BasicBlock`: conv1 (3x3, stride, first dilation), bn1, drop_block,
+/// act1, aa, conv2 (3x3, dilation), bn2; act2 after the residual addition.
+/// Expansion 1.
 public final class BasicBlock: ResidualBlock {
     init(name: String, _ shape: BlockShape) {
         super.init(name: name, finalActivation: "act2")
         let n = childName, width = shape.width
         mainBranch = [
             Conv2d(name: n("conv1"), inChannels: shape.inChannels, outChannels: width, kernelSize: 3, stride: shape.stride,
-                   padding: 1, bias: false),
+                   padding: shape.firstDilation, dilation: shape.firstDilation, bias: false),
             BatchNorm2d(name: n("bn1"), channels: width),
             Identity(name: n("drop_block")),
             ReLU(name: n("act1")),
             Identity(name: n("aa")),
-            Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, padding: 1, bias: false),
+            Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3,
+                   padding: shape.dilation, dilation: shape.dilation, bias: false),
             BatchNorm2d(name: n("bn2"), channels: width),
         ]
         mainBranch.forEach { register($0) }
@@ -173,7 +193,7 @@ public final class BasicBlock: ResidualBlock {
 }
 
 /// timm's `Bottleneck`: conv1 (1x1 to the width), bn1, act1, conv2 (3x3,
-/// stride), bn2, drop_block, act2, aa, conv3 (1x1 to 4x planes), bn3; act3
+/// stride, first dilation), bn2, drop_block, act2, aa, conv3 (1x1 to 4x planes), bn3; act3
 /// after the residual addition. Expansion 4.
 public final class Bottleneck: ResidualBlock {
     init(name: String, _ shape: BlockShape) {
@@ -183,7 +203,8 @@ public final class Bottleneck: ResidualBlock {
             Conv2d(name: n("conv1"), inChannels: shape.inChannels, outChannels: width, kernelSize: 1, bias: false),
             BatchNorm2d(name: n("bn1"), channels: width),
             ReLU(name: n("act1")),
-            Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false),
+            Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, stride: stride,
+                   padding: shape.firstDilation, dilation: shape.firstDilation, bias: false),
             BatchNorm2d(name: n("bn2"), channels: width),
             Identity(name: n("drop_block")),
             ReLU(name: n("act2")),

@@ -67,7 +67,7 @@ public enum ResNetFamily: ModelFamily {
         let pixels = Saturating.multiply(height, width)
         var activations = Saturating.product([pixels / 4 + 1, stem, 8])
         for (stage, (blocks, planes)) in zip(c.layers, c.channels).enumerated() {
-            let stagePixels = pixels >> min(62, 2 * (stage + 2)) + 1
+            let r = c.reduction(afterStage: stage), stagePixels = pixels / Saturating.multiply(r, r) + 1
             activations = Saturating.add(activations, Saturating.product([stagePixels, planes * c.block.expansion, 12, blocks]))
         }
         return MemoryEstimate(parameters: parameters, activationsPerImage: activations)
@@ -123,15 +123,22 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
     public var baseWidth: Int
     /// Groups of a Bottleneck's 3x3 convolution (timm's `cardinality`).
     public var cardinality: Int
+    /// Input size / final feature map size (timm's `output_stride`): 32, or
+    /// 16 / 8 with dilated late stages (see `ResNet`).
+    public var outputStride: Int
 
     public init(block: Block, layers: [Int], channels: [Int] = [64, 128, 256, 512], numClasses: Int = 1000,
                 inChannels: Int = 3, stemType: StemType = .single, stemWidth: Int = 64, avgDown: Bool = false,
-                baseWidth: Int = 64, cardinality: Int = 1) {
+                baseWidth: Int = 64, cardinality: Int = 1, outputStride: Int = 32) {
         self.block = block; self.layers = layers; self.channels = channels
         self.numClasses = numClasses; self.inChannels = inChannels
         self.stemType = stemType; self.stemWidth = stemWidth; self.avgDown = avgDown
-        self.baseWidth = baseWidth; self.cardinality = cardinality
+        self.baseWidth = baseWidth; self.cardinality = cardinality; self.outputStride = outputStride
     }
+
+    /// How much the input is reduced after stage `stage` (0-based): 4 after
+    /// the stem, doubled by every later stage until `outputStride` (timm's `net_stride`).
+    func reduction(afterStage stage: Int) -> Int { min(4 << min(stage, 20), outputStride) }
 
     /// Channels out of the stem: 64 for the 7x7 stem, `2 * stem_width` for the deep ones.
     public var stemOutputChannels: Int { stemType == .single ? 64 : 2 * stemWidth }
@@ -210,7 +217,16 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
             throw ModelConfigurationError.invalidArgument(
                 name: "base_width", reason: "stage width \(zero) * base_width \(baseWidth) / 64 leaves no channels")
         }
-        try a.require("output_stride", in: [.int(32)], reason: "dilated ResNets are not supported")
+        outputStride = try a.int("output_stride", default: 32)
+        guard [8, 16, 32].contains(outputStride) else {
+            throw ModelConfigurationError.invalidValue(key: "model_args.output_stride", value: "\(outputStride)",
+                                                       expected: "8, 16 or 32 (timm's ResNet asserts it)")
+        }
+        if outputStride != 32 && avgDown {
+            throw ModelConfigurationError.unsupportedOption(
+                name: "avg_down", value: "true",
+                reason: "with output_stride \(outputStride) timm's average-pool shortcut becomes a 'same'-padded pool (AvgPool2dSame), which is not implemented")
+        }
         try a.requireBool("replace_stem_pool", false, reason: "a convolution in place of the stem's max pool is not supported")
         try a.require("block_reduce_first", in: [.int(1)], reason: "reduced first block widths (SENet) are not supported")
         try a.require("down_kernel_size", in: [.int(1)], reason: "only 1x1 shortcut convolutions are supported")
@@ -241,6 +257,7 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
         try c.encode(avgDown, forKey: .init(stringValue: "avg_down"))
         try c.encode(baseWidth, forKey: .init(stringValue: "base_width"))
         try c.encode(cardinality, forKey: .init(stringValue: "cardinality"))
+        try c.encode(outputStride, forKey: .init(stringValue: "output_stride"))
     }
 }
 

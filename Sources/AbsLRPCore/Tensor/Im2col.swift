@@ -1,30 +1,45 @@
-/// Geometry of a 2-D convolution or pooling window over one image.
+/// Geometry of a 2-D convolution or pooling window over one image. Kernel
+/// tap `(i, j)` of output pixel `(oy, ox)` reads input pixel
+/// `(oy*stride - padding + i*dilation, ox*stride - padding + j*dilation)`
+/// (`nn.Conv2d`'s `dilation`: the taps are `dilation` pixels apart).
 public struct ConvGeometry: Equatable, Sendable {
     public var channels, height, width: Int
     public var kernelHeight, kernelWidth: Int
-    public var stride, padding: Int
+    public var stride, padding, dilation: Int
 
-    public init(channels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int) {
+    public init(channels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int,
+                dilation: Int = 1) {
         self.channels = channels; self.height = height; self.width = width
         self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
-        self.stride = stride; self.padding = padding
+        self.stride = stride; self.padding = padding; self.dilation = dilation
     }
 
-    /// `floor((H + 2p - kh) / s) + 1`
-    public var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
-    /// `floor((W + 2p - kw) / s) + 1`
-    public var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    /// `floor((H + 2p - d*(kh - 1) - 1) / s) + 1` (0 when the dilated window is larger than the padded input)
+    public var outputHeight: Int { outputLength(height, kernelHeight) }
+    /// `floor((W + 2p - d*(kw - 1) - 1) / s) + 1` (0 when the dilated window is larger than the padded input)
+    public var outputWidth: Int { outputLength(width, kernelWidth) }
+
+    private func outputLength(_ input: Int, _ kernel: Int) -> Int {
+        let room = input + 2 * padding - dilation * (kernel - 1) - 1
+        return room < 0 ? 0 : room / stride + 1
+    }
     /// Rows of the column matrix: `C * kh * kw`.
     public var patchSize: Int { channels * kernelHeight * kernelWidth }
     /// Columns of the column matrix: `OH * OW`.
     public var outputPixels: Int { outputHeight * outputWidth }
 
+    /// The input offset of kernel row or column `i`: `i*dilation - padding`
+    /// (output pixel `o` reads `o*stride + offset(i)`).
+    @inline(__always)
+    func offset(kernelTap i: Int) -> Int { i * dilation - padding }
+
     /// The output columns `ox` whose window column `j` lands inside the
-    /// image, `0 <= ox * stride - padding + j < width` (the rest read padding).
+    /// image, `0 <= ox * stride + offset(j) < width` (the rest read padding).
     @inline(__always)
     func validOutputColumns(kernelColumn j: Int) -> Range<Int> {
-        let low = min(outputWidth, max(0, (padding - j + stride - 1) / stride))
-        let high = min(outputWidth, max(0, (width + padding - j + stride - 1) / stride))
+        let shift = -offset(kernelTap: j)
+        let low = min(outputWidth, max(0, (shift + stride - 1) / stride))
+        let high = min(outputWidth, max(0, (width + shift + stride - 1) / stride))
         return low..<max(low, high)
     }
 }
@@ -47,7 +62,7 @@ public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: 
             for j in 0..<g.kernelWidth {
                 let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * ld
                 for oy in rows {
-                    let y = oy * g.stride - g.padding + i
+                    let y = oy * g.stride + g.offset(kernelTap: i)
                     let out = row + (oy - rows.lowerBound) * ow
                     if y < 0 || y >= g.height {
                         out.update(repeating: 0, count: ow)
@@ -57,9 +72,9 @@ public func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, _ columns: 
                     let valid = g.validOutputColumns(kernelColumn: j)
                     out.update(repeating: 0, count: valid.lowerBound)
                     if g.stride == 1 {
-                        (out + valid.lowerBound).update(from: src + valid.lowerBound - g.padding + j, count: valid.count)
+                        (out + valid.lowerBound).update(from: src + valid.lowerBound + g.offset(kernelTap: j), count: valid.count)
                     } else {
-                        for ox in valid { out[ox] = src[ox * g.stride - g.padding + j] }
+                        for ox in valid { out[ox] = src[ox * g.stride + g.offset(kernelTap: j)] }
                     }
                     (out + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound)
                 }
@@ -85,9 +100,9 @@ public func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, _ image: 
             for j in 0..<g.kernelWidth {
                 let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * ld
                 for oy in rows {
-                    let y = oy * g.stride - g.padding + i
+                    let y = oy * g.stride + g.offset(kernelTap: i)
                     if y < 0 || y >= g.height { continue }
-                    let dst = plane + y * g.width - g.padding + j
+                    let dst = plane + y * g.width + g.offset(kernelTap: j)
                     let src = row + (oy - rows.lowerBound) * ow
                     if g.stride == 1 {
                         for ox in g.validOutputColumns(kernelColumn: j) { dst[ox] += src[ox] }
