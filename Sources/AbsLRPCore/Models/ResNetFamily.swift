@@ -208,15 +208,6 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
         avgDown = try a.bool("avg_down", default: false)
         baseWidth = try a.int("base_width", default: 64, in: 1...(1 << 14))
         cardinality = try a.int("cardinality", default: 1, in: 1...(1 << 12))
-        if block == .basic && (baseWidth != 64 || cardinality != 1) {
-            throw ModelConfigurationError.invalidArgument(
-                name: "base_width/cardinality", reason: "timm's BasicBlock takes only base_width 64 and cardinality 1")
-        }
-        try a.require("cardinality", in: [.int(1)], reason: "grouped convolutions (ResNeXt) are not implemented here; the reference explains them")
-        if let zero = channels.first(where: { bottleneckWidth(planes: $0) == 0 }) {
-            throw ModelConfigurationError.invalidArgument(
-                name: "base_width", reason: "stage width \(zero) * base_width \(baseWidth) / 64 leaves no channels")
-        }
         outputStride = try a.int("output_stride", default: 32)
         guard [8, 16, 32].contains(outputStride) else {
             throw ModelConfigurationError.invalidValue(key: "model_args.output_stride", value: "\(outputStride)",
@@ -226,6 +217,15 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
             throw ModelConfigurationError.unsupportedOption(
                 name: "avg_down", value: "true",
                 reason: "with output_stride \(outputStride) timm's average-pool shortcut becomes a 'same'-padded pool (AvgPool2dSame), which is not implemented")
+        }
+        if block == .basic && (baseWidth != 64 || cardinality != 1) {
+            throw ModelConfigurationError.invalidArgument(
+                name: "base_width/cardinality", reason: "timm's BasicBlock takes only base_width 64 and cardinality 1")
+        }
+        try a.require("cardinality", in: [.int(1)], reason: "grouped convolutions (ResNeXt) are not implemented here; the reference explains them")
+        if let zero = channels.first(where: { bottleneckWidth(planes: $0) == 0 }) {
+            throw ModelConfigurationError.invalidArgument(
+                name: "base_width", reason: "stage width \(zero) * base_width \(baseWidth) / 64 leaves no channels")
         }
         try a.requireBool("replace_stem_pool", false, reason: "a convolution in place of the stem's max pool is not supported")
         try a.require("block_reduce_first", in: [.int(1)], reason: "reduced first block widths (SENet) are not supported")
