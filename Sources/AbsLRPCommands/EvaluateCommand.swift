@@ -65,6 +65,11 @@ struct EvaluateCommand: ParsableCommand {
             + "without evaluating; scripts/slurm/gae.sh asks for it."))
     var estimateMemory = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Score the images after the last full batch in a smaller final batch (a multiple of 4: each mosaic needs 4); "
+            + "without it they are left out and reported."))
+    var keepLast = false
+
     func validate() throws {
         guard batchSize > 0, batchSize % 4 == 0 else {
             throw ValidationError("--batch-size must be a positive multiple of 4, got \(batchSize)")
@@ -82,14 +87,24 @@ struct EvaluateCommand: ParsableCommand {
         let relevancyMethods = try GAEMethodCatalog.methods(named: names, classifier: classifier,
                                                             options: methodOptions.relevancyMethodOptions)
         let pipeline = preprocessingOptions.preprocessing
-        var data: GAEDataset = try GAEDatasets.open(dataset, preprocessing: try classifier.configuration.preprocessing(pipeline))
+        let classNames = classifier.configuration.classNames
+        var data: GAEDataset = try GAEDatasets.open(dataset, preprocessing: try classifier.configuration.preprocessing(pipeline),
+                                                    classNames: classNames)
         if let limit { data = PrefixDataset(base: data, count: min(limit, data.count)) }
         let configuration = GAEConfiguration(batchSize: batchSize, steps: steps, seed: methodOptions.seed,
-                                             pairing: pairing, shard: shard)
+                                             pairing: pairing, shard: shard, keepLast: keepLast)
         if estimateMemory {
             let mebibyte = 1 << 20
             print((configuration.estimatedBytes(model: classifier.configuration) + mebibyte - 1) / mebibyte)
             return
+        }
+        if let mapping = data.labelMapping {
+            print("labels (\(mapping.kind.rawValue)):")
+            mapping.lines(classNames: classNames).forEach { print($0) }
+            if let unmatched = mapping.unmatched {
+                print("warning: folders \(unmatched.joined(separator: ", ")) match none of the model's class names; "
+                      + "labels are the sorted folder order")
+            }
         }
         let evaluation = try GlobalAttributionEvaluation(classifier: classifier, methods: relevancyMethods,
                                                          configuration: configuration)
@@ -106,6 +121,11 @@ struct EvaluateCommand: ParsableCommand {
                                            labelNames: classifier.configuration.labelNames).data, as: HTMLPage.fileName)
         try output.commit()
         for s in report.summary { if let w = s.localisationWarning { FileHandle.standardError.write(Data((w + "\n").utf8)) } }
+        if let leftover = report.settings.leftover {
+            print("\(leftover.count) image\(leftover.count == 1 ? "" : "s") not scored (after the last "
+                  + (keepLast ? "batch; mosaics need 4" : "full batch; --keep-last scores them") + "), data-set indices "
+                  + leftover.map(String.init).joined(separator: ", "))
+        }
         SummaryTable.print(report)
         print(String(format: "%d images in %.1f s (%.2f images/s)", report.throughput.images, report.throughput.seconds,
                      report.throughput.imagesPerSecond))

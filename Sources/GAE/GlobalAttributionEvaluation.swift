@@ -17,14 +17,19 @@ public struct GAEConfiguration: Equatable, Sendable {
     public var pairing: PositivePairing
     /// The part of the run to evaluate (``Shard/whole`` by default).
     public var shard: Shard
+    /// Score the images after the last full batch in one smaller final batch
+    /// of a multiple of 4 of them (mosaics need 4 images); the rest (at most
+    /// 3) stay unscored. Off by default, as the reference drops them.
+    public var keepLast: Bool
 
     public init(batchSize: Int, steps: Int = 10, seed: UInt64 = 0, pairing: PositivePairing = .consistent,
-                shard: Shard = .whole) {
+                shard: Shard = .whole, keepLast: Bool = false) {
         self.batchSize = batchSize
         self.steps = steps
         self.seed = seed
         self.pairing = pairing
         self.shard = shard
+        self.keepLast = keepLast
     }
 }
 
@@ -33,8 +38,10 @@ public struct GAEConfiguration: Equatable, Sendable {
 /// stepwise masking) and contrastiveness (relevance on the right tiles of
 /// 2x2 image mosaics); GAE is their product.
 ///
-/// For each batch of `B` images (data set shuffled, incomplete last batch
-/// dropped), with `M = B / 4`:
+/// For each batch of `B` images (data set shuffled; the incomplete last
+/// batch dropped and reported in the settings' `leftover`, or with
+/// ``GAEConfiguration/keepLast`` scored as a smaller batch of a multiple of
+/// 4), with `M = B / 4`:
 /// 1. `o = model(x)`, `pred = argmax o`;
 /// 2. `M` mosaics of half-size images (``Mosaic``), `o_mosaic = model(mosaics)`;
 /// 3. each mosaic draws its positive image (``PositivePairing``, ``GAESampling``);
@@ -94,16 +101,20 @@ public final class GlobalAttributionEvaluation {
                     progress: ProgressReporter? = nil, journal use: GAEJournal.Use? = nil) throws -> GAEReport {
         let sampling = sampling ?? SeededSampling(seed: configuration.seed)
         let b = configuration.batchSize, n = dataset.count
-        guard n >= b else { throw GAEError.datasetTooSmall(count: n, batchSize: b) }
+        guard n >= b || (configuration.keepLast && n >= 4) else { throw GAEError.datasetTooSmall(count: n, batchSize: b) }
         let order = sampling.order(count: n)
         guard order.count == n, Set(order) == Set(0..<n) else {
             throw GAEError.invalidSampling("the order of \(order.count) indices is not a permutation of 0..<\(n)")
         }
-        let batchNumbers = configuration.shard.batches(of: n / b)
-        func indices(of batch: Int) -> [Int] { Array(order[(batch * b)..<((batch + 1) * b)]) }
-        let settings = GAESettings(model: classifier.configuration.name, methods: methods.map(\.name), batchSize: b,
+        var settings = GAESettings(model: classifier.configuration.name, methods: methods.map(\.name), batchSize: b,
                                    steps: configuration.steps, seed: sampling.seed, pairing: configuration.pairing,
                                    shard: configuration.shard, dataset: dataset.name, datasetCount: n)
+        settings.keepLast = configuration.keepLast ? true : nil
+        settings.labelMapping = dataset.labelMapping
+        let scored = settings.scoredImages
+        settings.leftover = scored < n ? Array(order[scored...]) : nil
+        let batchNumbers = configuration.shard.batches(of: settings.batchCount)
+        func indices(of batch: Int) -> [Int] { Array(order[(batch * b)..<(batch * b + settings.size(ofBatch: batch))]) }
         let journal = try use.map { use -> GAEJournal in
             var firstLogits: Tensor?
             if let first = batchNumbers.first { firstLogits = classifier.logits(try loadBatch(dataset, indices: indices(of: first)).0) }
@@ -115,9 +126,10 @@ public final class GlobalAttributionEvaluation {
         let start = DispatchTime.now().uptimeNanoseconds
         let earlierSeconds = done.last?.seconds ?? 0
         func seconds() -> Double { earlierSeconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        let total = batchNumbers.count * b
+        let total = batchNumbers.reduce(0) { $0 + settings.size(ofBatch: $1) }
         var batches = done.map(\.batch), results = done.flatMap(\.results)
-        progress?.report(GAEProgress(imagesDone: batches.count * b, imagesTotal: total, elapsed: earlierSeconds))
+        var imagesDone = batches.reduce(0) { $0 + $1.indices.count }
+        progress?.report(GAEProgress(imagesDone: imagesDone, imagesTotal: total, elapsed: earlierSeconds))
 
         for batch in batchNumbers.dropFirst(done.count) {
             for case let method as RestartableRandomness in methods { method.restartRandomness(at: UInt64(batch)) }
@@ -139,7 +151,8 @@ public final class GlobalAttributionEvaluation {
             try journal?.append(GAEJournal.Entry(batch: record, results: batchResults, seconds: seconds()))
             batches.append(record)
             results += batchResults
-            progress?.report(GAEProgress(imagesDone: batches.count * b, imagesTotal: total, elapsed: seconds()))
+            imagesDone += indices.count
+            progress?.report(GAEProgress(imagesDone: imagesDone, imagesTotal: total, elapsed: seconds()))
         }
         return GAEReport(settings: settings, batches: batches, results: results,
                          throughput: GAEThroughput(images: total, seconds: seconds()))
@@ -164,7 +177,6 @@ public final class GlobalAttributionEvaluation {
     /// result per mosaic and method with the run's method names.
     private func check(_ entries: [GAEJournal.Entry], of journal: GAEJournal, batches: Range<Int>,
                        indices: (Int) -> [Int]) throws {
-        let mosaics = configuration.batchSize / 4
         func refuse(_ reason: String) -> GAEError { GAEError.corruptJournal(path: journal.url.path, reason: reason) }
         guard entries.count <= batches.count else {
             throw refuse("it records \(entries.count) batches, but shard \(configuration.shard) has \(batches.count)")
@@ -174,7 +186,7 @@ public final class GlobalAttributionEvaluation {
             guard entry.batch.indices == indices(batch) else {
                 throw refuse("batch \(batch) holds other data-set indices than this run's")
             }
-            let expected = (0..<mosaics).flatMap { _ in methods.map(\.name) }
+            let expected = (0..<(entry.batch.indices.count / 4)).flatMap { _ in methods.map(\.name) }
             guard entry.results.map(\.method) == expected, entry.results.allSatisfy({ $0.batch == batch }) else {
                 throw refuse("batch \(batch) does not hold one result per mosaic and method")
             }

@@ -118,7 +118,7 @@ final class DatasetTests: XCTestCase {
 
         try "pics/x.png,3\npics/y.png,three\n".write(to: csv, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try CSVDataset(csv: csv, preprocessing: preprocessing)) { error in
-            XCTAssertTrue("\(error)".contains("line 2: label 'three' is not an integer"), "\(error)")
+            XCTAssertTrue("\(error)".contains("line 2: label 'three' must be a class index (an integer >= 0)"), "\(error)")
         }
     }
 

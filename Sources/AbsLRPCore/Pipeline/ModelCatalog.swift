@@ -124,6 +124,12 @@ extension ModelConfiguration {
         return .reference(height: inputSize[1], width: inputSize[2], mean: mean, std: std, channels: channels)
     }
 
+    /// The class names, index = class id: `label_names`, ImageNet's for
+    /// 1000-class models, else nil.
+    public var classNames: [String]? {
+        labelNames ?? (numClasses == 1000 ? imagenetLabelNames : nil)
+    }
+
     /// The name of class `index` (from `label_names`, ImageNet for 1000-class
     /// models, else "class N").
     public func labelName(_ index: Int) -> String {

@@ -2,8 +2,10 @@ import AbsLRPCore
 import Foundation
 
 /// A CSV list of `path,label` rows. Paths are relative to the CSV file's
-/// folder (absolute paths are kept), labels are integers. A first row whose
-/// label is not an integer (such as `path,label`) is a header and skipped;
+/// folder (absolute paths are kept); a label is a class index (a
+/// non-negative integer) or one of the model's class names, compared as
+/// ``LabelMapping/normalized(_:)`` does. A first row whose label is neither
+/// (such as `path,label`) is a header and skipped;
 /// fields may be quoted (`"a, b.png",3`, `""` for a quote); blank lines are
 /// ignored. Images are decoded and preprocessed like ``ImageFolderDataset``'s.
 public struct CSVDataset: GAEDataset {
@@ -16,7 +18,8 @@ public struct CSVDataset: GAEDataset {
 
     /// Reads the list (not the images).
     /// - Throws: ``GAEError/invalidDataset(path:reason:)`` naming the bad line.
-    public init(csv: URL, preprocessing: PreprocessingConfig) throws {
+    /// - Parameter classNames: the model's class names, for labels given by name.
+    public init(csv: URL, preprocessing: PreprocessingConfig, classNames: [String]? = nil) throws {
         self.csv = csv
         self.preprocessing = preprocessing
         let text: String
@@ -24,6 +27,10 @@ public struct CSVDataset: GAEDataset {
             throw GAEError.invalidDataset(path: csv.path, reason: "cannot read it as UTF-8 text (\(error.localizedDescription))")
         }
         let folder = csv.deletingLastPathComponent()
+        var byName: [String: Int] = [:]
+        for (i, name) in (classNames ?? []).enumerated() where byName[LabelMapping.normalized(name)] == nil {
+            byName[LabelMapping.normalized(name)] = i
+        }
         var items: [(URL, Int)] = []
         for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
         where !line.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -31,9 +38,12 @@ public struct CSVDataset: GAEDataset {
             guard fields.count == 2 else {
                 throw GAEError.invalidDataset(path: csv.path, reason: "line \(number + 1): expected 2 fields path,label, got \(fields.count)")
             }
-            guard let label = Int(fields[1].trimmingCharacters(in: .whitespaces)) else {
-                if items.isEmpty && number == 0 { continue }  // header
-                throw GAEError.invalidDataset(path: csv.path, reason: "line \(number + 1): label '\(fields[1])' is not an integer")
+            let text = fields[1].trimmingCharacters(in: .whitespaces)
+            guard let label = Int(text).flatMap({ $0 >= 0 ? $0 : nil }) ?? byName[LabelMapping.normalized(text)] else {
+                if items.isEmpty && number == 0 && Int(text) == nil { continue }  // header
+                let names = classNames.map { " or one of the model's class names (\($0.prefix(5).joined(separator: ", "))\($0.count > 5 ? ", ..." : ""))" }
+                throw GAEError.invalidDataset(
+                    path: csv.path, reason: "line \(number + 1): label '\(fields[1])' must be a class index (an integer >= 0)\(names ?? "")")
             }
             let path = fields[0]
             items.append((path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path), label))

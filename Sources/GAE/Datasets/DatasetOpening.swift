@@ -6,8 +6,8 @@ import Foundation
 /// | path | data set |
 /// |---|---|
 /// | `fashion-mnist-test`, `fashion-mnist-train` | Debian's `dataset-fashion-mnist` IDX files |
-/// | a folder | ``ImageFolderDataset`` (class = index of the sorted subfolder) |
-/// | `*.csv` | ``CSVDataset`` (`path,label` rows) |
+/// | a folder | ``ImageFolderDataset`` (labels by ``LabelMapping``) |
+/// | `*.csv` | ``CSVDataset`` (`path,label` rows, label an index or a class name) |
 /// | `*.safetensors` | ``SafetensorsDataset`` (`input` (N,C,H,W), `label` (N)) |
 /// | `*images-idx3-ubyte[.gz]` | ``IDXDataset``, labels from the matching `labels-idx1-ubyte` file |
 public enum GAEDatasets {
@@ -15,7 +15,9 @@ public enum GAEDatasets {
     public static let fashionMNISTDirectory = URL(fileURLWithPath: "/usr/share/datasets/fashion-mnist")
 
     /// `preprocessing` is evaluated only for data sets of images (not for safetensors inputs).
-    public static func open(_ path: String, preprocessing: @autoclosure () throws -> PreprocessingConfig) throws -> GAEDataset {
+    /// `classNames` (the model's) label ImageFolder folders and CSV rows by name.
+    public static func open(_ path: String, preprocessing: @autoclosure () throws -> PreprocessingConfig,
+                            classNames: [String]? = nil) throws -> GAEDataset {
         switch path {
         case "fashion-mnist-test", "fashion-mnist-train":
             let split = path.hasSuffix("test") ? "t10k" : "train"
@@ -29,9 +31,9 @@ public enum GAEDatasets {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw GAEError.invalidDataset(path: path, reason: "no such file or folder")
         }
-        if isDirectory.boolValue { return try ImageFolderDataset(root: url, preprocessing: try preprocessing()) }
+        if isDirectory.boolValue { return try ImageFolderDataset(root: url, preprocessing: try preprocessing(), classNames: classNames) }
         let name = url.lastPathComponent
-        if name.hasSuffix(".csv") { return try CSVDataset(csv: url, preprocessing: try preprocessing()) }
+        if name.hasSuffix(".csv") { return try CSVDataset(csv: url, preprocessing: try preprocessing(), classNames: classNames) }
         if name.hasSuffix(".safetensors") { return try SafetensorsDataset(url: url) }
         if name.contains("images-idx3-ubyte") {
             let labels = url.deletingLastPathComponent()

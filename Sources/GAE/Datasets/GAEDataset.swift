@@ -12,8 +12,14 @@ public protocol GAEDataset {
     /// and its label.
     /// - Throws: ``GAEError/unreadableImage(item:reason:)`` naming the item.
     func image(at index: Int) throws -> (image: Tensor, label: Int)
-    /// How error messages name item `index` (its file, or `file[index]`).
+    /// How error messages and results name item `index` (its file, or `file[index]`).
     func itemName(at index: Int) -> String
+    /// How folder names became labels, for data sets that have folders.
+    var labelMapping: LabelMapping? { get }
+}
+
+extension GAEDataset {
+    public var labelMapping: LabelMapping? { nil }
 }
 
 /// The first `count` items of another data set (`--limit`).
@@ -30,6 +36,7 @@ public struct PrefixDataset: GAEDataset {
     public var name: String { count == base.count ? base.name : "\(base.name)[0..<\(count)]" }
     public func image(at index: Int) throws -> (image: Tensor, label: Int) { try base.image(at: index) }
     public func itemName(at index: Int) -> String { base.itemName(at: index) }
+    public var labelMapping: LabelMapping? { base.labelMapping }
 }
 
 /// An image file decoded and preprocessed for the model; a file that cannot

@@ -5,7 +5,9 @@ import Foundation
 /// `root/<class>/**/<image>`.
 ///
 /// As torchvision lists it: the classes are the subfolder names sorted by
-/// code point, class `i` being the `i`-th; within a class, folders are walked
+/// code point; their labels follow ``LabelMapping`` (the model's class names
+/// when every folder names one, integers when every folder is one, else
+/// class `i` is the `i`-th folder as torchvision); within a class, folders are walked
 /// recursively (symbolic links followed), visited in code-point order of
 /// their paths, and each folder's files in code-point order of their names;
 /// a file counts when its name ends, in any case, with one of
@@ -17,8 +19,10 @@ public struct ImageFolderDataset: GAEDataset {
     public static let imageExtensions = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"]
 
     public let root: URL
-    /// Class names, index = label.
+    /// The class folders' names, code-point sorted.
     public let classes: [String]
+    /// Folder name -> label.
+    public let mapping: LabelMapping
     /// Every image with its label, in data-set order.
     public let items: [(url: URL, label: Int)]
     public let preprocessing: PreprocessingConfig
@@ -29,7 +33,8 @@ public struct ImageFolderDataset: GAEDataset {
     /// Lists the images under `root`.
     /// - Throws: ``GAEError/invalidDataset(path:reason:)`` when `root` is not a
     ///   folder, has no class subfolders, or a class has no image (as torchvision).
-    public init(root: URL, preprocessing: PreprocessingConfig) throws {
+    /// - Parameter classNames: the model's class names, matched against the folders.
+    public init(root: URL, preprocessing: PreprocessingConfig, classNames: [String]? = nil) throws {
         self.root = root
         self.preprocessing = preprocessing
         let fm = FileManager.default
@@ -42,12 +47,13 @@ public struct ImageFolderDataset: GAEDataset {
         guard !classes.isEmpty else {
             throw GAEError.invalidDataset(path: root.path, reason: "no class subfolders (expected root/<class>/<image>)")
         }
+        mapping = LabelMapping(folders: classes, classNames: classNames)
         var items: [(URL, Int)] = []
         var empty: [String] = []
-        for (label, name) in classes.enumerated() {
+        for name in classes {
             let files = Self.imageFiles(under: root.appendingPathComponent(name))
             if files.isEmpty { empty.append(name) }
-            items += files.map { ($0, label) }
+            items += files.map { [mapping] in ($0, mapping.labels[name]!) }
         }
         guard empty.isEmpty else {
             throw GAEError.invalidDataset(
@@ -62,6 +68,8 @@ public struct ImageFolderDataset: GAEDataset {
     }
 
     public func itemName(at index: Int) -> String { items[index].url.path }
+
+    public var labelMapping: LabelMapping? { mapping }
 
     /// Image files below `folder`, in `sorted(os.walk(folder))` order.
     private static func imageFiles(under folder: URL) -> [URL] {

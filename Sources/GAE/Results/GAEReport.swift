@@ -42,6 +42,13 @@ public struct GAESettings: Codable, Equatable, Sendable {
     /// The data set's name and size.
     public var dataset: String
     public var datasetCount: Int
+    /// True when the images after the last full batch were scored in a
+    /// smaller final batch (``GAEConfiguration/keepLast``); absent otherwise.
+    public var keepLast: Bool?
+    /// The data-set indices of the images in no batch (absent when none).
+    public var leftover: [Int]?
+    /// How an ImageFolder's folders became labels (absent for other data sets).
+    public var labelMapping: LabelMapping?
 
     public init(model: String, methods: [String], batchSize: Int, steps: Int, seed: UInt64?,
                 pairing: PositivePairing, shard: Shard, dataset: String, datasetCount: Int) {
@@ -52,7 +59,8 @@ public struct GAESettings: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case model, methods, steps, seed, pairing, shard, dataset
-        case batchSize = "batch_size", datasetCount = "dataset_count"
+        case batchSize = "batch_size", datasetCount = "dataset_count", keepLast = "keep_last", leftover
+        case labelMapping = "label_mapping"
     }
 }
 
@@ -62,6 +70,17 @@ extension GAESettings {
     public var datasetTitle: String {
         dataset.hasPrefix("/") ? String(dataset.split(separator: "/").last ?? Substring(dataset)) : dataset
     }
+    /// The full batches' count, `dataset_count / batch_size`.
+    public var fullBatches: Int { datasetCount / batchSize }
+    /// Images of the final smaller batch with `keep_last`: the remainder
+    /// rounded down to a multiple of 4; 0 without.
+    public var finalBatchSize: Int { keepLast == true ? (datasetCount % batchSize) / 4 * 4 : 0 }
+    /// Batches of the whole run (shards split them).
+    public var batchCount: Int { fullBatches + (finalBatchSize > 0 ? 1 : 0) }
+    /// Images in batch `k` (`0 ..< batchCount`).
+    public func size(ofBatch k: Int) -> Int { k < fullBatches ? batchSize : finalBatchSize }
+    /// Images the whole run scores.
+    public var scoredImages: Int { fullBatches * batchSize + finalBatchSize }
 }
 
 /// One batch: its number and its data-set indices in batch order.

@@ -7,7 +7,8 @@ extension GAEReport {
     ///   multiple of 4, steps in `1 ... GAEConfiguration.maximumSteps`, a data
     ///   set of at least one batch, a valid shard;
     /// - batches: exactly the shard's batch numbers in order, each with
-    ///   `batch_size` indices inside the data set, no image in two places;
+    ///   `batch_size` indices (the final one of a `keep_last` run its
+    ///   ``GAESettings/finalBatchSize``) inside the data set, no image in two places;
     /// - results: per batch, per mosaic, per method in order, exactly one,
     ///   whose mosaic tiles are the batch's images at their places, whose
     ///   positive is one of the mosaic's four candidates and appears once per
@@ -26,20 +27,20 @@ extension GAEReport {
         }
         guard s.batchSize > 0, s.batchSize % 4 == 0 else { throw fail("batch size \(s.batchSize) is not a positive multiple of 4") }
         guard (1...GAEConfiguration.maximumSteps).contains(s.steps) else { throw fail("\(s.steps) masking steps") }
-        guard s.datasetCount >= s.batchSize else {
+        guard s.batchCount >= 1 else {
             throw fail("a data set of \(s.datasetCount) images holds no batch of \(s.batchSize)")
         }
         do { try s.shard.validate() } catch { throw fail("\(error)") }
 
-        let expected = Array(s.shard.batches(of: s.datasetCount / s.batchSize))
+        let expected = Array(s.shard.batches(of: s.batchCount))
         guard batches.map(\.batch) == expected else {
             throw fail("shard \(s.shard) must hold batches \(expected.first.map { "\($0)..<\(expected.last! + 1)" } ?? "none"), "
                        + "the file lists \(batches.map(\.batch))")
         }
         var seen = Set<Int>()
         for record in batches {
-            guard record.indices.count == s.batchSize else {
-                throw fail("batch \(record.batch) has \(record.indices.count) images, not \(s.batchSize)")
+            guard record.indices.count == s.size(ofBatch: record.batch) else {
+                throw fail("batch \(record.batch) has \(record.indices.count) images, not \(s.size(ofBatch: record.batch))")
             }
             for index in record.indices {
                 guard (0..<s.datasetCount).contains(index) else {
@@ -49,13 +50,14 @@ extension GAEReport {
             }
         }
 
-        let mosaics = s.batchSize / 4
-        guard results.count == batches.count * mosaics * s.methods.count else {
-            throw fail("\(results.count) results for \(batches.count) batches of \(mosaics) mosaics and "
+        let allMosaics = batches.reduce(0) { $0 + $1.indices.count / 4 }
+        guard results.count == allMosaics * s.methods.count else {
+            throw fail("\(results.count) results for \(batches.count) batches of \(allMosaics) mosaics in all and "
                        + "\(s.methods.count) methods (need one per mosaic and method)")
         }
         var positives = Set<[Int]>(), next = 0
         for record in batches {
+            let mosaics = record.indices.count / 4
             for m in 0..<mosaics {
                 let tiles = (0..<4).map { record.indices[Mosaic.tileSource(mosaic: m, quadrant: $0, mosaics: mosaics)] }
                 let candidates = (0..<4).map { record.indices[s.pairing.candidate(mosaic: m, draw: $0, mosaics: mosaics)] }
@@ -80,7 +82,8 @@ extension GAEReport {
                 }
             }
         }
-        guard throughput.images == batches.count * s.batchSize, throughput.seconds.isFinite, throughput.seconds >= 0 else {
+        let images = batches.reduce(0) { $0 + $1.indices.count }
+        guard throughput.images == images, throughput.seconds.isFinite, throughput.seconds >= 0 else {
             throw fail("throughput \(throughput.images) images in \(throughput.seconds) s for \(batches.count) batches")
         }
     }
