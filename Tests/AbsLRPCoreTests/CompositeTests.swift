@@ -1,0 +1,78 @@
+import XCTest
+import AbsLRPCore
+
+/// Composites map layers to rules as Zennit's do (by type, by name, a
+/// special first layer, mixed: first match wins), the families' absLRP
+/// composites hold the reference's choices, and a user's own composite
+/// changes what a method computes.
+final class CompositeTests: XCTestCase {
+    /// The rule each named operation of `network` takes under `composite`, as a type name.
+    func ruleNames(_ composite: any Composite, _ network: Module) -> [String: String] {
+        let map = composite.ruleMap(for: network)
+        return Dictionary(uniqueKeysWithValues: network.operations.map { ($0.name, "\(type(of: map[$0]))") })
+    }
+
+    func testLayerMapTakesTheFirstMatchingKindAndFallsBack() {
+        let network = TinyModels.vgg().network
+        let names = ruleNames(LayerMapComposite([(.convolution, ZPlusRule()), (.affine, FlatRule()), (.activation, PassRule())]),
+                              network)
+        for op in network.operations {
+            let expected = op is Conv2d ? "ZPlusRule" : op is Linear ? "FlatRule" : op is ReLU ? "PassRule" : "GradientRule"
+            XCTAssertEqual(names[op.name], expected, op.name)
+        }
+    }
+
+    func testNameMapSpecialFirstLayerAndMixed() {
+        let network = TinyModels.vgg().network
+        let convolutions = network.operations.compactMap { $0 as? Conv2d }
+        XCTAssertGreaterThan(convolutions.count, 2)
+        let (first, second) = (convolutions[0].name, convolutions[1].name)
+        let byName = NameMapComposite([([second], WSquareRule())])
+        let layers = LayerMapComposite([(.convolution, ZPlusRule())], fallback: EpsilonRule())
+        let special = SpecialFirstLayerMapComposite(layers, firstMap: [(.convolution, FlatRule())])
+        var names = ruleNames(special, network)
+        XCTAssertEqual(names[first], "FlatRule")
+        XCTAssertEqual(names[second], "ZPlusRule")
+        XCTAssertEqual(names[convolutions[2].name], "ZPlusRule")
+        names = ruleNames(MixedComposite([byName, special]), network)
+        XCTAssertEqual(names[first], "FlatRule")
+        XCTAssertEqual(names[second], "WSquareRule", "the name map comes first")
+        XCTAssertEqual(names[convolutions[2].name], "ZPlusRule")
+        XCTAssertEqual(ruleNames(byName, network)[first], "GradientRule", "unmapped: the gradient, as in Zennit")
+    }
+
+    func testFamilyAbsLRPCompositesHoldTheReferencesChoices() {
+        let vgg = TinyModels.vgg()
+        let vggMap = vgg.absLRPComposite.ruleMap(for: vgg.network)
+        for op in vgg.network.operations {
+            guard let rule = vggMap[op] as? AbsLRPRule else { return XCTFail("\(op.name): not absLRP") }
+            XCTAssertEqual(rule.dividesRelevance, !(op is MaxPool2d), op.name)
+        }
+        let vit = TinyModels.vit()
+        let vitMap = vit.absLRPComposite.ruleMap(for: vit.network)
+        for op in vit.network.operations {
+            XCTAssertEqual(vitMap[op] is PassRule, op is Identity, op.name)
+        }
+        let lrp = vit.lrpComposite([], fallback: EpsilonRule()).ruleMap(for: vit.network)
+        let softmaxes = vit.network.operations.filter { $0 is Softmax }
+        XCTAssertFalse(softmaxes.isEmpty)
+        XCTAssertTrue(softmaxes.allSatisfy { lrp[$0] is ConstantRule }, "CP-LRP: the attention is a constant")
+    }
+
+    /// A user's composite reaches the backward walk: absLRP under its own
+    /// family composite is the default, and giving VGG's max pools the
+    /// dividing rule changes the map.
+    func testAUsersCompositeChangesTheResult() throws {
+        let classifier = TinyModels.vgg()
+        let x = TinyModels.input(for: classifier)
+        let standard = try AbsLRP(classifier: classifier).relevance(x, targets: nil)
+        XCTAssertEqual(try AbsLRP(classifier: classifier, composite: VGG.absLRPComposite).relevance(x, targets: nil), standard)
+        let dividing = try AbsLRP(classifier: classifier, composite: LayerMapComposite([], fallback: AbsLRPRule()))
+            .relevance(x, targets: nil)
+        XCTAssertGreaterThan(maxAbsDifference(dividing, standard), 1e-3)
+        let flatFirst = LayerwiseRelevance(name: "mine", classifier: classifier, composite: SpecialFirstLayerMapComposite(
+            LayerMapComposite([], fallback: EpsilonRule()), firstMap: [(.convolution, FlatRule())]))
+        let epsilon = try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: 1e-6)
+        XCTAssertGreaterThan(maxAbsDifference(try flatFirst.relevance(x, targets: nil), try epsilon.relevance(x, targets: nil)), 1e-3)
+    }
+}
