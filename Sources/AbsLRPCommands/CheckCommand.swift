@@ -41,52 +41,18 @@ struct CheckCommand: ParsableCommand {
                                             valueName: "dir"))
     var out = "out/check"
 
-    /// Everything the check found, as `report.json` holds it.
-    struct Report: Encodable {
-        var modelRandomization: ModelRandomizationReport
-        var classSensitivity: ClassSensitivityReport
-    }
-
     func run() throws {
         let classifier = try modelOptions.load()
         let options = methodOptions.relevancyMethodOptions
         let checked = try MethodList.joined(methods).resolved(for: classifier).map {
             try RelevancyMethods.make($0, classifier: classifier, options: options)
         }
-        let output = try RunOutput(folder: URL(fileURLWithPath: out))
-        let input: Tensor, imageNames: [String]
-        switch try inputs.source() {
-        case .tensorFile(let url):
-            input = try SafetensorsFile(contentsOf: url).tensor("input")
-            imageNames = (0..<input.shape[0]).map { String(format: "sample_%03d", $0) }
-        case .images(let urls):
-            guard !urls.isEmpty else { throw ExplainJobError.noInputs }
-            input = try InputImages.load(urls, preprocessing: try classifier.configuration.preprocessing(preprocessingOptions.preprocessing),
-                                         maxPixels: inputs.maxPixels)
-            imageNames = urls.map(\.lastPathComponent)
-        }
-        try classifier.validateInput(input)
-
+        let job = SanityCheckJob(source: try inputs.source(), methods: checked, batchSize: inputs.batchSize,
+                                 seed: options.seed, gridImages: gridImages, outputDirectory: URL(fileURLWithPath: out),
+                                 maxPixels: inputs.maxPixels, preprocessing: preprocessingOptions.preprocessing)
         let start = Date()
-        let maps = CheckReport.Maps(shown: min(gridImages, input.shape[0]), methods: checked.count)
-        let randomization = try ModelRandomization(methods: checked, batchSize: inputs.batchSize, seed: options.seed)
-            .run(input, maps: maps.record) { FileHandle.standardError.write("randomization \($0)\n".data(using: .utf8)!) }
-        let sensitivity = try ClassSensitivity(methods: checked, batchSize: inputs.batchSize).run(input)
-
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        let reportURL = try output.write(encoder.encode(Report(modelRandomization: randomization,
-                                                               classSensitivity: sensitivity)), as: "report.json")
-        let display = (try? classifier.configuration.preprocessing(preprocessingOptions.preprocessing))
-            ?? classifier.configuration.displayPreprocessing
-        let shown = (0..<maps.shown).map { i in
-            (imageNames[i], RGBImage(tensor: display.denormalize(
-                input.batchSlice(i..<(i + 1)).reshaped(Array(input.shape.dropFirst())))))
-        }
-        let check = CheckReport(randomization: randomization, sensitivity: sensitivity, maps: maps, images: shown)
-        try check.write(to: output.staging)
-        try output.commit()
+        let result = try job.run { FileHandle.standardError.write("randomization \($0)\n".data(using: .utf8)!) }
+        let (randomization, sensitivity, check) = (result.report.modelRandomization, result.report.classSensitivity, result.check)
         for w in check.warnings { FileHandle.standardError.write(Data((w + "\n").utf8)) }
 
         func column(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
@@ -98,7 +64,7 @@ struct CheckCommand: ParsableCommand {
                   + check.sensitivityVerdict(m))
         }
         print(String(format: "checked %d method%@ on %d image%@ in %.1f s", checked.count, checked.count == 1 ? "" : "s",
-                     input.shape[0], input.shape[0] == 1 ? "" : "s", Date().timeIntervalSince(start)))
-        print("report: \(reportURL.relativePath), \(output.folder.appendingPathComponent(HTMLPage.fileName).relativePath)")
+                     result.images, result.images == 1 ? "" : "s", Date().timeIntervalSince(start)))
+        print("report: \(result.reportFile.relativePath), \(result.page.relativePath)")
     }
 }
