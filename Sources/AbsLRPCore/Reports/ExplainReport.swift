@@ -21,18 +21,26 @@ public enum ExplainReport {
                          + " Such maps are drawn white.")
         }
         page.heading("Images")
+        // One section per image: its results are consecutive (one per method and target).
+        var groups: [[ExplainJob.Result]] = []
         for r in results {
-            page.heading(r.name, level: 3, id: "image-\(r.name)")
-            if let w = r.warning { page.warning(w.description) }
+            if groups.last?.first?.name == r.name { groups[groups.count - 1].append(r) } else { groups.append([r]) }
+        }
+        for group in groups {
+            let first = group[0]
+            page.heading(first.name, level: 3, id: "image-\(first.name)")
+            for w in group.compactMap(\.warning) { page.warning(w.description) }
             page.beginRow()
-            if let picture = r.picture {
-                page.figure(relativePath(of: picture, in: folder), alt: "\(r.name): \(method) map for class \(r.target)",
-                            caption: "\(method), explained class \(r.target)")
+            for r in group {
+                if let picture = r.picture {
+                    page.figure(relativePath(of: picture, in: folder), alt: "\(r.name): \(method) map for class \(r.target)",
+                                caption: "\(method), explained class \(r.target)")
+                }
             }
             page.table(header: ["rank", "class", "name", "probability"],
-                       rows: r.predictions.enumerated().map { rank, p in
+                       rows: first.predictions.enumerated().map { rank, p in
                            ["\(rank + 1)", "\(p.classIndex)", p.label, String(format: "%.2f%%", 100 * p.probability)]
-                       }, numeric: [0, 1, 3], caption: "top-\(r.predictions.count) classes")
+                       }, numeric: [0, 1, 3], caption: "top-\(first.predictions.count) classes")
             page.endRow()
         }
         return page
