@@ -77,6 +77,11 @@ FIXTURES = {
     "vit_pre_norm_mini": (
         {"img_size": 32, "patch_size": 8, "embed_dim": 24, "depth": 2, "num_heads": 3, "mlp_ratio": 4.0,
          "pre_norm": True, "norm_layer": "nn.LayerNorm", "num_classes": 10, "in_chans": 3}, [3, 32, 32], 12, 2),
+    # OpenAI CLIP's quick_gelu MLP activation (x * sigmoid(1.702 x)) with pre_norm.
+    "vit_quick_gelu_mini": (
+        {"img_size": 32, "patch_size": 8, "embed_dim": 24, "depth": 2, "num_heads": 3, "mlp_ratio": 4.0,
+         "pre_norm": True, "norm_layer": "nn.LayerNorm", "act_layer": "quick_gelu", "num_classes": 10, "in_chans": 3},
+        [3, 32, 32], 14, 2),
     # LayerScale (init_values, as deit3 and DINOv2): ls1/ls2 scale the branches
     # by gamma (randomised here, as training leaves them far from init_values).
     "vit_layer_scale_mini": (

@@ -104,6 +104,10 @@ final class LayerGradientTests: XCTestCase {
         check("layernorm, statistics differentiated", layer, twin: twin, x: awayFromZero([2, 3, 5], seed: 32), seed: 33)
     }
 
+    func testQuickGELU() {
+        check("quick gelu", QuickGELU(name: "a"), twin: QuickGELU(name: "a"), x: awayFromZero([2, 3, 4], seed: 37), seed: 38)
+    }
+
     func testLayerScale() {
         // The twin keeps gamma signed, as the reference's generic rule does.
         let layer = LayerScale(name: "ls", features: 4)

@@ -7,10 +7,11 @@ import AbsLRPCore
 /// base_width (wide_resnet50_2), ViT patch 14 with qkv without bias, and a
 /// ViT without head (num_classes 0, image size not a multiple of the patch),
 /// CLIP's pre_norm (norm_pre explained with differentiated statistics), and
-/// LayerScale (init_values).
+/// LayerScale (init_values), and QuickGELU (act_layer quick_gelu).
 final class ModelVariantGoldenTests: XCTestCase {
     static let fixtures = ["resnet_deep_avgdown_mini", "resnet_tiered_basic_mini", "resnet_wide_mini",
-                           "vit_patch14_no_qkv_bias_mini", "vit_headless_mini", "vit_pre_norm_mini", "vit_layer_scale_mini"]
+                           "vit_patch14_no_qkv_bias_mini", "vit_headless_mini", "vit_pre_norm_mini", "vit_layer_scale_mini",
+                           "vit_quick_gelu_mini"]
 
     func testLogitsMatchReference() throws {
         for name in Self.fixtures { try GoldenModel(name).checkLogits() }

@@ -176,7 +176,7 @@ public final class TransformerBlock: Module {
         func m(_ local: String) -> String { "\(mlpName).\(local)" }
         mlp = Sequential(name: mlpName, [
             Linear(name: m("fc1"), inFeatures: dim, outFeatures: c.hiddenDim),
-            GELU(name: m("act")),
+            c.quickGELU ? QuickGELU(name: m("act")) : GELU(name: m("act")),
             Dropout(name: m("drop1")),
             Identity(name: m("norm")),
             Linear(name: m("fc2"), inFeatures: c.hiddenDim, outFeatures: dim),

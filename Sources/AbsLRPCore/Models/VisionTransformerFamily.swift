@@ -56,7 +56,7 @@ public enum VisionTransformerFamily: ModelFamily {
 /// any image and patch size, class token, learned position embedding over
 /// all tokens (class token included), optionally a LayerNorm before the
 /// blocks (`pre_norm`), pre-norm blocks with or without qkv bias, with or
-/// without LayerScale (`init_values`), and exact
+/// without LayerScale (`init_values`), and exact or quick
 /// GELU, final LayerNorm (eps 1e-6, or torch's 1e-5), class-token pooling, a
 /// linear head or none (`num_classes` 0). Training-only arguments
 /// (drop rates, `weight_init`, `fix_init`) are accepted; other timm options
@@ -81,16 +81,19 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
     /// LayerScale `ls1`/`ls2` in every block (timm's `init_values` not null;
     /// the value only initialises training, the weights hold `gamma`).
     public var layerScale: Bool
+    /// The MLP's activation is timm's QuickGELU (`act_layer='quick_gelu'`), not exact GELU.
+    public var quickGELU: Bool
     /// Every LayerNorm's eps: 1e-6 (timm's default `norm_layer`), 1e-5 for
     /// `norm_layer` torch's `nn.LayerNorm`.
     public var layerNormEps: Float
 
     public init(imageSize: Int = 224, patchSize: Int = 16, embedDim: Int = 768, depth: Int = 12, numHeads: Int = 12,
                 mlpRatio: Double = 4, numClasses: Int = 1000, inChannels: Int = 3, qkvBias: Bool = true,
-                preNorm: Bool = false, layerNormEps: Float = 1e-6, layerScale: Bool = false) {
+                preNorm: Bool = false, layerNormEps: Float = 1e-6, layerScale: Bool = false, quickGELU: Bool = false) {
         self.imageSize = imageSize; self.patchSize = patchSize; self.embedDim = embedDim; self.depth = depth
         self.numHeads = numHeads; self.mlpRatio = mlpRatio; self.numClasses = numClasses; self.inChannels = inChannels
         self.qkvBias = qkvBias; self.preNorm = preNorm; self.layerNormEps = layerNormEps; self.layerScale = layerScale
+        self.quickGELU = quickGELU
     }
 
     /// Tokens per side, `floor(img_size / patch_size)` (the patch
@@ -147,7 +150,13 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         try a.requireBool("dynamic_img_size", false, reason: "dynamic image sizes are not supported")
         try a.requireBool("dynamic_img_pad", false, reason: "dynamic padding is not supported")
         try a.requireBool("final_norm", true, reason: "without the final norm the reference's ViT rule has no eps to read (it cannot run these)")
-        try a.requireLayer("act_layer", in: ["gelu", "GELU", "nn.GELU"], reason: "activations other than exact GELU (quick_gelu, SiLU) are not implemented here")
+        switch try a.string("act_layer", default: nil) {
+        case nil, "gelu"?, "GELU"?, "nn.GELU"?: quickGELU = false
+        case "quick_gelu"?, "QuickGELU"?: quickGELU = true
+        case let other?:
+            throw ModelConfigurationError.unsupportedOption(
+                name: "act_layer", value: "\"\(other)\"", reason: "activations other than GELU and QuickGELU (SiLU) are not implemented here")
+        }
         try a.requireLayer("embed_layer", in: ["PatchEmbed"], reason: "only timm's PatchEmbed is supported")
         try a.requireLayer("block_fn", in: ["Block"],
                            reason: "only timm's pre-norm Block is supported (post-norm and parallel blocks have no rule in the reference)")
@@ -190,6 +199,7 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         if !qkvBias { try c.encode(false, forKey: .init(stringValue: "qkv_bias")) }
         if preNorm { try c.encode(true, forKey: .init(stringValue: "pre_norm")) }
         if layerScale { try c.encode(1e-5, forKey: .init(stringValue: "init_values")) }
+        if quickGELU { try c.encode("quick_gelu", forKey: .init(stringValue: "act_layer")) }
         if layerNormEps != 1e-6 { try c.encode("nn.LayerNorm", forKey: .init(stringValue: "norm_layer")) }
     }
 }
