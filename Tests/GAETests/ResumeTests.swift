@@ -18,11 +18,12 @@ final class ResumeTests: XCTestCase {
 
     /// A run of absLRP and the random baseline (whose stream must restart per batch).
     private func evaluate(_ journal: GAEJournal.Use?, steps: Int = 3, seed: UInt64 = 5, shard: Shard = .whole,
-                          model: Classifier? = nil, progress: ProgressReporter? = nil) throws -> GAEReport {
+                          keepLast: Bool = false, model: Classifier? = nil,
+                          progress: ProgressReporter? = nil) throws -> GAEReport {
         let model = model ?? classifier
         let gae = try GlobalAttributionEvaluation(
             classifier: model, methods: [AbsLRP(classifier: model), RandomRelevance(classifier: model, seed: 2)],
-            configuration: GAEConfiguration(batchSize: 8, steps: steps, seed: seed, shard: shard))
+            configuration: GAEConfiguration(batchSize: 8, steps: steps, seed: seed, shard: shard, keepLast: keepLast))
         return try gae.run(on: dataset, progress: progress, journal: journal)
     }
 
@@ -137,6 +138,7 @@ final class ResumeTests: XCTestCase {
         assertRefused(["steps"]) { try evaluate(.resume(journalURL), steps: 4) }
         assertRefused(["seed", "data-set order checksum"]) { try evaluate(.resume(journalURL), seed: 6) }
         assertRefused(["shard"]) { try evaluate(.resume(journalURL), shard: Shard(index: 0, count: 2)) }
+        assertRefused(["keep-last"]) { try evaluate(.resume(journalURL), keepLast: true) }
         assertRefused(["weights checksum", "first-batch logits checksum"]) {
             try evaluate(.resume(journalURL), model: TinyModel.classifier(seed: 8))
         }

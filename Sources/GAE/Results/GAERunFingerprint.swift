@@ -37,18 +37,22 @@ public struct GAERunFingerprint: Codable, Equatable, Sendable {
     public func differences(from other: GAERunFingerprint) -> [String] {
         func line<T: Equatable>(_ name: String, _ a: T, _ b: T) -> String? { a == b ? nil : "\(name): journal \(a), now \(b)" }
         let (s, o) = (settings, other.settings)
-        return [
+        let named = [
             line("model", s.model, o.model), line("methods", s.methods, o.methods),
             line("batch size", s.batchSize, o.batchSize), line("steps", s.steps, o.steps),
             line("seed", s.seed.map(String.init) ?? "none", o.seed.map(String.init) ?? "none"),
             line("pairing", s.pairing.rawValue, o.pairing.rawValue), line("shard", s.shard, o.shard),
             line("data set", s.dataset, o.dataset), line("data-set size", s.datasetCount, o.datasetCount),
+            line("keep-last", s.keepLast == true, o.keepLast == true),
+            line("label mapping", s.labelMapping.map { "\($0)" } ?? "none", o.labelMapping.map { "\($0)" } ?? "none"),
             line("data-set order checksum", orderChecksum, other.orderChecksum),
             line("weights checksum", weightsChecksum, other.weightsChecksum),
             line("first-batch logits checksum", firstBatchLogitsChecksum.map(String.init) ?? "none",
                  other.firstBatchLogitsChecksum.map(String.init) ?? "none"),
             line("BLAS threads (OPENBLAS_NUM_THREADS)", blasThreads, other.blasThreads),
         ].compactMap { $0 }
+        // A settings field not named above still refuses the journal.
+        return named.isEmpty && self != other ? ["other settings: journal \(settings), now \(other.settings)"] : named
     }
 
     enum CodingKeys: String, CodingKey {
