@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "AbsLRPCore",
             dependencies: ["CBLAS", "CImageIO", "CVectorMath", "CRsvg"],
-            resources: [.copy("Resources/timm_models.json")]
+            resources: [.copy("Resources/timm_models.json"), .copy("Resources/Weights"), .copy("Resources/Samples")]
         ),
         .systemLibrary(
             name: "CZlib",

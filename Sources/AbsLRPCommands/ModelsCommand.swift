@@ -16,10 +16,8 @@ struct ModelsCommand: ParsableCommand {
 
     func run() throws {
         if markdown { return print(try TimmModels.shipped().markdownList()) }
-        print("Bundled models (Weights/):")
-        let bundled = ModelCatalog.bundledModelNames
-        if bundled.isEmpty { print("  (none found; run from the checkout or set ABSLRP_WEIGHTS_DIR)") }
-        for name in bundled {
+        print("Bundled models (package resources, Weights/):")
+        for name in try ModelCatalog.bundledModelNames() {
             let classifier = try ModelCatalog.load(model: name, weights: nil, config: nil)
             let c = classifier.configuration
             let parameters = classifier.network.stateDictShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }

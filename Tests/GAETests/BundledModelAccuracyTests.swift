@@ -3,20 +3,22 @@ import Foundation
 import GAE
 import XCTest
 
-/// The bundled Fashion-MNIST models (`Weights/`) reach, in Swift, the test
-/// accuracy recorded when they were trained in PyTorch (within 0.5 points),
-/// over all 10,000 test images of Debian's `dataset-fashion-mnist`.
+/// The bundled Fashion-MNIST models (the package's `Weights` resource) reach,
+/// in Swift, the test accuracy PyTorch measured when they were trained
+/// (`test_accuracy`, recorded to 0.01 points: the same count of correct images
+/// up to 2 of 10,000 whose logits tie within float32 rounding), and the bars
+/// the models are held to (CNNs 91%, ViT 88%), over all 10,000 test images of
+/// Debian's `dataset-fashion-mnist`.
 final class BundledModelAccuracyTests: XCTestCase {
-    static let weights = Fixtures.root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Weights")
-
     func testBundledModelsReachTheirRecordedAccuracy() throws {
-        let names = ["vgg_fmnist", "resnet_fmnist", "vit_fmnist"]
-        for name in names {
-            let url = Self.weights.appendingPathComponent("\(name).json")
+        let weights = try BundledResources.weightsDirectory()
+        let bars = ["vgg_fmnist": 91.0, "resnet_fmnist": 91.0, "vit_fmnist": 88.0]
+        for (name, bar) in bars.sorted(by: { $0.key < $1.key }) {
+            let url = weights.appendingPathComponent("\(name).json")
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
             let recorded = try XCTUnwrap(json["test_accuracy"] as? Double, "\(name): no test_accuracy recorded")
             let config = try ModelConfiguration(contentsOf: url)
-            let classifier = try Classifier(configuration: config, weights: Self.weights.appendingPathComponent("\(name).safetensors"))
+            let classifier = try Classifier(configuration: config, weights: weights.appendingPathComponent("\(name).safetensors"))
             let data = try GAEDatasets.open("fashion-mnist-test", preprocessing: config.preprocessing())
             XCTAssertEqual(data.count, 10_000)
             var correct = 0
@@ -28,7 +30,8 @@ final class BundledModelAccuracyTests: XCTestCase {
             }
             let accuracy = 100 * Double(correct) / Double(data.count)
             print("bundled \(name): \(accuracy)% in Swift, \(recorded)% recorded")
-            XCTAssertEqual(accuracy, recorded, accuracy: 0.5, name)
+            XCTAssertEqual(accuracy, recorded, accuracy: 0.025, name)
+            XCTAssertGreaterThanOrEqual(accuracy, bar, name)
         }
     }
 }

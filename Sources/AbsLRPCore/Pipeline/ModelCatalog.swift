@@ -1,35 +1,17 @@
 import Foundation
 
-/// Where models come from: the bundled Fashion-MNIST models in `Weights/`
-/// (`NAME.json` + `NAME.safetensors`), timm presets with a weights file, or a
-/// weights file with a configuration file.
+/// Where models come from: the bundled Fashion-MNIST models
+/// (`BundledResources.weightsDirectory()`: `NAME.json` + `NAME.safetensors`),
+/// timm names with a weights file, or a weights file with a configuration file.
 public enum ModelCatalog {
     /// The bundled model used when none is named.
     public static let defaultModelName = "vit_fmnist"
 
-    /// The `Weights/` folder: `$ABSLRP_WEIGHTS_DIR`, else `./Weights`, else
-    /// the `Weights` folder of the checkout that holds the running executable
-    /// (`.build/<config>/abslrp` two or three levels down).
-    public static var weightsDirectory: URL? {
-        let fm = FileManager.default
-        var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["ABSLRP_WEIGHTS_DIR"] { candidates.append(URL(fileURLWithPath: env)) }
-        candidates.append(URL(fileURLWithPath: fm.currentDirectoryPath).appendingPathComponent("Weights"))
-        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(dir.appendingPathComponent("Weights"))
-            dir.deleteLastPathComponent()
-        }
-        return candidates.first { url in
-            var isDir: ObjCBool = false
-            return fm.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue
-        }
-    }
-
     /// Names of the bundled models (each has `NAME.json` and `NAME.safetensors`).
-    public static var bundledModelNames: [String] {
-        guard let dir = weightsDirectory,
-              let files = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+    /// - Throws: ``BundledResourceError`` when the resource bundle lacks its `Weights` folder.
+    public static func bundledModelNames() throws -> [String] {
+        let dir = try BundledResources.weightsDirectory()
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
             .filter { files.contains("\($0).safetensors") }.sorted()
     }
@@ -49,12 +31,13 @@ public enum ModelCatalog {
         }
         let name = model ?? defaultModelName
         if weights == nil && config == nil {
-            guard let dir = weightsDirectory, bundledModelNames.contains(name) else {
+            let dir = try BundledResources.weightsDirectory(), bundled = try bundledModelNames()
+            guard bundled.contains(name) else {
                 if try TimmModels.shipped().entry(named: name) != nil {
                     _ = try ModelConfiguration(timmName: name, memoryLimit: memoryLimit)  // refused names say why
                     throw ModelCatalogError.presetNeedsWeights(name)
                 }
-                throw ModelCatalogError.unknownModel(name, bundled: bundledModelNames)
+                throw ModelCatalogError.unknownModel(name, bundled: bundled)
             }
             let configuration = try ModelConfiguration(contentsOf: dir.appendingPathComponent("\(name).json"),
                                                        memoryLimit: memoryLimit)
@@ -67,7 +50,7 @@ public enum ModelCatalog {
         } else if try TimmModels.shipped().entry(named: name) != nil {
             configuration = try ModelConfiguration(timmName: name, memoryLimit: memoryLimit)
         } else {
-            throw ModelCatalogError.unknownModel(name, bundled: bundledModelNames)
+            throw ModelCatalogError.unknownModel(name, bundled: try bundledModelNames())
         }
         if configuration.labelNames == nil && configuration.numClasses == 1000 { configuration.labelNames = imagenetLabelNames }
         return try Classifier(configuration: configuration, weights: weights)
@@ -83,7 +66,7 @@ public enum ModelCatalogError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unknownModel(let name, let bundled):
-            return "unknown model '\(name)': bundled models are \(bundled.isEmpty ? "(none found: run from the checkout or set ABSLRP_WEIGHTS_DIR)" : bundled.joined(separator: ", ")); "
+            return "unknown model '\(name)': bundled models are \(bundled.joined(separator: ", ")); "
                 + "timm model names (with --weights) are listed by `abslrp models`"
         case .presetNeedsWeights(let name):
             return "'\(name)' is a timm architecture without bundled weights: add --weights model.safetensors "
