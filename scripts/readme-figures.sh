@@ -9,7 +9,7 @@ abslrp=.build/release/abslrp
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$abslrp" explain Samples/07_sneaker.png --out "$out/explain"
-cp "$out/explain/07_sneaker.png" docs/images/explain-sneaker.png
+cp "$out"/explain/07_sneaker.*.png docs/images/explain-sneaker.png  # named image.model.method.class<k>.png
 "$abslrp" evaluate --dataset fashion-mnist-test --limit 512 --methods abslrp,integrated-gradients,gradient,random \
     --out "$out/evaluate"
 cp "$out/evaluate/gae_summary.svg" docs/images/gae-summary.svg

@@ -6,9 +6,13 @@ import ArgumentParser
 public struct AbsLRPTool: ParsableCommand {
     public init() {}
 
+    /// What `abslrp --version` prints.
+    public static let version = "abslrp 0.1.0"
+
     public static let configuration = CommandConfiguration(
         commandName: "abslrp",
         abstract: "Explain image classifiers with absLRP and evaluate explanations with GAE.",
+        version: AbsLRPTool.version,
         subcommands: [ExplainCommand.self, EvaluateCommand.self, MergeCommand.self, ModelsCommand.self, InspectCommand.self, BenchCommand.self, CheckCommand.self],
         defaultSubcommand: nil)
 }

@@ -144,7 +144,7 @@ public final class GlobalAttributionEvaluation {
                     batchResults.append(GAEImageResult(method: method.name, batch: batch, index: indices[positive],
                                                        mosaic: tiles, label: labels[positive],
                                                        prediction: outcome.predictions[positive], scores: outcome.scores[k][m],
-                                                       constantMap: outcome.constantMaps[k][m]))
+                                                       constantMap: outcome.constantMaps[k][m], source: dataset.itemName(at: indices[positive])))
                 }
             }
             let record = GAEBatchRecord(batch: batch, indices: indices)

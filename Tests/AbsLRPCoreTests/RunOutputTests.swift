@@ -88,14 +88,15 @@ final class RunOutputTests: XCTestCase {
         try Data(try Data(contentsOf: good).prefix(60)).write(to: bad)
         let job = ExplainJob(source: .images([good, bad]), method: AbsLRP(classifier: classifier), batchSize: 1,
                              outputDirectory: out, relevanceFile: parent.appendingPathComponent("rel.safetensors"))
-        _ = try ExplainJob(source: .images([good]), method: AbsLRP(classifier: classifier), outputDirectory: out).run()
-        let before = try Data(contentsOf: out.appendingPathComponent("good.png")), earlier = try contents(out)
-        XCTAssertTrue(earlier.contains("good.png"), "\(earlier)")
+        let first = try ExplainJob(source: .images([good]), method: AbsLRP(classifier: classifier), outputDirectory: out).run()
+        let picture = try XCTUnwrap(first[0].picture)
+        let before = try Data(contentsOf: picture), earlier = try contents(out)
+        XCTAssertTrue(earlier.contains(picture.lastPathComponent), "\(earlier)")
         XCTAssertThrowsError(try job.run()) { error in
             XCTAssertTrue("\(error)".contains(bad.path), "\(error)")
         }
         XCTAssertEqual(try contents(out), earlier)
-        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("good.png")), before)
+        XCTAssertEqual(try Data(contentsOf: picture), before)
         XCTAssertEqual(try contents(parent), ["images", "out"], "no relevance file, no staging folder")
     }
 }

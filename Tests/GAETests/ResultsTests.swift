@@ -28,7 +28,8 @@ final class ResultsTests: XCTestCase {
         XCTAssertEqual(settings["pairing"] as? String, "consistent")
         let result = (object["results"] as! [[String: Any]])[0]
         XCTAssertEqual(Set(result.keys), ["method", "batch", "index", "mosaic", "label", "prediction", "faithfulness",
-                                          "robustness", "local_consistency", "contrastiveness", "gae", "constant_map"])
+                                          "robustness", "local_consistency", "contrastiveness", "gae", "constant_map",
+                                          "source"])
         let throughput = object["throughput"] as! [String: Any]
         XCTAssertNotNil(throughput["images_per_second"])
         let gae = ((object["summary"] as! [[String: Any]])[0]["gae"]) as! [String: Any]
@@ -37,12 +38,13 @@ final class ResultsTests: XCTestCase {
         let lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 1 + Self.report.results.count)
         XCTAssertEqual(lines[0], "method,batch,index,mosaic_tl,mosaic_tr,mosaic_bl,mosaic_br,label,prediction,"
-                       + "faithfulness,robustness,local_consistency,contrastiveness,gae")
+                       + "faithfulness,robustness,local_consistency,contrastiveness,gae,source")
         let first = Self.report.results[0]
         XCTAssertEqual(lines[1].split(separator: ",").map(String.init),
                        ["abslrp", "\(first.batch)", "\(first.index)"] + first.mosaic.map(String.init)
                        + ["\(first.label)", "\(first.prediction)", "\(first.faithfulness)", "\(first.robustness)",
-                          "\(first.localConsistency)", "\(first.contrastiveness)", "\(first.gae)"])
+                          "\(first.localConsistency)", "\(first.contrastiveness)", "\(first.gae)",
+                          try XCTUnwrap(first.source, "each row names its image")])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted(),
                        ["results.csv", "results.json"], "no temporary files left")
     }

@@ -3,7 +3,9 @@ import Foundation
 /// Explains a set of images or a preprocessed batch with one method, in
 /// batches, and writes the pictures and the relevance file.
 ///
-/// Pictures: per image, `OUT/<stem>.png`, a ``HeatmapFigure``: a title line
+/// Pictures: per image and target, `OUT/<stem>.<model>.<method>.class<k>.png`
+/// (so runs with another model, method or target never overwrite each
+/// other), a ``HeatmapFigure``: a title line
 /// (image, model, method, class name and index, probability), the
 /// de-normalised input beside its seismic heatmap (as the reference's
 /// `visualize_batch`) or the heatmap over the image (`overlay`), and the
@@ -11,8 +13,10 @@ import Foundation
 /// ``LocalisationWarning`` in the result. Relevance file: a safetensors file with
 /// `input`, `logits`, `target` (I64), `relevance`, and `relevance_NAME` for
 /// each of the method's extras (absLRP: `relevance_positive` and
-/// `relevance_negative`, named as in the fixtures). Everything comes from the
-/// method's one `Explanation` per batch (its forward's logits too).
+/// `relevance_negative`, named as in the fixtures), one row per (image,
+/// target), and the metadata `sources`: a JSON list of the file (or
+/// `tensor[i]`) each row came from. Everything comes from the method's one
+/// `Explanation` per batch and target (its forward's logits too).
 ///
 /// With an output folder the run also writes `index.html` (``ExplainReport``).
 /// The pictures, the page and the relevance file are one run's outputs (``RunOutput``):
@@ -26,10 +30,19 @@ public struct ExplainJob {
         case tensorFile(URL)
     }
 
+    /// Which classes each image is explained for.
+    public enum TargetSelection: Equatable, Sendable {
+        /// Each image's most probable class.
+        case predicted
+        /// These classes for every image, in order.
+        case classes([Int])
+        /// Each image's `k` most probable classes, best first.
+        case topK(Int)
+    }
+
     public var source: Source
     public var method: RelevancyMethod
-    /// One class for every image, or nil for each image's argmax.
-    public var target: Int?
+    public var targets: TargetSelection
     public var batchSize: Int
     public var outputDirectory: URL?
     public var overlay: Bool
@@ -38,17 +51,21 @@ public struct ExplainJob {
     /// The pipeline that prepares image files (unused for a tensor file).
     public var preprocessing: Preprocessing
 
-    public init(source: Source, method: RelevancyMethod, target: Int? = nil, batchSize: Int = 8,
-                outputDirectory: URL? = nil, overlay: Bool = false, relevanceFile: URL? = nil,
+    /// `target` is shorthand for `targets: .classes([target])`.
+    public init(source: Source, method: RelevancyMethod, target: Int? = nil, targets: TargetSelection? = nil,
+                batchSize: Int = 8, outputDirectory: URL? = nil, overlay: Bool = false, relevanceFile: URL? = nil,
                 maxPixels: Int = RGBImage.defaultMaxPixels, preprocessing: Preprocessing = .reference) {
-        self.source = source; self.method = method; self.target = target; self.batchSize = batchSize
+        self.source = source; self.method = method; self.batchSize = batchSize
+        self.targets = targets ?? target.map { .classes([$0]) } ?? .predicted
         self.outputDirectory = outputDirectory; self.overlay = overlay; self.relevanceFile = relevanceFile
         self.maxPixels = maxPixels; self.preprocessing = preprocessing
     }
 
-    /// One explained image.
+    /// One explained (image, target): the job's list of outputs.
     public struct Result {
         public var name: String
+        /// The image file (or `tensor file[i]`) it came from.
+        public var source: String
         public var predictions: [Prediction]
         public var target: Int
         public var picture: URL?
@@ -56,7 +73,7 @@ public struct ExplainJob {
         public var warning: LocalisationWarning?
     }
 
-    /// Runs the job; `progress(done, total)` after every batch.
+    /// Runs the job; `progress(done, total)` (images) after every batch.
     public func run(progress: (Int, Int) -> Void = { _, _ in }) throws -> [Result] {
         let classifier = method.classifier
         guard batchSize > 0 else { throw ExplainJobError.invalidBatchSize(batchSize) }
@@ -73,13 +90,14 @@ public struct ExplainJob {
             return file
         }
 
-        let names: [String], count: Int, displayNames: [String]
+        let names: [String], count: Int, displayNames: [String], sources: [String]
         var tensorInput: Tensor?
         switch source {
         case .images(let urls):
             guard !urls.isEmpty else { throw ExplainJobError.noInputs }
             names = Self.uniqueStems(urls)
             displayNames = urls.map(\.lastPathComponent)
+            sources = urls.map(\.path)
             count = urls.count
         case .tensorFile(let url):
             let input = try SafetensorsFile(contentsOf: url).tensor("input")
@@ -88,14 +106,23 @@ public struct ExplainJob {
             count = input.shape[0]
             names = (0..<count).map { String(format: "sample_%03d", $0) }
             displayNames = names
+            sources = (0..<count).map { "\(url.path)[\($0)]" }
         }
-        if let t = target, t < 0 || t >= classifier.numClasses {
-            throw ClassifierInputError.targetOutOfRange(target: t, classes: classifier.numClasses)
+        switch targets {
+        case .predicted: break
+        case .classes(let classes):
+            guard !classes.isEmpty else { throw ExplainJobError.noTargets }
+            for t in classes where t < 0 || t >= classifier.numClasses {
+                throw ClassifierInputError.targetOutOfRange(target: t, classes: classifier.numClasses)
+            }
+        case .topK(let k):
+            guard (1...classifier.numClasses).contains(k) else { throw ExplainJobError.invalidTopK(k, classes: classifier.numClasses) }
         }
+        let model = Self.fileNamePart(classifier.configuration.name), methodPart = Self.fileNamePart(method.name)
 
         var results: [Result] = []
         var saved: [String: [Tensor]] = [:]
-        var savedTargets: [Int] = []
+        var savedTargets: [Int] = [], savedSources: [String] = []
         for start in stride(from: 0, to: count, by: batchSize) {
             let range = start..<min(start + batchSize, count)
             let x: Tensor
@@ -104,33 +131,44 @@ public struct ExplainJob {
             case .tensorFile: x = tensorInput!.batchSlice(range)
             }
             try classifier.validateInput(x)
-            let targets = target.map { Array(repeating: $0, count: range.count) }
-            let e = try method.explain(x, targets: targets)
-            try method.requireFiniteRelevance(e.relevance, input: x, targets: targets)
-            let (logits, relevance, explained) = (e.logits, e.relevance, e.targets)
-            for (name, map) in e.extras { saved["relevance_\(name)", default: []].append(map) }
-            saved["input", default: []].append(x)
-            saved["logits", default: []].append(logits)
-            saved["relevance", default: []].append(relevance)
-            savedTargets += explained
-            let predictions = classifier.topPredictions(logits)
-            let probabilities = classifier.topPredictions(logits, k: classifier.numClasses)
-            for (i, index) in range.enumerated() {
-                let sample = x.batchSlice(i..<(i + 1)), map = relevance.batchSlice(i..<(i + 1))
-                let summed = SummedRelevance(map.reshaped(Array(map.shape.dropFirst())))
-                let warning = LocalisationWarning.check(summed, method: method, image: displayNames[index], input: sample)
-                var picture: URL?
-                if let output {
-                    let url = try output.stagedURL("\(names[index]).png")
-                    let caption = HeatmapFigure.Caption(
-                        imageName: displayNames[index], model: classifier.configuration.name, method: method.name,
-                        className: classifier.configuration.labelName(explained[i]), classIndex: explained[i],
-                        probability: probabilities[i].first { $0.classIndex == explained[i] }?.probability)
-                    try render(input: sample, relevance: map, preprocessing: preprocessing, caption: caption).writePNG(to: url)
-                    picture = output.destination(of: url)
+            // One target list per pass: nil = each image's argmax.
+            let passes: [[Int]?]
+            switch targets {
+            case .predicted: passes = [nil]
+            case .classes(let classes): passes = classes.map { Array(repeating: $0, count: range.count) }
+            case .topK(let k):
+                let ranked = classifier.topPredictions(classifier.logits(x), k: k)
+                passes = (0..<k).map { j in ranked.map { $0[j].classIndex } }
+            }
+            for passTargets in passes {
+                let e = try method.explain(x, targets: passTargets)
+                try method.requireFiniteRelevance(e.relevance, input: x, targets: passTargets)
+                let (logits, relevance, explained) = (e.logits, e.relevance, e.targets)
+                for (name, map) in e.extras { saved["relevance_\(name)", default: []].append(map) }
+                saved["input", default: []].append(x)
+                saved["logits", default: []].append(logits)
+                saved["relevance", default: []].append(relevance)
+                savedTargets += explained
+                savedSources += sources[range]
+                let predictions = classifier.topPredictions(logits)
+                let probabilities = classifier.topPredictions(logits, k: classifier.numClasses)
+                for (i, index) in range.enumerated() {
+                    let sample = x.batchSlice(i..<(i + 1)), map = relevance.batchSlice(i..<(i + 1))
+                    let summed = SummedRelevance(map.reshaped(Array(map.shape.dropFirst())))
+                    let warning = LocalisationWarning.check(summed, method: method, image: displayNames[index], input: sample)
+                    var picture: URL?
+                    if let output {
+                        let url = try output.stagedURL("\(names[index]).\(model).\(methodPart).class\(explained[i]).png")
+                        let caption = HeatmapFigure.Caption(
+                            imageName: displayNames[index], model: classifier.configuration.name, method: method.name,
+                            className: classifier.configuration.labelName(explained[i]), classIndex: explained[i],
+                            probability: probabilities[i].first { $0.classIndex == explained[i] }?.probability)
+                        try render(input: sample, relevance: map, preprocessing: preprocessing, caption: caption).writePNG(to: url)
+                        picture = output.destination(of: url)
+                    }
+                    results.append(Result(name: names[index], source: sources[index], predictions: predictions[i],
+                                          target: explained[i], picture: picture, warning: warning))
                 }
-                results.append(Result(name: names[index], predictions: predictions[i], target: explained[i],
-                                      picture: picture, warning: warning))
             }
             progress(range.upperBound, count)
         }
@@ -138,7 +176,8 @@ public struct ExplainJob {
             var tensors = saved.mapValues { Tensor.concatenateBatch($0) }
             try SafetensorsWriter.write(
                 tensors: tensors, integers: ["target": (shape: [savedTargets.count], values: savedTargets)],
-                metadata: ["method": method.name, "model": classifier.configuration.name], to: file)
+                metadata: ["method": method.name, "model": classifier.configuration.name,
+                           "sources": Self.jsonList(savedSources)], to: file)
         }
         if let output {
             var settings = [("images", "\(count)"), ("batch size", "\(batchSize)"),
@@ -161,6 +200,16 @@ public struct ExplainJob {
                                      caption: caption, overlay: overlay).rasterized()
     }
 
+    /// A JSON array of strings.
+    static func jsonList(_ items: [String]) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: items, options: [.withoutEscapingSlashes])) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    /// `name` with characters other than letters, digits, `-`, `_` and `.` replaced by `_`.
+    static func fileNamePart(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+    }
+
     /// File stems, made unique with a numeric suffix where two inputs share one.
     static func uniqueStems(_ urls: [URL]) -> [String] {
         var seen: [String: Int] = [:]
@@ -177,11 +226,15 @@ public struct ExplainJob {
 public enum ExplainJobError: Error, CustomStringConvertible, Equatable {
     case noInputs
     case invalidBatchSize(Int)
+    case noTargets
+    case invalidTopK(Int, classes: Int)
 
     public var description: String {
         switch self {
         case .noInputs: return "no images to explain: name image files or folders, or --tensor FILE"
         case .invalidBatchSize(let b): return "the batch size must be at least 1, got \(b)"
+        case .noTargets: return "no target classes given"
+        case .invalidTopK(let k, let classes): return "top-k must be between 1 and the model's \(classes) classes, got \(k)"
         }
     }
 }

@@ -113,6 +113,21 @@ extension ModelConfiguration {
         labelNames ?? (numClasses == 1000 ? imagenetLabelNames : nil)
     }
 
+    /// A class name as names are compared: lower-cased letters and digits
+    /// only (`"T-shirt/top"`, `"t shirt_top"` and `"T-shirt_top"` are all `"tshirttop"`).
+    public static func comparableClassName(_ name: String) -> String {
+        String(String.UnicodeScalarView(name.lowercased().unicodeScalars.filter(CharacterSet.alphanumerics.contains)))
+    }
+
+    /// The class a user names: an index (`"5"`) or a class name compared by
+    /// ``comparableClassName(_:)`` (`"sandal"`); nil when it is neither.
+    public func classIndex(named text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let index = Int(trimmed) { return index }
+        let wanted = Self.comparableClassName(trimmed)
+        return classNames?.firstIndex { Self.comparableClassName($0) == wanted }
+    }
+
     /// The name of class `index` (from `label_names`, ImageNet for 1000-class
     /// models, else "class N").
     public func labelName(_ index: Int) -> String {

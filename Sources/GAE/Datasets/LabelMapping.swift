@@ -1,3 +1,4 @@
+import AbsLRPCore
 import Foundation
 
 /// How the class folders of an ImageFolder became labels, written into
@@ -54,10 +55,8 @@ public struct LabelMapping: Codable, Equatable, Sendable {
         Dictionary(uniqueKeysWithValues: folders.enumerated().map { ($1, $0) })
     }
 
-    /// Lower-cased letters and digits only: `"T-shirt/top"` and `"t shirt_top"` are both `"tshirttop"`.
-    public static func normalized(_ name: String) -> String {
-        String(String.UnicodeScalarView(name.lowercased().unicodeScalars.filter(CharacterSet.alphanumerics.contains)))
-    }
+    /// ``ModelConfiguration/comparableClassName(_:)``: `"T-shirt/top"` and `"t shirt_top"` are both `"tshirttop"`.
+    public static func normalized(_ name: String) -> String { ModelConfiguration.comparableClassName(name) }
 
     /// One line per folder, by label: `label <- folder (class name)`.
     public func lines(classNames: [String]?) -> [String] {

@@ -115,10 +115,13 @@ public struct GAEImageResult: Codable, Equatable, Sendable {
     /// Whether the method's map of the positive (`normalize_max(relu(R))`)
     /// is constant: it localises nothing (``LocalisationWarning``).
     public var constantMap: Bool
+    /// Where the positive image came from (its file, or `file[index]`: the
+    /// data set's ``GAEDataset/itemName(at:)``); absent in older files.
+    public var source: String?
 
     public init(method: String, batch: Int, index: Int, mosaic: [Int], label: Int, prediction: Int,
-                scores: GAEScores, constantMap: Bool = false) {
-        self.method = method; self.batch = batch; self.index = index; self.mosaic = mosaic
+                scores: GAEScores, constantMap: Bool = false, source: String? = nil) {
+        self.method = method; self.batch = batch; self.index = index; self.mosaic = mosaic; self.source = source
         self.label = label; self.prediction = prediction; self.constantMap = constantMap
         faithfulness = scores.faithfulness; robustness = scores.robustness
         localConsistency = scores.localConsistency; contrastiveness = scores.contrastiveness; gae = scores.gae
@@ -132,7 +135,7 @@ public struct GAEImageResult: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case method, batch, index, mosaic, label, prediction, faithfulness, robustness, contrastiveness, gae
-        case localConsistency = "local_consistency", constantMap = "constant_map"
+        case localConsistency = "local_consistency", constantMap = "constant_map", source
     }
 
     /// Reads a result; files written before `constant_map` existed read as `false`.
@@ -142,6 +145,7 @@ public struct GAEImageResult: Codable, Equatable, Sendable {
         batch = try c.decode(Int.self, forKey: .batch)
         index = try c.decode(Int.self, forKey: .index)
         mosaic = try c.decode([Int].self, forKey: .mosaic)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
         label = try c.decode(Int.self, forKey: .label)
         prediction = try c.decode(Int.self, forKey: .prediction)
         faithfulness = try c.decode(Float.self, forKey: .faithfulness)

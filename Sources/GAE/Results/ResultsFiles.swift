@@ -17,7 +17,8 @@ import Foundation
 /// Scores are float32 values written in their shortest exact decimal form.
 /// `results.csv` has one row per entry of `results`, columns
 /// `method,batch,index,mosaic_tl,mosaic_tr,mosaic_bl,mosaic_br,label,prediction,
-/// faithfulness,robustness,local_consistency,contrastiveness,gae`.
+/// faithfulness,robustness,local_consistency,contrastiveness,gae,source`
+/// (`source`: the positive image's file).
 extension GAEReport {
     public static let jsonFileName = "results.json"
     public static let csvFileName = "results.csv"
@@ -32,11 +33,11 @@ extension GAEReport {
     /// The report's `results` as CSV text.
     public func csvText() -> String {
         var lines = ["method,batch,index,mosaic_tl,mosaic_tr,mosaic_bl,mosaic_br,label,prediction,"
-                     + "faithfulness,robustness,local_consistency,contrastiveness,gae"]
+                     + "faithfulness,robustness,local_consistency,contrastiveness,gae,source"]
         for r in results {
             let fields = [Self.csvField(r.method), "\(r.batch)", "\(r.index)"] + r.mosaic.map(String.init)
                 + ["\(r.label)", "\(r.prediction)", "\(r.faithfulness)", "\(r.robustness)",
-                   "\(r.localConsistency)", "\(r.contrastiveness)", "\(r.gae)"]
+                   "\(r.localConsistency)", "\(r.contrastiveness)", "\(r.gae)", Self.csvField(r.source ?? "")]
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
