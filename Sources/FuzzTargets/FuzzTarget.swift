@@ -61,7 +61,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             let timm = TimmEvalTransform(DataConfiguration(inputSize: [3, 32, 32]), mean: statistics)
             for preprocessing in [PreprocessingConfig(resizeSize: .init(36), cropSize: .init(32), mean: statistics, std: statistics),
                                   PreprocessingConfig(timm: timm, mean: statistics, std: statistics)] {
-                _ = RGBImage(tensor: preprocessing.denormalize(preprocessing.preprocess(image)))
+                _ = RGBImage(tensor: preprocessing.denormalize(try preprocessing.preprocessed(image, maxPixels: 1 << 22,
+                                                                                               source: "fuzzed")))
             }
         case .idx:
             let labelLength = bytes.count < 2 ? 0 : Int(bytes[bytes.startIndex]) | Int(bytes[bytes.startIndex + 1]) << 8

@@ -236,6 +236,9 @@ public enum ImageDecodeError: Error, CustomStringConvertible, Equatable {
     case corrupt(path: String, reason: String)
     /// The header announces `width * height` pixels, more than `limit`; nothing was decoded.
     case tooLarge(path: String, width: Int, height: Int, limit: Int)
+    /// Preprocessing would resize the image to `width x height` pixels before
+    /// its crop, more than `limit` (``PreprocessingConfig/preprocessed(_:maxPixels:source:)``).
+    case resizeTooLarge(path: String, width: Int, height: Int, limit: Int)
 
     init(status: cimageio_status, path: String, message: String, width: Int, height: Int, limit: Int) {
         switch status {
@@ -260,6 +263,9 @@ public enum ImageDecodeError: Error, CustomStringConvertible, Equatable {
         case let .tooLarge(path, width, height, limit):
             return "Image \(path) is \(width)x\(height) = \(width * height) pixels, above the limit of \(limit) pixels; "
                 + "it was not decoded. Downscale it, or pass a larger maxPixels if the file is trusted."
+        case let .resizeTooLarge(path, width, height, limit):
+            return "Image \(path) would be resized to \(width)x\(height) pixels before the crop (its aspect ratio is kept), "
+                + "above the limit of \(limit) pixels; crop it closer to the model's aspect ratio, or use --preprocessing reference"
         }
     }
 }

@@ -106,6 +106,24 @@ public struct PreprocessingConfig: Equatable, Sendable {
         }
     }
 
+    /// ``preprocess(_:)`` of an image from outside, refused with
+    /// ``ImageDecodeError/resizeTooLarge(path:width:height:limit:)`` when the
+    /// resized image before the crop would exceed `maxPixels` (timm keeps the
+    /// aspect ratio: a 1 x 4,000,000 image would become 15 GB).
+    public func preprocessed(_ image: RGBImage, maxPixels: Int = RGBImage.defaultMaxPixels,
+                             source: String) throws -> Tensor {
+        let size: Size
+        switch geometry {
+        case .reference(let resize): size = resize
+        case .timm(let transform): size = transform.resizedSize(height: image.height, width: image.width)
+        }
+        let (pixels, overflow) = size.height.multipliedReportingOverflow(by: size.width)
+        guard !overflow, pixels <= maxPixels else {
+            throw ImageDecodeError.resizeTooLarge(path: source, width: size.width, height: size.height, limit: maxPixels)
+        }
+        return preprocess(image)
+    }
+
     /// `(x - mean[c]) / std[c]` over a (C, H, W) or (B, C, H, W) tensor, in
     /// float32 as torchvision's `Normalize`.
     public func normalize(_ t: Tensor) -> Tensor {

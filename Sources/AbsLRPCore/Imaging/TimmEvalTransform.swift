@@ -40,23 +40,29 @@ public struct TimmEvalTransform: Equatable, Sendable {
 
     /// The resized and cropped image, `cropSize`, still 8-bit.
     public func apply(_ image: ByteImage) -> ByteImage {
-        let (h, w) = (image.height, image.width)
-        let resized: ByteImage
+        let size = resizedSize(height: image.height, width: image.width)
+        let filter = cropMode == .center && scaleSize.height != scaleSize.width ? .bilinear : interpolation
+        let resized = image.resized(width: size.width, height: size.height, filter: filter)
+        return Self.centerCropOrPad(resized, to: cropSize, fill: cropMode == .border ? fill : nil)
+    }
+
+    /// The size of the resized image, before the crop, for an `height x
+    /// width` input. Keeping the aspect ratio, it grows with it: a 1 x N
+    /// image becomes `s x s N` (``PreprocessingConfig/preprocessed(_:maxPixels:source:)``
+    /// bounds it).
+    public func resizedSize(height h: Int, width w: Int) -> PreprocessingConfig.Size {
         switch cropMode {
         case .squash:
-            resized = image.resized(width: scaleSize.width, height: scaleSize.height, filter: interpolation)
+            return scaleSize
         case .border:
-            let size = Self.keepRatioSize(height: h, width: w, target: scaleSize, longest: true)
-            resized = image.resized(width: size.width, height: size.height, filter: interpolation)
+            return Self.keepRatioSize(height: h, width: w, target: scaleSize, longest: true)
         case .center where scaleSize.height == scaleSize.width:
             let s = scaleSize.height, short = min(h, w), long = max(h, w)
-            let newLong = Int(Double(s * long) / Double(short))
-            resized = image.resized(width: w <= h ? s : newLong, height: w <= h ? newLong : s, filter: interpolation)
+            let newLong = Int(Double(s) * Double(long) / Double(short))
+            return .init(height: w <= h ? newLong : s, width: w <= h ? s : newLong)
         case .center:
-            let size = Self.keepRatioSize(height: h, width: w, target: scaleSize, longest: false)
-            resized = image.resized(width: size.width, height: size.height, filter: .bilinear)
+            return Self.keepRatioSize(height: h, width: w, target: scaleSize, longest: false)
         }
-        return Self.centerCropOrPad(resized, to: cropSize, fill: cropMode == .border ? fill : nil)
     }
 
     /// timm's `ResizeKeepRatio.get_params` without randomness.

@@ -28,7 +28,10 @@ public enum InputImages {
     /// Decodes and preprocesses images into one batch (N, C, H, W).
     public static func load(_ urls: [URL], preprocessing: PreprocessingConfig,
                             maxPixels: Int = RGBImage.defaultMaxPixels) throws -> Tensor {
-        Tensor.stack(try urls.map { try preprocessing.preprocess(RGBImage.decode(contentsOf: $0, maxPixels: maxPixels)) })
+        Tensor.stack(try urls.map {
+            try preprocessing.preprocessed(RGBImage.decode(contentsOf: $0, maxPixels: maxPixels), maxPixels: maxPixels,
+                                           source: $0.path)
+        })
     }
 }
 

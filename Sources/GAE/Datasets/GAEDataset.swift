@@ -43,7 +43,7 @@ public struct PrefixDataset: GAEDataset {
 /// be decoded is a ``GAEError/unreadableImage(item:reason:)`` naming it.
 func preprocessedImage(_ url: URL, _ preprocessing: PreprocessingConfig) throws -> Tensor {
     do {
-        return preprocessing.preprocess(try RGBImage.decode(contentsOf: url))
+        return try preprocessing.preprocessed(try RGBImage.decode(contentsOf: url), source: url.path)
     } catch let error as ImageDecodeError {
         throw GAEError.unreadableImage(item: url.path, reason: error.description)
     }
