@@ -1,15 +1,21 @@
 import XCTest
 import AbsLRPCore
 
-/// The timm options the model families support beyond the plain models,
-/// each against a reference fixture (`scripts/make_reference_fixtures.py`):
-/// deep and tiered stems with average-pool shortcuts (resnet50d, resnet26t),
-/// base_width (wide_resnet50_2), ViT patch 14 with qkv without bias, and a
-/// ViT without head (num_classes 0, image size not a multiple of the patch),
-/// CLIP's pre_norm (norm_pre explained with differentiated statistics), and
-/// LayerScale (init_values), and QuickGELU (act_layer quick_gelu).
-final class ModelVariantGoldenTests: XCTestCase {
-    static let fixtures = ["resnet_deep_avgdown_mini", "resnet_tiered_basic_mini", "resnet_wide_mini",
+/// Every model fixture but `vit_mini` (``VisionTransformerTests``) against
+/// the reference's golden outputs: logits, input gradients, absLRP relevance
+/// (contrastive, positive, negative) and the per-module relevance traces of
+/// the positive pass (``GoldenModel``). Besides the plain VGG and ResNet, the
+/// timm options the families support (`scripts/make_reference_fixtures.py`):
+/// dilated ResNets (output_stride 8, 16), deep and tiered stems with
+/// average-pool shortcuts (resnet50d, resnet26t), base_width
+/// (wide_resnet50_2), ViT patch 14 with qkv without bias, a ViT without head
+/// (num_classes 0, image size not a multiple of the patch), CLIP's pre_norm
+/// (norm_pre explained with differentiated statistics), LayerScale
+/// (init_values) and QuickGELU.
+final class ModelGoldenTests: XCTestCase {
+    static let fixtures = ["vgg_mini", "vgg_bn_mini", "resnet_basic_mini", "resnet_bottleneck_mini",
+                           "resnet_basic_os8_mini", "resnet_bottleneck_os16_mini",
+                           "resnet_deep_avgdown_mini", "resnet_tiered_basic_mini", "resnet_wide_mini",
                            "vit_patch14_no_qkv_bias_mini", "vit_headless_mini", "vit_pre_norm_mini", "vit_layer_scale_mini",
                            "vit_quick_gelu_mini"]
 
