@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Train the small Fashion-MNIST models shipped in Weights/.
+"""Train the small Fashion-MNIST models shipped in Weights/
+(Sources/AbsLRPCore/Resources/Weights, the package's resource).
 
 Uses timm's own model classes (timm 1.0.11) and writes, per model,
 Weights/NAME.safetensors (float32 state_dict, timm keys) and Weights/NAME.json
@@ -58,8 +59,8 @@ MODELS = {
         name="resnet_fmnist",
         architecture="resnet",
         model_args={"block": "basic", "layers": [1, 1, 1, 1], "channels": [64, 64, 64, 64],
-                    "num_classes": 10, "in_chans": 1},
-        epochs=20, lr=3e-3, weight_decay=0.05, batch_size=128,
+                    "output_stride": 8, "num_classes": 10, "in_chans": 1},
+        epochs=8, lr=3e-3, weight_decay=0.05, batch_size=128,
     ),
     "vit": dict(
         name="vit_fmnist",
@@ -142,14 +143,18 @@ def sha256(path):
     return h.hexdigest()
 
 
-def train(key, epochs, out_dir, data):
-    spec = MODELS[key]
+def train(key, epochs, out_dir, data, init=None, lr=None):
+    spec = dict(MODELS[key])
     epochs = epochs or spec["epochs"]
+    spec["lr"] = lr or spec["lr"]
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
     x_train, y_train, x_test, y_test = data
 
     model = build_model(key)
+    if init:  # continue from earlier weights (a second, low-rate stage)
+        from safetensors.torch import load_file
+        model.load_state_dict(load_file(init))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"== {spec['name']}: {type(model).__name__} {spec['model_args']} params={n_params}", flush=True)
 
@@ -223,7 +228,10 @@ def main():
                    help="epochs (default per model: vgg %d, resnet %d, vit %d)" % tuple(
                        MODELS[k]["epochs"] for k in ("vgg", "resnet", "vit")))
     p.add_argument("--out", default=os.path.join(REPO, "Weights"))
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--init", help="start from this safetensors state dict instead of timm's initialisation")
+    p.add_argument("--lr", type=float, help="peak learning rate of the one-cycle schedule (default per model)")
+    p.add_argument("--threads", type=int, default=2,
+                   help="torch threads (1 is several times faster on a loaded machine: OpenMP barriers wait for descheduled threads)")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -234,7 +242,7 @@ def main():
     data = (x_train, y_train, x_test, y_test)
     keys = ["vgg", "resnet", "vit"] if args.model == "all" else [args.model]
     for k in keys:
-        train(k, args.epochs, args.out, data)
+        train(k, args.epochs, args.out, data, init=args.init, lr=args.lr)
 
 
 if __name__ == "__main__":
