@@ -30,6 +30,23 @@ final class ExplainJobTests: XCTestCase {
                        "no temporary files left")
     }
 
+    func testReportShowsEveryTargetOfAnImageInOneSection() throws {
+        let dir = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let results = try ExplainJob(source: .tensorFile(tensorFile), method: try method(), targets: .topK(2),
+                                     outputDirectory: dir).run()
+        XCTAssertEqual(results.count, 4)
+        let page = try String(contentsOf: dir.appendingPathComponent("index.html"), encoding: .utf8)
+        for name in ["sample_000", "sample_001"] {
+            let section = try XCTUnwrap(page.components(separatedBy: "<h3 id=\"image-\(name)\">").dropFirst().first)
+            let pictures = results.filter { $0.name == name }.map { $0.picture!.lastPathComponent }
+            XCTAssertEqual(pictures.count, 2)
+            let body = section.components(separatedBy: "<h3").first!
+            for picture in pictures { XCTAssertTrue(body.contains("<img src=\"\(picture)\""), "\(picture) under \(name)") }
+            XCTAssertEqual(page.components(separatedBy: "id=\"image-\(name)\"").count, 2, "one section per image")
+        }
+    }
+
     func testConstantMapsAreFlaggedWithTheirReason() throws {
         // A 32x32 input gives this ResNet a 1x1 last feature map: Grad-CAM's map is constant.
         let classifier = try GoldenModel("resnet_basic_mini").classifier

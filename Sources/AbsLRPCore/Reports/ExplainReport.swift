@@ -21,10 +21,10 @@ public enum ExplainReport {
                          + " Such maps are drawn white.")
         }
         page.heading("Images")
-        // One section per image: its results are consecutive (one per method and target).
-        var groups: [[ExplainJob.Result]] = []
+        // One section per image (in order of first appearance) with all its results (one per target).
+        var groups: [[ExplainJob.Result]] = [], position: [String: Int] = [:]
         for r in results {
-            if groups.last?.first?.name == r.name { groups[groups.count - 1].append(r) } else { groups.append([r]) }
+            if let i = position[r.name] { groups[i].append(r) } else { position[r.name] = groups.count; groups.append([r]) }
         }
         for group in groups {
             let first = group[0]
