@@ -12,9 +12,6 @@ public struct FlatRule: RelevanceRule {
     public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
 
     public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
-        let layer = operation.affineLayer(for: "flat")
-        let terms = [AffineTerm(input: Tensor(shape: record.inputs[0].shape, repeating: 1), matrix: .ones)]
-        let z = layer.modifiedOutput(terms, bias: nil)
-        return [layer.modifiedRelevance(stabilizedRatio(r, z, epsilon: stabilizer), terms)]
+        [operation.affineLayer(for: "flat").onesInputRelevance(r, record, .ones, bias: nil, stabilizer: stabilizer)]
     }
 }

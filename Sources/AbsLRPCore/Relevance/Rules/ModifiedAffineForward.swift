@@ -24,6 +24,15 @@ extension AffineLayer {
         return bias.map { addingBias(z, $0) } ?? z
     }
 
+    /// The rules that ignore the input (flat, w-square): one term `(1, M)`,
+    /// `z = M 1 + bias`, `R_in = M^T (R / stab(z))`.
+    func onesInputRelevance(_ r: Tensor, _ record: Record, _ matrix: WeightMatrix, bias: [Float]?,
+                            stabilizer: Float) -> Tensor {
+        let terms = [AffineTerm(input: Tensor(shape: record.inputs[0].shape, repeating: 1), matrix: matrix)]
+        let z = modifiedOutput(terms, bias: bias)
+        return modifiedRelevance(stabilizedRatio(r, z, epsilon: stabilizer), terms)
+    }
+
     /// `sum_k x_k * (M_k^T s)`.
     func modifiedRelevance(_ s: Tensor, _ terms: [AffineTerm]) -> Tensor {
         var total: Tensor?

@@ -13,8 +13,6 @@ public struct WSquareRule: RelevanceRule {
 
     public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
         let layer = operation.affineLayer(for: "w-square")
-        let terms = [AffineTerm(input: Tensor(shape: record.inputs[0].shape, repeating: 1), matrix: .squared)]
-        let z = layer.modifiedOutput(terms, bias: layer.biasValues.map { $0 * $0 })
-        return [layer.modifiedRelevance(stabilizedRatio(r, z, epsilon: stabilizer), terms)]
+        return [layer.onesInputRelevance(r, record, .squared, bias: layer.biasValues.map { $0 * $0 }, stabilizer: stabilizer)]
     }
 }
