@@ -14,8 +14,12 @@
 #   Default .venv-torch.
 # WORK: weights, inputs and reports (default out/compare-reference).
 # ROUNDS (3), ITERATIONS (3): alternating rounds, timed runs per process.
-# GAE_IMAGES (32), GAE_VIT_IMAGES (32): images of the GAE runs (batch 16,
-#   10 masking steps); MODELS, BATCHES: subsets (default all three, "4 1").
+# GAE_MODELS ("resnet50 vit_base_patch16_224"), GAE_IMAGES (32), GAE_BATCH
+#   (16), GAE_VIT_IMAGES (32), GAE_VIT_BATCH (16): the GAE runs (10 masking
+#   steps); MODELS, BATCHES: subsets (default all three, "4 1").
+# Every measurement is appended to $WORK/measurements.jsonl as it is made;
+# the tables are rendered from it (so a second invocation with the same
+# WORK adds rows; remove the file to start over).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REFERENCE=${1:-${REFERENCE:-}}
@@ -46,4 +50,4 @@ PYTHONPATH="$(cd "$REFERENCE_CHECKOUT" && pwd)" "$VENV/bin/python" scripts/compa
     --abslrp .build/release/abslrp --work "$WORK" --markdown docs/benchmarks.md \
     --rounds "${ROUNDS:-3}" --iterations "${ITERATIONS:-3}" \
     --models ${MODELS:-resnet50 vgg16 vit_base_patch16_224} --batches ${BATCHES:-4 1} \
-    --gae-images "${GAE_IMAGES:-32}" --gae-vit-images "${GAE_VIT_IMAGES:-32}"
+    --gae-models ${GAE_MODELS:-resnet50 vit_base_patch16_224} --gae-batch "${GAE_BATCH:-16}" --gae-images "${GAE_IMAGES:-32}" --gae-vit-images "${GAE_VIT_IMAGES:-32}" --gae-vit-batch "${GAE_VIT_BATCH:-16}"

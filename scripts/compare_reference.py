@@ -6,8 +6,9 @@ Dev-only (run by scripts/compare-reference.sh; needs the environment of
 reference on PYTHONPATH). Nothing in the Swift package depends on it.
 
     compare_reference.py run --abslrp BIN --work DIR [--rounds N] [--iterations N]
-        [--models M ...] [--batches B ...] [--gae-images N] [--gae-vit-images N]
-        [--gae-batch N] [--gae-steps N] [--markdown FILE]
+        [--models M ...] [--batches B ...] [--gae-models M ...] [--gae-images N] [--gae-vit-images N]
+        [--gae-batch N] [--gae-vit-batch N] [--gae-steps N] [--markdown FILE]
+    compare_reference.py render --work DIR [--markdown FILE]   (the tables from DIR/measurements.jsonl)
     compare_reference.py reference-bench MODEL WEIGHTS INPUT ITERATIONS   (one process)
     compare_reference.py reference-gae MODEL WEIGHTS DATASET BATCH STEPS  (one process)
 
@@ -163,38 +164,56 @@ def machine():
 def run(args):
     work = Path(args.work).resolve()
     models = args.models
-    gae_models = [m for m in models if m in ("resnet50", "vit_base_patch16_224")]
+    gae_models = [m for m in models if m in args.gae_models]
     gae_count = {m: (args.gae_vit_images if m.startswith("vit") else args.gae_images) for m in gae_models}
+    gae_batch = {m: (args.gae_vit_batch if m.startswith("vit") else args.gae_batch) for m in gae_models}
     prepare(work, models, args.batches, list(gae_count.values()))
     me = [sys.executable, os.path.abspath(__file__)]
-    rows, gae_rows = [], []
+    log = work / "measurements.jsonl"  # every measurement, as it is made; `render` rebuilds the tables from it
+
+    def record(entry):
+        with open(log, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
     for model in models:
         weights = str(work / f"{model}.safetensors")
         for batch in args.batches:
             inputs = str(work / f"input-b{batch}.safetensors")
-            rounds = []
             for r in range(args.rounds):
                 print(f"[{time.strftime('%H:%M:%S')}] {model} batch {batch} round {r + 1}: reference", file=sys.stderr)
                 ref = last_json(timed_process(me + ["reference-bench", model, weights, inputs, str(args.iterations)])[0])
                 print(f"[{time.strftime('%H:%M:%S')}] {model} batch {batch} round {r + 1}: abslrp", file=sys.stderr)
                 ours = last_json(timed_process([args.abslrp, "bench", "--model", model, "--weights", weights,
                                                 "--tensor", inputs, "--iterations", str(args.iterations), "--json"])[0])
-                rounds.append((ref, ours))
+                record({"kind": "relevance", "model": model, "batch": batch, "reference": ref, "ours": ours})
                 print(f"    relevance {ref['relevanceSecondsPerImage']:.3f} vs {ours['relevanceSecondsPerImage']:.3f} s/image",
                       file=sys.stderr)
-            rows.append((model, batch, rounds))
         if model in gae_models:
-            data, count = str(work / f"gae-{gae_count[model]}.safetensors"), gae_count[model]
+            data, count, batch = str(work / f"gae-{gae_count[model]}.safetensors"), gae_count[model], gae_batch[model]
             print(f"[{time.strftime('%H:%M:%S')}] {model} GAE ({count} images): reference", file=sys.stderr)
-            out, ref_rss = timed_process(me + ["reference-gae", model, weights, data, str(args.gae_batch), str(args.gae_steps)])
+            out, ref_rss = timed_process(me + ["reference-gae", model, weights, data, str(batch), str(args.gae_steps)])
             ref = last_json(out)
             print(f"[{time.strftime('%H:%M:%S')}] {model} GAE ({count} images): abslrp", file=sys.stderr)
             out, our_rss = timed_process([args.abslrp, "evaluate", "--model", model, "--weights", weights, "--dataset", data,
-                                          "--methods", "abslrp", "--batch-size", str(args.gae_batch), "--steps",
+                                          "--methods", "abslrp", "--batch-size", str(batch), "--steps",
                                           str(args.gae_steps), "--out", str(work / f"evaluate-{model}")])
             ours = re.search(r"(\d+) images in ([\d.]+) s \(([\d.]+) images/s\)", out)
-            gae_rows.append((model, count, ref["imagesPerSecond"], float(ours.group(3)), ref_rss, our_rss))
-    table = render(rows, gae_rows, args)
+            record({"kind": "gae", "model": model, "images": count, "batch": batch, "steps": args.gae_steps,
+                    "reference": ref["imagesPerSecond"], "ours": float(ours.group(3)),
+                    "referenceRSS": ref_rss, "oursRSS": our_rss})
+    render_log(args)
+
+
+def render_log(args):
+    """Tables of every measurement in WORK/measurements.jsonl, printed and written to --markdown."""
+    entries = [json.loads(line) for line in open(Path(args.work) / "measurements.jsonl")]
+    rows = {}
+    for e in entries:
+        if e["kind"] == "relevance":
+            rows.setdefault((e["model"], e["batch"]), []).append((e["reference"], e["ours"]))
+    gae_rows = [(e["model"], e["images"], e["batch"], e["reference"], e["ours"], e["referenceRSS"], e["oursRSS"])
+                for e in entries if e["kind"] == "gae"]
+    table = render([(m, b, r) for (m, b), r in rows.items()], gae_rows, args)
     print(table)
     if args.markdown:
         write_section(Path(args.markdown), table)
@@ -203,8 +222,8 @@ def run(args):
 def render(rows, gae_rows, args):
     med = statistics.median
     lines = [f"Machine: {machine()}.", "",
-             f"Each cell is the median over {args.rounds} rounds; in a round the reference and `abslrp` run one after the "
-             f"other, each in its own process, each timing {args.iterations} runs after a warm-up. Ratios = reference time / "
+             f"Each cell is the median over the rounds measured; in a round the reference and `abslrp` run one after the "
+             f"other, each in its own process, each timing {args.iterations} run(s) after a warm-up. Ratios = reference time / "
              "ours, per round, then the median. Peak RSS: VmHWM at the end of the relevance runs.", "",
              "| model | batch | absLRP s/image: reference | ours | ratio | forward s/image: reference | ours | ratio "
              "| peak RSS GB: reference | ours | fraction of the honest limit (ours) |",
@@ -222,11 +241,13 @@ def render(rows, gae_rows, args):
         lines.append(f"| {model} | {batch} | {rr:.3f} | {ro:.3f} | {ratio:.2f}x | {fr:.3f} | {fo:.3f} | {fratio:.2f}x "
                      f"| {mr:.2f} | {mo:.2f} | {100 * frac:.0f}% |")
     if gae_rows:
-        lines += ["", f"GAE (absLRP, batch {args.gae_batch}, {args.gae_steps} masking steps, one run each, "
+        lines += ["", f"GAE (absLRP, {args.gae_steps} masking steps, one run each, reference first; "
                   "max RSS of the whole process from /usr/bin/time -v):", "",
-                  "| model | images | reference images/s | ours | ratio | reference max RSS GB | ours |", "|---|---|---|---|---|---|---|"]
-        for model, count, ref, ours, ref_rss, our_rss in gae_rows:
-            lines.append(f"| {model} | {count} | {ref:.3f} | {ours:.3f} | {ours / ref:.2f}x | {ref_rss / 1e9:.2f} | {our_rss / 1e9:.2f} |")
+                  "| model | images | batch | reference images/s | ours | ratio | reference max RSS GB | ours |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for model, count, batch, ref, ours, ref_rss, our_rss in gae_rows:
+            lines.append(f"| {model} | {count} | {batch} | {ref:.3f} | {ours:.3f} | {ours / ref:.2f}x "
+                         f"| {ref_rss / 1e9:.2f} | {our_rss / 1e9:.2f} |")
     return "\n".join(lines)
 
 
@@ -236,7 +257,8 @@ BEGIN, END = "<!-- compare-reference: begin -->", "<!-- compare-reference: end -
 def write_section(path, table):
     """Replaces the marked section of `path` (appends it when missing)."""
     command = " ".join(["bash scripts/compare-reference.sh"] + [f"{k}={os.environ[k]}" for k in
-                                                                 ("ROUNDS", "ITERATIONS", "GAE_IMAGES", "GAE_VIT_IMAGES")
+                                                                 ("ROUNDS", "ITERATIONS", "GAE_IMAGES", "GAE_VIT_IMAGES",
+                                                                  "GAE_VIT_BATCH", "GAE_BATCH", "GAE_MODELS", "MODELS", "BATCHES")
                                                                  if k in os.environ])
     section = f"{BEGIN}\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command}`.\n\n{table}\n{END}"
     text = path.read_text() if path.exists() else ""
@@ -257,11 +279,18 @@ def main():
     r.add_argument("--iterations", type=int, default=3)
     r.add_argument("--models", nargs="+", default=MODELS)
     r.add_argument("--batches", nargs="+", type=int, default=[4, 1])
+    r.add_argument("--gae-models", nargs="*", default=["resnet50", "vit_base_patch16_224"])
     r.add_argument("--gae-images", type=int, default=32)
     r.add_argument("--gae-vit-images", type=int, default=32)
     r.add_argument("--gae-batch", type=int, default=16)
+    r.add_argument("--gae-vit-batch", type=int, default=16)
     r.add_argument("--gae-steps", type=int, default=10)
     r.add_argument("--markdown")
+    t = sub.add_parser("render")
+    t.add_argument("--work", required=True)
+    t.add_argument("--iterations", type=int, default=3)
+    t.add_argument("--gae-steps", type=int, default=10)
+    t.add_argument("--markdown")
     b = sub.add_parser("reference-bench")
     for name in ("model", "weights", "input"):
         b.add_argument(name)
@@ -272,7 +301,7 @@ def main():
     g.add_argument("batch", type=int)
     g.add_argument("steps", type=int)
     args = parser.parse_args()
-    {"run": run, "reference-bench": reference_bench, "reference-gae": reference_gae}[args.command](args)
+    {"run": run, "render": render_log, "reference-bench": reference_bench, "reference-gae": reference_gae}[args.command](args)
 
 
 if __name__ == "__main__":
