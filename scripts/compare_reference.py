@@ -256,10 +256,10 @@ BEGIN, END = "<!-- compare-reference: begin -->", "<!-- compare-reference: end -
 
 def write_section(path, table):
     """Replaces the marked section of `path` (appends it when missing)."""
-    command = " ".join(["bash scripts/compare-reference.sh"] + [f"{k}={os.environ[k]}" for k in
+    command = " ".join([f"{k}={os.environ[k]!r}" if " " in os.environ[k] else f"{k}={os.environ[k]}" for k in
                                                                  ("ROUNDS", "ITERATIONS", "GAE_IMAGES", "GAE_VIT_IMAGES",
                                                                   "GAE_VIT_BATCH", "GAE_BATCH", "GAE_MODELS", "MODELS", "BATCHES")
-                                                                 if k in os.environ])
+                                                                 if k in os.environ] + ["bash scripts/compare-reference.sh REFERENCE"])
     section = f"{BEGIN}\nMeasured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command}`.\n\n{table}\n{END}"
     text = path.read_text() if path.exists() else ""
     if BEGIN in text and END in text:
