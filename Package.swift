@@ -82,7 +82,8 @@ let package = Package(
         ),
         .testTarget(
             name: "AbsLRPCommandsTests",
-            dependencies: ["AbsLRPCommands", "GAE", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["AbsLRPCommands", "GAE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            exclude: ["Snapshots"]
         ),
         .testTarget(
             name: "GAETests",
