@@ -4,8 +4,8 @@ import Foundation
 /// whole or not at all.
 ///
 /// Every file of the run is written into a hidden staging folder beside the
-/// output folder (`<parent>/.<name>.staging-<uuid>`, same file system, so the
-/// final moves are renames). Only ``commit()``, called once the run has
+/// output folder (a ``StagingFolder``: `<parent>/.<name>.staging-<pid>-<start>-<boot>-<8 hex>`,
+/// same file system, so the final moves are renames, locked by the live run). Only ``commit()``, called once the run has
 /// succeeded, moves them into ``folder``: each file replaces a file of the
 /// same name (a rerun replaces its own outputs) and leaves every other file
 /// alone (a later run with other methods or targets adds its files beside
@@ -21,27 +21,46 @@ import Foundation
 ///
 /// Each rename is atomic; a process killed during ``commit()`` can leave part
 /// of the new files moved, and a process killed before it leaves its hidden
-/// staging folder (safe to delete).
+/// staging folders behind. The next run for the same output folder (or the
+/// same external file) removes those of runs that are no longer running, and
+/// says so (``StagingFolder/removeStale(for:)``: a live run's are never touched).
 public final class RunOutput {
     /// The output folder (`--out`).
     public let folder: URL
     /// Where the run writes its files; their paths relative to it are their
     /// paths relative to ``folder`` after ``commit()``.
-    public let staging: URL
-    /// Staged files of the run outside ``folder``: (staged, destination).
-    private var external: [(staged: URL, destination: URL)] = []
+    public var staging: URL { stagingFolder.url }
+    private let stagingFolder: StagingFolder
+    /// Staged files of the run outside ``folder``: (staged, destination),
+    /// each in a staging folder of its own beside its destination.
+    private var external: [(staged: URL, destination: URL, folder: StagingFolder)] = []
     private var finished = false
+    /// Hears the stale staging folders this run removes.
+    private let notice: (String) -> Void
 
     /// Creates `folder` (and parents) and a fresh staging folder beside it,
     /// so that an unwritable destination fails in the first second, not after
-    /// an hour.
+    /// an hour. Stale staging folders of `folder` (left by killed runs) are
+    /// removed first, each reported to `notice` (default: a line on stderr).
     /// - Throws: ``OutputError/unwritableFolder(path:reason:)``.
-    public init(folder: URL) throws {
+    public init(folder: URL, notice: @escaping (String) -> Void = RunOutput.standardErrorNotice) throws {
         self.folder = folder.standardizedFileURL
+        self.notice = notice
         try Self.prepareFolder(self.folder)
-        staging = self.folder.deletingLastPathComponent()
-            .appendingPathComponent(".\(self.folder.lastPathComponent).staging-\(UUID().uuidString)")
-        try Self.prepareFolder(staging)
+        Self.removeStaleStaging(for: self.folder, notice: notice)
+        stagingFolder = try StagingFolder(for: self.folder)
+    }
+
+    /// Writes `line` and a newline to standard error.
+    public static func standardErrorNotice(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    private static func removeStaleStaging(for target: URL, notice: (String) -> Void) {
+        for stale in StagingFolder.removeStale(for: target) {
+            notice("removed \(stale.url.path): the staging folder of run \(stale.owner.pid), which is no longer running "
+                   + "(killed before it finished)")
+        }
     }
 
     deinit { if !finished { discard() } }
@@ -67,9 +86,10 @@ public final class RunOutput {
     public func stagedURL(external destination: URL) throws -> URL {
         let destination = destination.standardizedFileURL
         try Self.prepareFolder(destination.deletingLastPathComponent())
-        let staged = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).staged-\(UUID().uuidString)")
-        external.append((staged, destination))
+        Self.removeStaleStaging(for: destination, notice: notice)
+        let folder = try StagingFolder(for: destination)
+        let staged = folder.url.appendingPathComponent(destination.lastPathComponent)
+        external.append((staged, destination, folder))
         return staged
     }
 
@@ -97,14 +117,13 @@ public final class RunOutput {
             }
             moved.append(target)
         }
-        for (staged, destination) in external where FileManager.default.fileExists(atPath: staged.path) {
+        for (staged, destination, _) in external where FileManager.default.fileExists(atPath: staged.path) {
             guard rename(staged.path, destination.path) == 0 else {
                 throw OutputError.cannotCommit(path: destination.path, reason: String(cString: strerror(errno)))
             }
             moved.append(destination)
         }
-        finished = true
-        try? FileManager.default.removeItem(at: staging)
+        discard()
         return moved.sorted { $0.path < $1.path }
     }
 
@@ -112,8 +131,8 @@ public final class RunOutput {
     /// and every destination keep what they had.
     public func discard() {
         finished = true
-        try? FileManager.default.removeItem(at: staging)
-        for (staged, _) in external { try? FileManager.default.removeItem(at: staged) }
+        stagingFolder.remove()
+        for entry in external { entry.folder.remove() }
     }
 
     /// The staged regular files, as paths relative to ``staging``, skipping
