@@ -75,4 +75,49 @@ final class CompositeTests: XCTestCase {
         let epsilon = try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: 1e-6)
         XCTAssertGreaterThan(maxAbsDifference(try flatFirst.relevance(x, targets: nil), try epsilon.relevance(x, targets: nil)), 1e-3)
     }
+
+    /// ResNet's residual additions and VGG ConvMlp's adaptive pool are
+    /// registered children: a composite reaches them by type and by name.
+    /// Evidence: a constant rule there cuts every path to the input (each
+    /// tiny model has one block per stage, and its 4x4 map is pooled up to 7x7).
+    func testCompositesReachResidualAdditionsAndTheConvMlpPool() throws {
+        let resnet = TinyModels.resnet()
+        XCTAssertEqual(resnet.network.operations.filter { $0 is ResidualAddition }.map(\.name),
+                       (1...4).map { "layer\($0).0.residual_addition" })
+        let vgg = TinyModels.vgg()
+        XCTAssertTrue(vgg.network.operations.contains { $0.name == "pre_logits.adaptive_pool" })
+        func lrp(_ classifier: Classifier, _ composite: any Composite) throws -> Tensor {
+            try LayerwiseRelevance(name: "lrp", classifier: classifier, composite: composite)
+                .attribution(TinyModels.input(for: classifier), targets: nil)
+        }
+        let cases: [(Classifier, any Composite)] = [
+            (resnet, LayerMapComposite([(.type(ResidualAddition.self), ConstantRule())], fallback: EpsilonRule())),
+            (resnet, NameMapComposite([(["layer4.0.residual_addition"], ConstantRule())], fallback: EpsilonRule())),
+            (vgg, LayerMapComposite([(.averagePool, ConstantRule())], fallback: EpsilonRule())),
+            (vgg, NameMapComposite([(["pre_logits.adaptive_pool"], ConstantRule())], fallback: EpsilonRule())),
+        ]
+        for (classifier, composite) in cases {
+            let plain = try lrp(classifier, LayerMapComposite([], fallback: EpsilonRule()))
+            XCTAssertGreaterThan(plain.storage.map(abs).max() ?? 0, 1e-4, "\(composite)")
+            XCTAssertEqual(try lrp(classifier, composite).storage.map(abs).max(), 0, "\(composite)")
+        }
+    }
+
+    /// Zennit's composites give `Norm` to the average pools that are timm
+    /// modules (ResNet-D's `downsample.0` AvgPool2d, the head's global pool)
+    /// and the gradient to ConvMlp's pool, which timm calls as a function.
+    func testZennitCompositesMapTheAveragePoolModulesOnly() throws {
+        let vgg = TinyModels.vgg()
+        var names = ruleNames(ZennitComposites.epsilonPlus(), vgg.network)
+        XCTAssertEqual(names["pre_logits.adaptive_pool"], "GradientRule")
+        XCTAssertEqual(names["head.global_pool.pool"], "EpsilonRule")
+        let configuration = ModelConfiguration(
+            architecture: .resnet(ResNetConfiguration(block: .basic, layers: [1, 1, 1, 1], channels: [4, 8, 8, 8],
+                                                      numClasses: 5, avgDown: true)),
+            inputSize: [3, 64, 64], mean: [0, 0, 0], std: [1, 1, 1], cropPct: 1, name: "resnet_d_tiny")
+        let network = Classifier(configuration: configuration).network
+        names = ruleNames(ZennitComposites.epsilonPlus(), network)
+        XCTAssertEqual(names["layer2.0.downsample.0"], "EpsilonRule")
+        XCTAssertEqual(names["layer2.0.residual_addition"], "GradientRule")
+    }
 }

@@ -8,10 +8,15 @@
 ///   (the mean of `|x|`) has the same VJP.
 public final class AdaptiveAvgPool2d: Layer {
     private let outputSize: @Sendable (Int, Int) -> (Int, Int)
+    /// Whether timm calls this pool as a function (`F.adaptive_avg_pool2d`
+    /// in ConvMlp's forward) rather than holding it as a module: Zennit's
+    /// composites, which map modules, never see such a pool.
+    public let isFunctionalInTimm: Bool
 
     /// Pools to `outputSize(H, W)`.
-    public init(name: String, outputSize: @escaping @Sendable (Int, Int) -> (Int, Int)) {
+    public init(name: String, outputSize: @escaping @Sendable (Int, Int) -> (Int, Int), isFunctionalInTimm: Bool = false) {
         self.outputSize = outputSize
+        self.isFunctionalInTimm = isFunctionalInTimm
         super.init(name: name)
     }
 

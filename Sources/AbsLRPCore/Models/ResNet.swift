@@ -107,6 +107,10 @@ struct BlockShape {
 /// Backward (spec section 2): act -> residual addition, split into main and
 /// shortcut shares -> shortcut through downsample, main through the main
 /// branch in reverse -> the block's input gets the plain sum of both.
+///
+/// Children in registration order: the main branch, `residual_addition`,
+/// the final activation, `downsample`; so a composite's entry for
+/// `ResidualAddition` or a block's `NAME.residual_addition` reaches the sum.
 public class ResidualBlock: Module {
     /// The main-branch modules in forward order.
     var mainBranch: [Module] = []
@@ -187,6 +191,7 @@ public final class BasicBlock: ResidualBlock {
             BatchNorm2d(name: n("bn2"), channels: width),
         ]
         mainBranch.forEach { register($0) }
+        register(residualAddition)
         register(finalActivation)
         registerDownsample(shape)
     }
@@ -213,6 +218,7 @@ public final class Bottleneck: ResidualBlock {
             BatchNorm2d(name: n("bn3"), channels: out),
         ]
         mainBranch.forEach { register($0) }
+        register(residualAddition)
         register(finalActivation)
         registerDownsample(shape)
     }

@@ -41,32 +41,38 @@ public final class VGG: Sequential {
 /// timm's `ConvMlp` (VGG's `pre_logits`): fc1 (k x k conv), act1, drop, fc2
 /// (1x1 conv), act2. A feature map smaller than k x k is first average-pooled
 /// up to at least k x k (`F.adaptive_avg_pool2d` in timm's forward); here that
-/// pool is a recorded layer, `pre_logits.adaptive_pool`, explained like any
-/// average pool (the reference has no rule for it and cannot explain such inputs).
-public final class ConvMlp: Sequential {
+/// pool is a registered child, `pre_logits.adaptive_pool` (first, as it runs
+/// first; no state, so the state dict is timm's), recorded only when it runs
+/// and explained like any average pool, so composites reach it by type or
+/// name (the reference has no rule for it and cannot explain such inputs).
+public final class ConvMlp: Module {
     public let kernelSize: Int
     private let adaptivePool: AdaptiveAvgPool2d
+    /// fc1, act1, drop, fc2, act2: the children after the pool.
+    private let layers: [Module]
 
     public init(name: String, inChannels: Int, outChannels: Int, hiddenChannels: Int, kernelSize: Int) {
         self.kernelSize = kernelSize
         adaptivePool = AdaptiveAvgPool2d(name: name.isEmpty ? "adaptive_pool" : "\(name).adaptive_pool",
-                                         outputSize: { h, w in (max(kernelSize, h), max(kernelSize, w)) })
+                                         outputSize: { h, w in (max(kernelSize, h), max(kernelSize, w)) },
+                                         isFunctionalInTimm: true)
+        let n = { (local: String) in name.isEmpty ? local : "\(name).\(local)" }
+        layers = [Conv2d(name: n("fc1"), inChannels: inChannels, outChannels: hiddenChannels, kernelSize: kernelSize),
+                  ReLU(name: n("act1")), Dropout(name: n("drop")),
+                  Conv2d(name: n("fc2"), inChannels: hiddenChannels, outChannels: outChannels, kernelSize: 1),
+                  ReLU(name: n("act2"))]
         super.init(name: name)
-        register(Conv2d(name: childName("fc1"), inChannels: inChannels, outChannels: hiddenChannels,
-                        kernelSize: kernelSize))
-        register(ReLU(name: childName("act1")))
-        register(Dropout(name: childName("drop")))
-        register(Conv2d(name: childName("fc2"), inChannels: hiddenChannels, outChannels: outChannels, kernelSize: 1))
-        register(ReLU(name: childName("act2")))
+        register(adaptivePool)
+        layers.forEach { register($0) }
     }
 
     override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let small = x.shape[2] < kernelSize || x.shape[3] < kernelSize
-        return super.forward(small ? adaptivePool.forward(x, context) : x, context)
+        return layers.reduce(small ? adaptivePool.forward(x, context) : x) { $1.forward($0, context) }
     }
 
     override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
-        var result = context.backward(through: children, r)
+        var result = context.backward(through: layers, r)
         if context.tape.has(adaptivePool) { result = adaptivePool.backward(result, context) }
         context.trace(name, result)
         return result

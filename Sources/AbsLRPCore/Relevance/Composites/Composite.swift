@@ -48,8 +48,8 @@ public struct LayerKind: Sendable, CustomStringConvertible {
     public static let activation = LayerKind("activation") { $0 is ReLU || $0 is GELU }
     /// BatchNorm2d (Zennit's `BatchNorm`).
     public static let batchNorm = type(BatchNorm2d.self)
-    /// Average pools (Zennit's `AvgPool`: AdaptiveAvgPool2d).
-    public static let averagePool = type(AdaptiveAvgPool2d.self)
+    /// Average pools (Zennit's `AvgPool`: AvgPool2d, AdaptiveAvgPool2d).
+    public static let averagePool = LayerKind("average pool") { $0 is AvgPool2d || $0 is AdaptiveAvgPool2d }
     /// Every operation.
     public static let any = LayerKind("any") { _ in true }
 }

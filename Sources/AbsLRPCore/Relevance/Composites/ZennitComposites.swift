@@ -13,13 +13,21 @@
 /// and Zennit's `layer_map_base` before them: activations pass, average
 /// pools take `Norm` (the epsilon rule with the stabiliser), BatchNorm
 /// passes. Everything else takes the gradient (max pools, dropouts,
-/// identities, flatten, and additions such as timm's residual `x + shortcut`,
-/// which is a tensor operation, not a Zennit `Sum` module). The models
+/// identities, flatten, and what timm computes with tensor operations or
+/// functions rather than modules: additions such as the residual
+/// `x + shortcut`, not a Zennit `Sum` module, and ConvMlp's
+/// `F.adaptive_avg_pool2d`, `AdaptiveAvgPool2d.isFunctionalInTimm`). The models
 /// run canonized by `SequentialBatchNormMerge` (`canonizers`).
 public enum ZennitComposites {
     /// Zennit's `layer_map_base(stabilizer)`.
     static func base(stabilizer: Float) -> [(kind: LayerKind, rule: any RelevanceRule)] {
-        [(.activation, PassRule()), (.averagePool, EpsilonRule(epsilon: stabilizer)), (.batchNorm, PassRule())]
+        [(.activation, PassRule()), (averagePoolModule, EpsilonRule(epsilon: stabilizer)), (.batchNorm, PassRule())]
+    }
+
+    /// The average pools that are modules in timm (Zennit's `AvgPool` as it
+    /// meets them).
+    static let averagePoolModule = LayerKind("average pool module") { operation in
+        LayerKind.averagePool.matches(operation) && (operation as? AdaptiveAvgPool2d)?.isFunctionalInTimm != true
     }
 
     /// `layer_map_base`, `convolution` on Conv2d, epsilon on Linear, and
