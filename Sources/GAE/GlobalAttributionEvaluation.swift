@@ -50,7 +50,7 @@ public struct GAEConfiguration: Equatable, Sendable {
 ///    relevant first (``StepwiseMasking``), and their combined impact map;
 /// 5. the score mosaics (``PositivePairing``, ``Mosaic/scoreMosaics(_:channels:imageHeight:imageWidth:)``);
 /// 6. per method (a method with a random stream restarted at the batch's
-///    number, ``RestartableRandomness``), the relevance `rel = normalize_max(relu(R))` of `xp`, of
+///    number, ``RelevancyMethod/restartRandomness(at:)``), the relevance `rel = normalize_max(relu(R))` of `xp`, of
 ///    the mosaics and of every masked step (all for `yp`), and the scores
 ///    (``Scoring``, ``GAEScores``).
 ///
@@ -132,7 +132,7 @@ public final class GlobalAttributionEvaluation {
         progress?.report(GAEProgress(imagesDone: imagesDone, imagesTotal: total, elapsed: earlierSeconds))
 
         for batch in batchNumbers.dropFirst(done.count) {
-            for case let method as RestartableRandomness in methods { method.restartRandomness(at: UInt64(batch)) }
+            methods.forEach { $0.restartRandomness(at: UInt64(batch)) }
             let indices = indices(of: batch)
             let (x, labels) = try loadBatch(dataset, indices: indices)
             let outcome = try evaluateBatch(x, labels: labels, batch: batch, sampling: sampling)

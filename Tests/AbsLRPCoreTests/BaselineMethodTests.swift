@@ -73,8 +73,25 @@ final class BaselineMethodTests: XCTestCase {
         let inChunks = try SmoothGrad(classifier: classifier, samples: 5, noiseLevel: 0.15, seed: 9, chunkSize: 3)
         let a = try inOne.attribution(x, targets: nil)
         assertClose(try inChunks.attribution(x, targets: nil), a, rtol: 1e-5, atol: 1e-7, "chunk size")
+        // chunks of 1 row: the first chunk still holds both images (the forward the logits come from)
+        let single = try SmoothGrad(classifier: classifier, samples: 5, noiseLevel: 0.15, seed: 9, chunkSize: 1)
+        assertClose(try single.attribution(x, targets: nil), a, rtol: 1e-5, atol: 1e-7, "chunk size 1")
         XCTAssertEqual(try inOne.attribution(x, targets: nil), a, "a map is a function of the batch and the seed")
         XCTAssertGreaterThan(maxAbsDifference(a, saliency), 0, "noise changes the map")
+    }
+
+    /// The path's points may go through the model in chunks of any size, the
+    /// input itself first (whose forward gives the logits).
+    func testIntegratedGradientsDoesNotDependOnChunking() throws {
+        let classifier = TinyModels.resnet()
+        let x = TinyModels.input(for: classifier)
+        let whole = try IntegratedGradients(classifier: classifier, steps: 5, chunkSize: 100).explain(x, targets: nil)
+        for chunkSize in [1, 3] {
+            let chunked = try IntegratedGradients(classifier: classifier, steps: 5, chunkSize: chunkSize).explain(x, targets: nil)
+            assertClose(chunked.relevance, whole.relevance, rtol: 1e-5, atol: 1e-6, "chunk size \(chunkSize)")
+            XCTAssertEqual(chunked.targets, whole.targets)
+            assertClose(chunked.logits, classifier.logits(x), rtol: 1e-5, atol: 1e-6, "chunk size \(chunkSize) logits")
+        }
     }
 
     /// Completeness (Sundararajan et al., proposition 1): the attributions

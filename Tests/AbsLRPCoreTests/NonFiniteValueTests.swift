@@ -79,6 +79,25 @@ final class NonFiniteValueTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path), [])
     }
 
+    /// A rule that makes NaN at one layer (a user's composite) leaves the
+    /// forward finite: the error names the method's own traced pass (LRP's,
+    /// not a gradient) and the layer.
+    func testNonFiniteRelevanceInTheBackwardPassNamesThePassAndLayer() throws {
+        struct NaNRule: RelevanceRule {
+            func propagate(_ r: Tensor, at operation: AbsLRPCore.Operation, _ record: Record) -> [Tensor] {
+                record.inputs.map { Tensor(shape: $0.shape) { _ in .nan } }
+            }
+        }
+        let classifier = TinyModels.vgg()
+        let convolutions = classifier.network.operations.filter { $0 is Conv2d }.map(\.name)
+        let method = LayerwiseRelevance(name: "mine", classifier: classifier, composite: NameMapComposite(
+            [([convolutions[1]], NaNRule())], fallback: EpsilonRule()))
+        XCTAssertThrowsError(try method.finiteRelevance(TinyModels.input(for: classifier), targets: nil)) { error in
+            guard let error = error as? NonFiniteRelevanceError else { return XCTFail("\(error)") }
+            XCTAssertEqual([error.method, error.layer, error.pass], ["mine", convolutions[1], "LRP"])
+        }
+    }
+
     func testPictureOfANaNTensorDoesNotTrap() {
         let image = RGBImage(tensor: Tensor(shape: [1, 1, 2], storage: [.nan, 0.5]))
         XCTAssertEqual(image.pixels, [0, 0, 0, 128, 128, 128])

@@ -131,25 +131,23 @@ public struct ExplainJob {
             case .tensorFile: x = tensorInput!.batchSlice(range)
             }
             try classifier.validateInput(x)
-            // One target list per pass: nil = each image's argmax.
-            let passes: [[Int]?]
-            switch targets {
-            case .predicted: passes = [nil]
-            case .classes(let classes): passes = classes.map { Array(repeating: $0, count: range.count) }
-            case .topK(let k):
-                let ranked = classifier.topPredictions(classifier.logits(x), k: k)
-                passes = (0..<k).map { j in ranked.map { $0[j].classIndex } }
-            }
-            for passTargets in passes {
+            /// The method's explanation of the batch for `passTargets` (nil: each image's argmax), checked finite.
+            func explain(_ passTargets: [Int]?) throws -> Explanation {
                 let e = try method.explain(x, targets: passTargets)
                 try method.requireFiniteRelevance(e.relevance, input: x, targets: passTargets)
+                return e
+            }
+            /// The pictures, results and saved rows of one explanation.
+            func record(_ e: Explanation) throws {
                 let (logits, relevance, explained) = (e.logits, e.relevance, e.targets)
-                for (name, map) in e.extras { saved["relevance_\(name)", default: []].append(map) }
-                saved["input", default: []].append(x)
-                saved["logits", default: []].append(logits)
-                saved["relevance", default: []].append(relevance)
-                savedTargets += explained
-                savedSources += sources[range]
+                if relevanceStaged != nil {
+                    for (name, map) in e.extras { saved["relevance_\(name)", default: []].append(map) }
+                    saved["input", default: []].append(x)
+                    saved["logits", default: []].append(logits)
+                    saved["relevance", default: []].append(relevance)
+                    savedTargets += explained
+                    savedSources += sources[range]
+                }
                 let predictions = classifier.topPredictions(logits)
                 let probabilities = classifier.topPredictions(logits, k: classifier.numClasses)
                 for (i, index) in range.enumerated() {
@@ -169,6 +167,20 @@ public struct ExplainJob {
                     results.append(Result(name: names[index], source: sources[index], predictions: predictions[i],
                                           target: explained[i], picture: picture, warning: warning))
                 }
+            }
+            // The first pass: each image's argmax (also the top 1), or the first listed class.
+            let repeated = { (c: Int) in Array(repeating: c, count: range.count) }
+            var first: [Int]?
+            if case .classes(let classes) = targets { first = repeated(classes[0]) }
+            let e = try explain(first)
+            try record(e)
+            // The others: the further listed classes, or the top K's ranks 2...K from the first pass's logits.
+            switch targets {
+            case .predicted: break
+            case .classes(let classes): for c in classes.dropFirst() { try record(try explain(repeated(c))) }
+            case .topK(let k):
+                let ranked = classifier.topPredictions(e.logits, k: k)
+                for j in 1..<k { try record(try explain(ranked.map { $0[j].classIndex })) }
             }
             progress(range.upperBound, count)
         }

@@ -41,4 +41,9 @@ public final class AbsLRP: RelevancyMethod {
     public func explain(_ x: Tensor, targets: [Int]? = nil) throws -> Explanation {
         try explain(x, targets: targets, traces: false)
     }
+
+    /// The positive pass, traced.
+    public func tracedPass(_ x: Tensor, targets: [Int]?) throws -> (pass: String, traces: [String: Tensor]) {
+        ("absLRP", try explain(x, targets: targets, traces: true).traces)
+    }
 }

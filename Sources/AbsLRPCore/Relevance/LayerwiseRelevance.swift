@@ -48,10 +48,22 @@ public final class LayerwiseRelevance: AttributionMethod {
     }
 
     public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
+        let (batch, pass) = try relevancePass(x, targets: targets, traces: false)
+        return Attribution(batch, pass.input)
+    }
+
+    /// The LRP pass, traced (on the canonized model, whose module names are the model's).
+    public func tracedPass(_ x: Tensor, targets: [Int]?) throws -> (pass: String, traces: [String: Tensor]) {
+        ("LRP", try relevancePass(x, targets: targets, traces: true).pass.traces)
+    }
+
+    /// The recorded forward of the canonized model and the backward under the composite's rules.
+    private func relevancePass(_ x: Tensor, targets: [Int]?, traces: Bool)
+        throws -> (batch: RecordedBatch, pass: (input: Tensor, traces: [String: Tensor])) {
         try classifier.validateInput(x)
         let (logits, tape) = canonized.recordedForward(x)
         let batch = RecordedBatch(logits: logits, tape: tape, targets: try resolveTargets(targets, logits: logits))
-        return Attribution(batch, canonized.backward(batch.targetLogitSeed, tape: tape, rules: rules).input)
+        return (batch, canonized.backward(batch.targetLogitSeed, tape: tape, rules: rules, traces: traces))
     }
 }
 

@@ -11,16 +11,12 @@ public struct LocalisationWarning: Equatable, Sendable, CustomStringConvertible 
     public var reason: String?
 
     /// The warning for `map`, or nil when it is not constant. `input` is the
-    /// explained image (1, C, H, W), used to tell Grad-CAM's feature-map size.
+    /// explained image (1, C, H, W); the reason is the method's
+    /// (``RelevancyMethod/constantMapReason(for:)``).
     public static func check(_ map: SummedRelevance, method: RelevancyMethod, image: String,
                              input: Tensor) -> LocalisationWarning? {
         guard map.isConstant else { return nil }
-        var reason: String?
-        if let gradcam = method as? GradCAM, let size = try? gradcam.featureMapSize(for: input), size == [1, 1] {
-            reason = "Grad-CAM's last feature map is 1x1 for a \(input.shape[2])x\(input.shape[3]) input "
-                + "of \(method.classifier.configuration.name)"
-        }
-        return LocalisationWarning(method: method.name, image: image, reason: reason)
+        return LocalisationWarning(method: method.name, image: image, reason: method.constantMapReason(for: input))
     }
 
     public var description: String {

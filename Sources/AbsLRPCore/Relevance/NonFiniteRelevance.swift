@@ -5,8 +5,9 @@ public struct NonFiniteRelevanceError: Error, CustomStringConvertible, Equatable
     /// The module's dotted name (`features.3`), or nil when every layer's
     /// values were finite and the method's own arithmetic made the value.
     public var layer: String?
-    /// "forward" (the layer's output), "absLRP" or "gradient" (the traced
-    /// backward pass), or "method".
+    /// "forward" (the layer's output), the traced backward pass's name
+    /// ("absLRP", "LRP", "gradient": ``RelevancyMethod/tracedPass(_:targets:)``),
+    /// or "method".
     public var pass: String
     public var value: Float
 
@@ -29,24 +30,18 @@ extension RelevancyMethod {
     /// Throws ``NonFiniteRelevanceError`` when `relevance` (of `input` for
     /// `targets`) holds a NaN or infinity. Only then it finds the layer: the
     /// first module (in forward order) whose recorded output is not finite,
-    /// else the first (in backward order) whose traced relevance (the
-    /// positive pass for ``AbsLRP``, the gradient otherwise) is not.
+    /// else the first (in backward order) whose value in the method's traced
+    /// pass (``RelevancyMethod/tracedPass(_:targets:)``) is not.
     public func requireFiniteRelevance(_ relevance: Tensor, input: Tensor, targets: [Int]?) throws {
         guard let (_, value) = relevance.firstNonFinite() else { return }
-        let (logits, tape) = classifier.recordedForward(input)
+        let (_, tape) = classifier.recordedForward(input)
         let modules = classifier.network.allModules.filter { !$0.name.isEmpty }
         for module in modules where tape.has(module) {
             if let (_, v) = tape.record(for: module).output.firstNonFinite() {
                 throw NonFiniteRelevanceError(method: name, layer: module.name, pass: "forward", value: v)
             }
         }
-        let pass: String, traces: [String: Tensor]
-        if let abslrp = self as? AbsLRP {
-            (pass, traces) = ("absLRP", try abslrp.explain(input, targets: targets, traces: true).traces)
-        } else {
-            let seed = Tensor.oneHot(targets ?? logits.argmaxRows(), classes: logits.shape[1])
-            (pass, traces) = ("gradient", classifier.backward(seed, tape: tape, rules: .gradient, traces: true).traces)
-        }
+        let (pass, traces) = try tracedPass(input, targets: targets)
         for module in modules.reversed() {
             if let (_, v) = traces[module.name]?.firstNonFinite() {
                 throw NonFiniteRelevanceError(method: name, layer: module.name, pass: pass, value: v)

@@ -10,6 +10,38 @@ public protocol RelevancyMethod: AnyObject {
     /// The explanation of `x` (B, C, H, W) for `targets` (argmax of the
     /// logits when nil).
     func explain(_ x: Tensor, targets: [Int]?) throws -> Explanation
+
+    /// The method's backward pass of `x` for `targets`, traced: the values at
+    /// every module's input by module name, and the pass's name. Only asked
+    /// for to find where relevance became non-finite
+    /// (``requireFiniteRelevance(_:input:targets:)``); by default the target
+    /// logit's gradient ("gradient"), absLRP's positive pass ("absLRP"), LRP's
+    /// pass under its composite ("LRP").
+    func tracedPass(_ x: Tensor, targets: [Int]?) throws -> (pass: String, traces: [String: Tensor])
+
+    /// Why the method's map of `input` (1, C, H, W) is constant when its
+    /// structure explains it (Grad-CAM on a 1x1 feature map), for
+    /// ``LocalisationWarning``; nil by default.
+    func constantMapReason(for input: Tensor) -> String?
+
+    /// Starts the method's random stream afresh for `key`, for methods whose
+    /// maps come from a stream that advances from call to call (``RandomRelevance``):
+    /// the maps that follow then depend only on the seed and the key, not on
+    /// the calls before (GAE restarts every method at each batch's number, so
+    /// a batch gets the same maps in one run, in a shard and after a resume).
+    /// Does nothing by default.
+    func restartRandomness(at key: UInt64)
+}
+
+extension RelevancyMethod {
+    public func tracedPass(_ x: Tensor, targets: [Int]?) throws -> (pass: String, traces: [String: Tensor]) {
+        let batch = try recordBatch(x, targets: targets)
+        return ("gradient", targetGradient(batch, traces: true).traces)
+    }
+
+    public func constantMapReason(for input: Tensor) -> String? { nil }
+
+    public func restartRandomness(at key: UInt64) {}
 }
 
 extension RelevancyMethod {

@@ -38,6 +38,13 @@ public final class GradCAM: AttributionMethod {
         return Array(record.shape.suffix(2))
     }
 
+    /// Said when the feature map is 1x1: every map is then constant.
+    public func constantMapReason(for input: Tensor) -> String? {
+        guard let size = try? featureMapSize(for: input), size == [1, 1] else { return nil }
+        return "Grad-CAM's last feature map is 1x1 for a \(input.shape[2])x\(input.shape[3]) input "
+            + "of \(classifier.configuration.name)"
+    }
+
     public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
         let batch = try recordBatch(x, targets: targets)
         let gradient = targetGradient(batch, traces: true).traces[site.name]!

@@ -9,7 +9,9 @@
 ///
 /// Completeness: `sum(attribution) ≈ f_t(x) - f_t(0)`, exact as m grows
 /// (the trapezoid error is O(1/m^2) where f is smooth along the path). The
-/// `m * B` scaled inputs go through the model `chunkSize` rows at a time.
+/// `m * B` scaled inputs go through the model `chunkSize` rows at a time,
+/// the inputs themselves (`alpha = 1`) first: their recorded forward gives
+/// the explanation's logits (`derivedInputGradients`).
 public final class IntegratedGradients: AttributionMethod {
     public let name = "integrated-gradients"
     public let classifier: Classifier
@@ -26,15 +28,17 @@ public final class IntegratedGradients: AttributionMethod {
     }
 
     public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
-        let (logits, t) = try inferenceBatch(x, targets: targets)
-        let n = x.sampleCount, intervals = Float(steps - 1)
+        let n = x.sampleCount, steps = self.steps, intervals = Float(steps - 1)
+        // copy c is path point k = c - 1, copy 0 the input itself (k = m - 1), whose forward gives the logits
+        let point = { (copy: Int) in copy == 0 ? steps - 1 : copy - 1 }
         let alpha = (0..<steps).map { Float($0) / intervals }
         let weight = (0..<steps).map { k in (k == 0 || k == steps - 1 ? 0.5 : 1) / intervals }
         var integral = Tensor(shape: x.shape)
-        classifier.derivedInputGradients(of: x, targets: t, copies: steps, chunkSize: chunkSize, derive: { k, _, image in
-            image.map { alpha[k] * $0 }
-        }, use: { k, b, gradient in
-            for (i, g) in zip((b * n)..<((b + 1) * n), gradient) { integral.storage[i] += weight[k] * g }
+        let (logits, t) = try derivedInputGradients(of: x, targets: targets, copies: steps, chunkSize: chunkSize,
+                                                    derive: { copy, _, image in
+            image.map { alpha[point(copy)] * $0 }
+        }, use: { copy, b, gradient in
+            for (i, g) in zip((b * n)..<((b + 1) * n), gradient) { integral.storage[i] += weight[point(copy)] * g }
         })
         return Attribution(logits: logits, targets: t, map: x * integral)
     }

@@ -27,14 +27,6 @@ extension RelevancyMethod {
         return RecordedBatch(logits: logits, tape: tape, targets: try resolveTargets(targets, logits: logits))
     }
 
-    /// An inference-only forward of `x` (nothing recorded) and the classes
-    /// to explain: for the methods that run the model on derived inputs only.
-    func inferenceBatch(_ x: Tensor, targets: [Int]?) throws -> (logits: Tensor, targets: [Int]) {
-        try classifier.validateInput(x)
-        let logits = classifier.logits(x)
-        return (logits, try resolveTargets(targets, logits: logits))
-    }
-
     /// `∂ logits[b, t_b] / ∂ x_b` (B, C, H, W) over a recorded batch; with
     /// `traces`, also the gradient at every module's input by module name.
     func targetGradient(_ batch: RecordedBatch, traces: Bool = false) -> (input: Tensor, traces: [String: Tensor]) {

@@ -8,7 +8,9 @@
 /// (the paper's noise level: a fraction of the input's range; they recommend
 /// 10-20%). The noise is drawn from `SplitMix64(seed)` afresh at each call,
 /// in row order (copy, image), so a map is a function of the batch and the
-/// seed. The `n * B` noisy rows go through the model `chunkSize` at a time.
+/// seed. The images themselves and their `n * B` noisy copies go through the
+/// model `chunkSize` rows at a time, the images first: their recorded forward
+/// gives the explanation's logits (`derivedInputGradients`).
 public final class SmoothGrad: AttributionMethod {
     public let name = "smoothgrad"
     public let classifier: Classifier
@@ -31,7 +33,6 @@ public final class SmoothGrad: AttributionMethod {
     }
 
     public func attribute(_ x: Tensor, targets: [Int]?) throws -> Attribution {
-        let (logits, t) = try inferenceBatch(x, targets: targets)
         let n = x.sampleCount
         let sigma = (0..<x.shape[0]).map { b -> Float in
             let image = x.storage[(b * n)..<((b + 1) * n)]
@@ -40,9 +41,12 @@ public final class SmoothGrad: AttributionMethod {
         var rng = SplitMix64(seed: seed)
         var mean = Tensor(shape: x.shape)
         let weight = 1 / Float(samples)
-        classifier.derivedInputGradients(of: x, targets: t, copies: samples, chunkSize: chunkSize, derive: { _, b, image in
+        // copy 0 is the image itself (its forward gives the logits); copies 1...n are the noisy ones
+        let (logits, t) = try derivedInputGradients(of: x, targets: targets, copies: samples + 1, chunkSize: chunkSize,
+                                                    derive: { _, b, image in
             image.map { $0 + sigma[b] * rng.nextNormal() }
-        }, use: { _, b, gradient in
+        }, use: { copy, b, gradient in
+            guard copy > 0 else { return }
             for (i, g) in zip((b * n)..<((b + 1) * n), gradient) { mean.storage[i] += weight * abs(g) }
         })
         return Attribution(logits: logits, targets: t, map: mean)
