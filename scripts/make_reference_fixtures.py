@@ -22,7 +22,7 @@ block is not zero).
 
 Each fixture is a small configuration of one variant the model families
 support (dilated ResNets, deep and tiered stems, average-pool shortcuts,
-base_width, ViT patch and image sizes, qkv without bias, no head); a
+base_width, cardinality, ViT patch and image sizes, qkv without bias, no head); a
 variant the reference cannot run is refused by the families instead.
 """
 import argparse
@@ -68,6 +68,12 @@ FIXTURES = {
     "resnet_wide_mini": (
         {"block": "bottleneck", "layers": [1, 1, 1, 1], "channels": [4, 4, 8, 8], "base_width": 128,
          "num_classes": 10, "in_chans": 3}, [3, 32, 32], 9, 2),
+    # timm's resnext50_32x4d: cardinality (grouped 3x3 convolutions) with
+    # base_width; here 4 groups of 2 channels (floor(16 * 8 / 64) * 4 = 8),
+    # strided in layer2.0, inside an identity-shortcut block in layer2.1.
+    "resnext_mini": (
+        {"block": "bottleneck", "layers": [1, 2, 1, 1], "channels": [16, 16, 32, 32], "cardinality": 4,
+         "base_width": 8, "num_classes": 10, "in_chans": 3}, [3, 32, 32], 15, 2),
     # ViT patch 14 (as the DINOv2/CLIP-L names) on 28x28, qkv without bias.
     "vit_patch14_no_qkv_bias_mini": (
         {"img_size": 28, "patch_size": 14, "embed_dim": 24, "depth": 2, "num_heads": 2, "mlp_ratio": 2.0,

@@ -46,6 +46,19 @@ final class FusedRuleTests: XCTestCase {
         }
     }
 
+    func testGroupedConvolutionContributions() {
+        let cases: [(c: Int, o: Int, g: Int, k: Int, s: Int, batch: Int)] = [(4, 6, 2, 3, 1, 2), (6, 6, 3, 3, 2, 3), (8, 4, 4, 1, 1, 1)]
+        for (i, t) in cases.enumerated() {
+            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.k / 2,
+                              groups: t.g)
+            conv.setParameter("weight", randomTensor([t.o, t.c / t.g, t.k, t.k], seed: UInt64(40 + i)))
+            conv.setParameter("bias", randomTensor([t.o], seed: UInt64(50 + i)))
+            let signed = randomTensor([t.batch, t.c, 7, 8], seed: UInt64(60 + i))
+            checkAffine(conv, signed.map { max($0, 0) }, nonnegative: true, "grouped conv case \(i), x >= 0")
+            checkAffine(conv, signed, nonnegative: false, "grouped conv case \(i), signed x")
+        }
+    }
+
     func testLinearWithNonnegativeInputUsesOneProductOfWPlusAbsW() {
         let linear = Linear(name: "fc", inFeatures: 13, outFeatures: 7)
         linear.setParameter("weight", randomTensor([7, 13], seed: 1))

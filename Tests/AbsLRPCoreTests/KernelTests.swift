@@ -4,10 +4,13 @@ import XCTest
 /// Every kernel against a naive-loop version, element by element (relative
 /// 1e-5), on odd shapes.
 final class KernelTests: XCTestCase {
-    /// Direct 7-loop convolution; tap `(u, v)` reads `(i*stride - padding + u*dilation, ...)`.
-    static func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int, dilation: Int = 1) -> Tensor {
-        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+    /// Direct 7-loop convolution; tap `(u, v)` reads `(i*stride - padding + u*dilation, ...)`;
+    /// with `groups`, output channel `oc` reads input channels `(oc / (O/G)) * C/G + ic`, `ic < C/G`.
+    static func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int, dilation: Int = 1,
+                          groups: Int = 1) -> Tensor {
+        let (n, h, wd) = (x.shape[0], x.shape[2], x.shape[3])
+        let (o, c, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        precondition(c * groups == x.shape[1])
         let oh = (h + 2 * padding - dilation * (kh - 1) - 1) / stride + 1
         let ow = (wd + 2 * padding - dilation * (kw - 1) - 1) / stride + 1
         var y = Tensor(shape: [n, o, oh, ow])
@@ -16,7 +19,7 @@ final class KernelTests: XCTestCase {
             for ic in 0..<c { for u in 0..<kh { for v in 0..<kw {
                 let yy = i * stride - padding + u * dilation, xx = j * stride - padding + v * dilation
                 if yy >= 0 && yy < h && xx >= 0 && xx < wd {
-                    s += Double(x[bi, ic, yy, xx]) * Double(w[oc, ic, u, v])
+                    s += Double(x[bi, oc / (o / groups) * c + ic, yy, xx]) * Double(w[oc, ic, u, v])
                 }
             } } }
             y[bi, oc, i, j] = Float(s)
@@ -48,18 +51,18 @@ final class KernelTests: XCTestCase {
     }
 
     /// Input gradient of a convolution by direct loops: `dx[c, y, x] = sum g[o, oy, ox] w[o, c, u, v]`
-    /// over the windows that read `(y, x)`.
+    /// over the windows that read `(y, x)` (and, with `groups`, over the output channels of `c`'s group).
     static func naiveConvInputGradient(_ g: Tensor, _ w: Tensor, inputShape: [Int], stride: Int, padding: Int,
-                                       dilation: Int = 1) -> Tensor {
-        let (n, c, h, wd) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
-        let (o, kh, kw, oh, ow) = (w.shape[0], w.shape[2], w.shape[3], g.shape[2], g.shape[3])
-        var dx = [Double](repeating: 0, count: n * c * h * wd)
+                                       dilation: Int = 1, groups: Int = 1) -> Tensor {
+        let (n, channels, h, wd) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let (o, c, kh, kw, oh, ow) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3], g.shape[2], g.shape[3])
+        var dx = [Double](repeating: 0, count: n * channels * h * wd)
         for bi in 0..<n { for oc in 0..<o { for i in 0..<oh { for j in 0..<ow {
             let gv = Double(g[bi, oc, i, j])
             for ic in 0..<c { for u in 0..<kh { for v in 0..<kw {
                 let yy = i * stride - padding + u * dilation, xx = j * stride - padding + v * dilation
                 if yy >= 0 && yy < h && xx >= 0 && xx < wd {
-                    dx[((bi * c + ic) * h + yy) * wd + xx] += gv * Double(w[oc, ic, u, v])
+                    dx[((bi * channels + oc / (o / groups) * c + ic) * h + yy) * wd + xx] += gv * Double(w[oc, ic, u, v])
                 }
             } } }
         } } } }
@@ -90,6 +93,70 @@ final class KernelTests: XCTestCase {
                             rtol: 1e-5, atol: 1e-5, "input gradient, \(label)")
             }
         }
+    }
+
+    /// Grouped convolutions (ResNeXt's `cardinality`; depthwise when G = C):
+    /// forward, input gradient and the absolute twin's input gradient against
+    /// direct loops, whole, in slabs of output rows and with images side by side.
+    func testGroupedConv2dMatchesDirectLoops() {
+        let saved = Conv2d.columnBudget
+        defer { Conv2d.columnBudget = saved }
+        let cases: [(c: Int, o: Int, g: Int, k: Int, s: Int, p: Int, d: Int, bias: Bool)] = [
+            (4, 6, 2, 3, 1, 1, 1, true), (6, 6, 3, 3, 2, 1, 1, false), (8, 4, 4, 1, 1, 0, 1, true), (6, 9, 3, 1, 2, 0, 1, false),
+            (4, 8, 4, 3, 1, 2, 2, true), (3, 6, 3, 3, 2, 3, 3, false), (4, 4, 4, 2, 2, 0, 1, true),
+        ]
+        for budget in [40, 300, 1 << 20] {
+            Conv2d.columnBudget = budget
+            for (i, t) in cases.enumerated() {
+                let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p,
+                                  dilation: t.d, groups: t.g, bias: t.bias)
+                XCTAssertEqual(conv.parameter("weight").shape, [t.o, t.c / t.g, t.k, t.k])
+                conv.setParameter("weight", randomTensor([t.o, t.c / t.g, t.k, t.k], seed: UInt64(80 + i)))
+                if t.bias { conv.setParameter("bias", randomTensor([t.o], seed: UInt64(90 + i))) }
+                let x = randomTensor([3, t.c, 9, 11], seed: UInt64(100 + i))
+                let (w, label) = (conv.parameter("weight"), "budget \(budget), case \(i)")
+                let y = conv.apply(x)
+                assertClose(y, Self.naiveConv(x, w, t.bias ? conv.parameter("bias") : nil, stride: t.s, padding: t.p,
+                                              dilation: t.d, groups: t.g),
+                            rtol: 1e-5, atol: 1e-5, "forward, \(label)")
+                let g = randomTensor(y.shape, seed: UInt64(110 + i)), record = recordOf(conv, x)
+                assertClose(conv.vjp(g, record)[0],
+                            Self.naiveConvInputGradient(g, w, inputShape: x.shape, stride: t.s, padding: t.p, dilation: t.d,
+                                                        groups: t.g),
+                            rtol: 1e-5, atol: 1e-5, "input gradient, \(label)")
+                assertClose(conv.absoluteVJP(g, record)[0],
+                            Self.naiveConvInputGradient(g, w.absolute, inputShape: x.shape, stride: t.s, padding: t.p,
+                                                        dilation: t.d, groups: t.g),
+                            rtol: 1e-5, atol: 1e-5, "absolute input gradient, \(label)")
+            }
+        }
+    }
+
+    /// A grouped weight too large to cache (3000 x 3000 values) derives `|W|`
+    /// in blocks of 1398 rows, which end inside the groups of 1500 output
+    /// channels: each group's product must still start at its own first row.
+    func testGroupedConv2dAbsoluteTwinDerivedInBlocksThatCrossGroups() {
+        let (groupIn, groupOut, pixels) = (3000, 1500, 2)
+        let conv = Conv2d(name: "c", inChannels: 2 * groupIn, outChannels: 2 * groupOut, kernelSize: 1, groups: 2, bias: false)
+        conv.setParameter("weight", randomTensor([2 * groupOut, groupIn, 1, 1], seed: 120))
+        let x = randomTensor([1, 2 * groupIn, 1, pixels], seed: 121)
+        let record = recordOf(conv, x)
+        let s = randomTensor(record.output.shape, seed: 122)
+        // dx[c, p] = sum over the output channels o of c's group of s[o, p] |w[o, c - group * groupIn]|
+        var expected = [Double](repeating: 0, count: x.count)
+        conv.parameter("weight").storage.withUnsafeBufferPointer { w in
+            s.storage.withUnsafeBufferPointer { s in
+                for o in 0..<(2 * groupOut) {
+                    let group = o / groupOut
+                    for ic in 0..<groupIn {
+                        let a = Double(abs(w[o * groupIn + ic])), c = group * groupIn + ic
+                        for p in 0..<pixels { expected[c * pixels + p] += a * Double(s[o * pixels + p]) }
+                    }
+                }
+            }
+        }
+        assertClose(conv.absoluteVJP(s, record)[0], Tensor(shape: x.shape, storage: expected.map { Float($0) }),
+                    rtol: 1e-4, atol: 1e-4, "absolute input gradient")
     }
 
     func testCol2imIsTheAdjointOfIm2col() {

@@ -53,6 +53,23 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    /// Grouped convolutions (ResNeXt's 3x3 with `cardinality` groups, strided,
+    /// dilated, and depthwise).
+    func testGroupedConv2d() {
+        for (i, t) in [(c: 4, o: 6, g: 2, s: 1, p: 1, d: 1), (c: 6, o: 3, g: 3, s: 2, p: 1, d: 1), (c: 4, o: 4, g: 4, s: 1, p: 2, d: 2)]
+            .enumerated() {
+            func make(_ abs: Bool) -> Conv2d {
+                let c = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: 3, stride: t.s, padding: t.p,
+                               dilation: t.d, groups: t.g)
+                c.setParameter("weight", randomTensor([t.o, t.c / t.g, 3, 3], seed: UInt64(60 + i)).map { abs ? Swift.abs($0) : $0 })
+                c.setParameter("bias", randomTensor([t.o], seed: UInt64(70 + i)).map { abs ? Swift.abs($0) : $0 })
+                return c
+            }
+            check("conv2d \(t.g) groups stride \(t.s) dilation \(t.d)", make(false), twin: make(true),
+                  x: randomTensor([2, t.c, 6, 5], seed: UInt64(80 + i)), seed: UInt64(90 + i))
+        }
+    }
+
     func testLinear() {
         func make(_ abs: Bool) -> Linear {
             let l = Linear(name: "fc", inFeatures: 5, outFeatures: 4)

@@ -21,10 +21,11 @@ extension AffineLayer {
 }
 
 extension Conv2d: MatrixProductLayer {
-    /// One `[O, C*kh*kw] x [C*kh*kw, OH*OW]` product per image.
+    /// One `[O/G, (C/G)*kh*kw] x [(C/G)*kh*kw, OH*OW]` product per image and group (`G` groups).
     public func forwardProducts(_ record: Record) -> [(m: Int, n: Int, k: Int)] {
         let y = record.output
-        return Array(repeating: (outChannels, y.shape[2] * y.shape[3], inChannels * kernelSize * kernelSize), count: y.shape[0])
+        return Array(repeating: (outChannels / groups, y.shape[2] * y.shape[3], inChannels / groups * kernelSize * kernelSize),
+                     count: y.shape[0] * groups)
     }
 }
 

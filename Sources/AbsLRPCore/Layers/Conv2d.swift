@@ -1,26 +1,39 @@
-/// 2-D convolution (`nn.Conv2d`, groups 1), computed as im2col + sgemm.
+/// 2-D convolution (`nn.Conv2d`, any `groups`), computed as im2col + sgemm.
 ///
 /// - input `x`: (B, C, H, W); output `y`: (B, O, OH, OW),
 ///   `OH = floor((H + 2p - d*(k - 1) - 1) / s) + 1` (likewise `OW`), `d` the dilation
-/// - `weight`: (O, C, kh, kw), read as the `[O, C*kh*kw]` matrix; `bias`: (O)
+/// - `weight`: (O, C/G, kh, kw), read as the `[O, (C/G)*kh*kw]` matrix; `bias`: (O)
 ///
-///     y_b = W · im2col(x_b) + b
+///     y_b = W · im2col(x_b) + b                                  (G = 1)
+///     y_b[group g] = W[group g] · im2col(x_b)[group g] + b       (G groups)
 ///
-/// Backward products are `col2im(M^T · g_b)` with `M` one of `W`, `|W|`,
-/// `W + |W|` (`WeightMatrix`; the rules are `AffineLayer`'s).
+/// With `G` groups (timm's `cardinality`, ResNeXt), output channels
+/// `g*O/G ..< (g+1)*O/G` read only input channels `g*C/G ..< (g+1)*C/G`:
+/// the column matrix of the whole image is unfolded once, and its rows
+/// `g*(C/G)*kh*kw ..< (g+1)*(C/G)*kh*kw` (group g's channels, as `im2col`
+/// orders rows by channel) are multiplied by group g's rows of `W`, one GEMM
+/// per group (`forEachGroupBlock`). Backward products are
+/// `col2im(M^T · g_b)` with `M` one of `W`, `|W|`, `W + |W|` (`WeightMatrix`;
+/// the rules are `AffineLayer`'s), group by group in the same way.
 public final class Conv2d: AffineLayer {
-    public let inChannels, outChannels, kernelSize, stride, padding, dilation: Int
+    public let inChannels, outChannels, kernelSize, stride, padding, dilation, groups: Int
 
     public init(name: String, inChannels: Int, outChannels: Int, kernelSize: Int,
-                stride: Int = 1, padding: Int = 0, dilation: Int = 1, bias: Bool = true) {
+                stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
+        precondition(groups >= 1 && inChannels % groups == 0 && outChannels % groups == 0,
+                     "\(name): \(inChannels) input and \(outChannels) output channels in \(groups) groups")
         self.inChannels = inChannels; self.outChannels = outChannels
         self.kernelSize = kernelSize; self.stride = stride; self.padding = padding; self.dilation = dilation
+        self.groups = groups
         super.init(name: name)
-        registerState("weight", shape: [outChannels, inChannels, kernelSize, kernelSize])
+        registerState("weight", shape: [outChannels, inChannels / groups, kernelSize, kernelSize])
         if bias { registerState("bias", shape: [outChannels]) }
     }
 
+    /// Rows of the column matrix of one image: `C * kh * kw`.
     private var patchSize: Int { inChannels * kernelSize * kernelSize }
+    /// Rows of one group's part of the column matrix, the inner extent of its GEMM: `(C/G) * kh * kw`.
+    private var groupPatchSize: Int { patchSize / groups }
 
     /// The geometry of this convolution on an input of spatial size H x W.
     public func geometry(height: Int, width: Int) -> ConvGeometry {
@@ -72,12 +85,32 @@ public final class Conv2d: AffineLayer {
         return out
     }
 
+    /// Calls `body(group, rows, M[rows, :], isFirstOfGroup)` for the blocks of
+    /// output channels `WeightMatrices.forEachBlock` hands out, cut where a
+    /// group ends, so that each call is one GEMM of one group (callers
+    /// accumulate a group's products with `beta = isFirstOfGroup ? 0 : 1`).
+    /// With one group these are `forEachBlock`'s blocks unchanged.
+    private func forEachGroupBlock(_ matrix: WeightMatrix, of weight: Tensor,
+                                   _ body: (Int, Range<Int>, UnsafePointer<Float>, Bool) -> Void) {
+        weightMatrices.forEachBlock(matrix, of: weight, rows: outChannels) { block, m, isFirst in
+            guard groups > 1 else { return body(0, block, m, isFirst) }
+            let perGroup = outChannels / groups
+            var row = block.lowerBound
+            while row < block.upperBound {
+                let group = row / perGroup, end = min(block.upperBound, (group + 1) * perGroup)
+                body(group, row..<end, m + (row - block.lowerBound) * groupPatchSize, row == group * perGroup)
+                row = end
+            }
+        }
+    }
+
     /// `M · im2col(x_b) + bias` for every image, cut as `Tiling` says.
     private func product(_ x: Tensor, _ matrix: WeightMatrix, bias: [Float]?) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "\(name): input \(x.shape), expected (B, \(inChannels), H, W)")
         let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let geo = geometry(height: h, width: w)
         let (oh, ow, l, p, imageSize) = (geo.outputHeight, geo.outputWidth, geo.outputPixels, patchSize, inChannels * h * w)
+        let k = groupPatchSize
         precondition(oh > 0 && ow > 0, "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel (dilation \(dilation))")
         let tile = tiling(batch: b, geo)
         let direct = isPointwise && tile.images == 1
@@ -103,13 +136,15 @@ public final class Conv2d: AffineLayer {
                             }
                         }
                         let cols = direct ? UnsafePointer(xs.baseAddress! + first * imageSize) : UnsafePointer(columns.base)
-                        // each block of output channels of M writes its own rows
-                        weightMatrices.forEachBlock(matrix, of: weight, rows: outChannels) { block, m, _ in
+                        // each block of output channels of M writes its own rows,
+                        // from its group's rows of the column matrix
+                        forEachGroupBlock(matrix, of: weight) { group, block, m, _ in
+                            let groupColumns = cols + group * k * ld
                             if n == 1 {
-                                sgemm(m: block.count, n: width, k: p, a: m, b: cols,
+                                sgemm(m: block.count, n: width, k: k, a: m, b: groupColumns,
                                       c: ys + first * outChannels * l + block.lowerBound * l + top * ow, ldc: l)
                             } else {
-                                sgemm(m: block.count, n: ld, k: p, a: m, b: cols, c: product.base + block.lowerBound * ld)
+                                sgemm(m: block.count, n: ld, k: k, a: m, b: groupColumns, c: product.base + block.lowerBound * ld)
                             }
                         }
                         if n > 1 {
@@ -159,6 +194,7 @@ public final class Conv2d: AffineLayer {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let geo = geometry(height: h, width: w)
         let (oh, ow, l, p, imageSize) = (geo.outputHeight, geo.outputWidth, geo.outputPixels, patchSize, inChannels * h * w)
+        let k = groupPatchSize
         let tile = tiling(batch: b, geo)
         let direct = isPointwise && tile.images == 1
         let weight = parameter("weight")
@@ -185,10 +221,11 @@ public final class Conv2d: AffineLayer {
                                                   : (UnsafePointer(gathered.base), ld)
                         // direct: the column matrix is the input gradient itself
                         let target = direct ? base : columns.base
-                        // target[p, ld] = M[O, p]^T · rhs[O, ld], accumulated over blocks of O
-                        weightMatrices.forEachBlock(matrix, of: weight, rows: outChannels) { block, m, isFirst in
-                            sgemm(transposeA: true, m: p, n: ld, k: block.count, a: m, b: rhs + block.lowerBound * ldRHS,
-                                  ldb: ldRHS, beta: isFirst ? 0 : 1, c: target)
+                        // target[p, ld] = M[O, p]^T · rhs[O, ld], accumulated over blocks of O;
+                        // with groups, group g's rows of target from group g's rows of M and rhs
+                        forEachGroupBlock(matrix, of: weight) { group, block, m, isFirst in
+                            sgemm(transposeA: true, m: k, n: ld, k: block.count, a: m, b: rhs + block.lowerBound * ldRHS,
+                                  ldb: ldRHS, beta: isFirst ? 0 : 1, c: target + group * k * ld)
                         }
                         for j in 0..<n where !direct {
                             let image = base + j * imageSize

@@ -47,7 +47,8 @@ public final class ResNet: Sequential {
                 let shortcut: BlockShape.Shortcut = i == 0 && (stride != 1 || inChannels != out)
                     ? (c.avgDown ? .averagePool : .convolution) : .identity
                 let shape = BlockShape(inChannels: inChannels, width: c.bottleneckWidth(planes: planes), outChannels: out,
-                                       stride: stride, firstDilation: previousDilation, dilation: dilation, shortcut: shortcut)
+                                       groups: c.cardinality, stride: stride, firstDilation: previousDilation,
+                                       dilation: dilation, shortcut: shortcut)
                 let name = layer.childName("\(i)")
                 switch c.block {
                 case .basic: layer.register(BasicBlock(name: name, shape))
@@ -85,7 +86,8 @@ public final class ResNet: Sequential {
 
 /// Where a residual block sits in its network: input channels, the width of
 /// its main branch (a Bottleneck's `floor(planes * base_width / 64) * cardinality`,
-/// a BasicBlock's `planes`), output channels, the stride of its strided
+/// a BasicBlock's `planes`), output channels, the groups of a Bottleneck's
+/// 3x3 convolution (timm's `cardinality`), the stride of its strided
 /// convolution, the dilations of its first 3x3 convolution (`firstDilation`)
 /// and of the others (`dilation`; a 3x3 convolution of dilation d pads by d),
 /// and its shortcut.
@@ -95,7 +97,7 @@ struct BlockShape {
     /// stride, ceil mode, padding not counted; 1x1 conv; BN).
     enum Shortcut { case identity, convolution, averagePool }
 
-    let inChannels, width, outChannels, stride, firstDilation, dilation: Int
+    let inChannels, width, outChannels, groups, stride, firstDilation, dilation: Int
     let shortcut: Shortcut
 }
 
@@ -198,7 +200,7 @@ public final class BasicBlock: ResidualBlock {
 }
 
 /// timm's `Bottleneck`: conv1 (1x1 to the width), bn1, act1, conv2 (3x3,
-/// stride, first dilation), bn2, drop_block, act2, aa, conv3 (1x1 to 4x planes), bn3; act3
+/// stride, first dilation, `cardinality` groups), bn2, drop_block, act2, aa, conv3 (1x1 to 4x planes), bn3; act3
 /// after the residual addition. Expansion 4.
 public final class Bottleneck: ResidualBlock {
     init(name: String, _ shape: BlockShape) {
@@ -209,7 +211,7 @@ public final class Bottleneck: ResidualBlock {
             BatchNorm2d(name: n("bn1"), channels: width),
             ReLU(name: n("act1")),
             Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, stride: stride,
-                   padding: shape.firstDilation, dilation: shape.firstDilation, bias: false),
+                   padding: shape.firstDilation, dilation: shape.firstDilation, groups: shape.groups, bias: false),
             BatchNorm2d(name: n("bn2"), channels: width),
             Identity(name: n("drop_block")),
             ReLU(name: n("act2")),

@@ -82,7 +82,8 @@ public enum ResNetFamily: ModelFamily {
 
 /// The keyword arguments of timm's `ResNet` this toolkit runs: the 7x7 stem
 /// or the deep and tiered 3x3 stems (`stem_type`, `stem_width`), 3x3/2 max
-/// pool, BasicBlock or Bottleneck stages (`base_width`) with 1x1-conv or
+/// pool, BasicBlock or Bottleneck stages (`base_width`, `cardinality`
+/// groups of the 3x3 convolution: ResNeXt) with 1x1-conv or
 /// average-pool shortcuts (`avg_down`), average pooling, linear head.
 /// Training-only arguments (drop rates, `zero_init_last`) are accepted;
 /// everything else is refused by name, saying what it would need.
@@ -222,7 +223,6 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
             throw ModelConfigurationError.invalidArgument(
                 name: "base_width/cardinality", reason: "timm's BasicBlock takes only base_width 64 and cardinality 1")
         }
-        try a.require("cardinality", in: [.int(1)], reason: "grouped convolutions (ResNeXt) are not implemented here; the reference explains them")
         if let zero = channels.first(where: { bottleneckWidth(planes: $0) == 0 }) {
             throw ModelConfigurationError.invalidArgument(
                 name: "base_width", reason: "stage width \(zero) * base_width \(baseWidth) / 64 leaves no channels")
