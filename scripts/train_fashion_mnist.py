@@ -65,7 +65,7 @@ MODELS = {
     "vit": dict(
         name="vit_fmnist",
         architecture="vision_transformer",
-        model_args={"img_size": 28, "patch_size": 7, "embed_dim": 64, "depth": 4,
+        model_args={"img_size": 28, "patch_size": 4, "embed_dim": 64, "depth": 4,
                     "num_heads": 4, "mlp_ratio": 2.0, "num_classes": 10, "in_chans": 1},
         epochs=30, lr=2e-3, weight_decay=0.05, batch_size=128,
     ),
