@@ -12,7 +12,9 @@ public struct GAEScores: Equatable, Sendable {
     public var localConsistency: Float
     /// `relu(sum(score * Rmos) / (sum Rmos + eps))`: relevance on the mosaic
     /// tiles of the explained class (score near 1) rather than of other
-    /// classes (score near -1). Can exceed 1.
+    /// classes (score near -1). Unbounded above: a tile scores
+    /// `2 p(tile label) / p(positive label) - 1` (the positive's softmax), up
+    /// to `2 / p(positive label) - 1`, large when the positive is misclassified.
     public var contrastiveness: Float
     /// `localConsistency * contrastiveness`.
     public var gae: Float
