@@ -48,3 +48,11 @@ for name, (images, labels), zipped in [('plain', idx(3, 4, 5), False), ('gzipped
 put('csv', 'header.csv', b'path,label\n"pics/a, b.png",3\n\n/abs/x.jpg,1\n')
 put('csv', 'plain.csv', b'a.png,0\nb/c.png,12\r\nd.png, 4\n')
 put('csv', 'quotes.csv', b'"say ""hi"".png",2\n')
+# Paths into the fuzz target's folder of odd files (Sources/FuzzTargets, CSVImages) and the system's.
+put('csv', 'images.csv', b'a.png,0\nsub/b.png,1\nlink.png,2\nsublink/b.png,3\n./a.png,4\nsub/../a.png,5\n')
+put('csv', 'bad-files.csv', b'missing.png,0\nempty.png,1\ncut.png,2\ntext.png,3\ndir.png,4\nloop.png,5\nloop-a,6\n'
+    b'dangling.png,7\nfifo.png,8\n')
+put('csv', 'devices.csv', b'/dev/zero,0\n/dev/null,1\n/dev/stdin,2\n/proc/self/mem,3\n/,4\n/proc/self/fd/0,5\n')
+put('csv', 'odd-names.csv', b'x' * 300 + b'.png,0\n' + b'a/' * 1500 + b'a.png,1\n' + '\u00fc\u65e5\u672c.png,2\n'.encode()
+    + b'"a.png ",3\n a.png,4\na.png/,5\na.png/x,6\n..,7\n.,8\n' + b'../' * 40 + b'dev/zero,9\n')
+

@@ -13,11 +13,14 @@
 #include "cimageio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <png.h>
 #include <jpeglib.h>
@@ -46,18 +49,45 @@ typedef struct {
     int channels;
 } image_header;
 
+/* Opens `path` for reading only if it is a regular file. It is opened
+ * non-blocking first, so that a FIFO or a terminal (which `fopen` would wait
+ * on forever) is refused at once, like a directory or a device. */
+static FILE *open_regular_file(const char *path, char *err, cimageio_status *status) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int code = errno;
+        set_error(err, "%s", strerror(code));
+        *status = (code == ENOENT || code == ENOTDIR) ? CIMAGEIO_NOT_FOUND : CIMAGEIO_UNREADABLE;
+        return NULL;
+    }
+    struct stat info;
+    int stated = fstat(fd, &info) == 0;
+    if (!stated || !S_ISREG(info.st_mode)) {
+        set_error(err, "%s", !stated ? strerror(errno) : S_ISDIR(info.st_mode) ? "it is a directory"
+                             : "not a regular file (a FIFO, socket or device cannot be read as an image)");
+        close(fd);
+        *status = CIMAGEIO_UNREADABLE;
+        return NULL;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    FILE *file = flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ? NULL : fdopen(fd, "rb");
+    if (file == NULL) {
+        set_error(err, "%s", strerror(errno));
+        close(fd);
+        *status = CIMAGEIO_UNREADABLE;
+    }
+    return file;
+}
+
 /* Opens `path` and identifies PNG or JPEG by the signature bytes; on success
  * the stream is positioned at offset 0. */
 static cimageio_status open_image(const char *path, FILE **out, image_format *format, char *err) {
-    FILE *file = fopen(path, "rb");
-    if (file == NULL) {
-        int code = errno;
-        set_error(err, "%s", strerror(code));
-        return (code == ENOENT || code == ENOTDIR) ? CIMAGEIO_NOT_FOUND : CIMAGEIO_UNREADABLE;
-    }
+    cimageio_status opened = CIMAGEIO_OK;
+    FILE *file = open_regular_file(path, err, &opened);
+    if (file == NULL) return opened;
     unsigned char magic[8];
     size_t n = fread(magic, 1, sizeof magic, file);
-    if (ferror(file)) { /* e.g. EISDIR: fopen succeeds on a directory, reading fails */
+    if (ferror(file)) { /* an I/O error */
         int code = errno;
         fclose(file);
         set_error(err, "%s", strerror(code));

@@ -25,7 +25,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// endian) are the label file's length, the label file follows, the rest
     /// is the image file; then every image is read.
     case idx
-    /// `CSVDataset` (the list only: paths are not opened).
+    /// `CSVDataset` in a folder of odd files (``CSVImages``), then its first
+    /// 32 rows' images read; the first error is thrown once all were tried.
     case csv
     /// `GAEReport(contentsOf:)`, `validate`, `merge` and both result formats.
     case results
@@ -73,9 +74,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                                                                             mean: [0.5], std: [0.5], channels: 1))
             for index in 0..<min(dataset.count, 64) { _ = try dataset.image(at: index) }
         case .csv:
-            let dataset = try CSVDataset(csv: try Scratch.write(bytes, as: "list.csv"),
+            let dataset = try CSVDataset(csv: try Scratch.write(bytes, as: "list.csv", in: CSVImages.folder),
                                          preprocessing: .imagenetCNN(resize: 36, crop: 32))
-            for index in 0..<dataset.count { _ = dataset.itemName(at: index) }
+            var firstError: Error?
+            for index in 0..<min(dataset.count, 32) {
+                _ = dataset.itemName(at: index)
+                do { _ = try dataset.image(at: index) } catch { firstError = firstError ?? error }
+            }
+            if let firstError { throw firstError }
         case .results:
             let url = try Scratch.write(bytes, as: "results.json")
             let report = try GAEReport(contentsOf: url)
@@ -98,8 +104,42 @@ enum Scratch {
     }()
 
     static func write(_ bytes: Data, as name: String) throws -> URL {
+        try write(bytes, as: name, in: folder)
+    }
+
+    static func write(_ bytes: Data, as name: String, in folder: URL) throws -> URL {
         let url = folder.appendingPathComponent(name)
         try bytes.write(to: url)
         return url
     }
+}
+
+/// The folder the CSV target's list is written into, so that its relative
+/// paths name these: `a.png` (3x2) and `sub/b.png` (1x1) images,
+/// `link.png` (a link to `a.png`), `sublink/` (to `sub/`), `empty.png`,
+/// `cut.png` (the first 20 bytes of `a.png`), `text.png` (not an image),
+/// `dir.png/` (a folder), `loop.png` (a link to itself), `loop-a`/`loop-b`
+/// (links to each other), `dangling.png` (a link to nothing), `fifo.png` (a
+/// FIFO no one writes to). Absolute paths reach `/dev/zero`, `/dev/stdin`
+/// and the like as they are.
+enum CSVImages {
+    static let folder: URL = {
+        let url = Scratch.folder.appendingPathComponent("csv")
+        let files = FileManager.default
+        try? files.createDirectory(at: url.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try? files.createDirectory(at: url.appendingPathComponent("dir.png"), withIntermediateDirectories: true)
+        let a = RGBImage(width: 3, height: 2, pixels: (0..<18).map { UInt8($0 * 13) })
+        try? a.writePNG(to: url.appendingPathComponent("a.png"))
+        try? RGBImage(width: 1, height: 1, pixels: [9, 99, 199]).writePNG(to: url.appendingPathComponent("sub/b.png"))
+        let png = (try? Data(contentsOf: url.appendingPathComponent("a.png"))) ?? Data()
+        files.createFile(atPath: url.appendingPathComponent("empty.png").path, contents: Data())
+        files.createFile(atPath: url.appendingPathComponent("cut.png").path, contents: png.prefix(20))
+        files.createFile(atPath: url.appendingPathComponent("text.png").path, contents: Data("not an image\n".utf8))
+        for (link, target) in [("link.png", "a.png"), ("sublink", "sub"), ("loop.png", "loop.png"), ("loop-a", "loop-b"),
+                               ("loop-b", "loop-a"), ("dangling.png", "missing.png")] {
+            try? files.createSymbolicLink(atPath: url.appendingPathComponent(link).path, withDestinationPath: target)
+        }
+        _ = mkfifo(url.appendingPathComponent("fifo.png").path, 0o600)
+        return url
+    }()
 }

@@ -122,6 +122,44 @@ final class DatasetTests: XCTestCase {
         }
     }
 
+    /// Every row naming something that is not a readable image file is an
+    /// error naming it, at once: a FIFO (which `fopen` waits on forever) and
+    /// a device are refused without reading, and an empty path or a NUL
+    /// (which would silently cut the path) is refused while reading the list.
+    func testCSVPathsThatAreNotImageFilesAreErrors() throws {
+        let folder = Fixtures.temporaryDirectory()
+        defer { try? fm.removeItem(at: folder) }
+        try copy(rgbPNG, to: folder.appendingPathComponent("a.png"))
+        try fm.createDirectory(at: folder.appendingPathComponent("dir.png"), withIntermediateDirectories: true)
+        try fm.createSymbolicLink(atPath: folder.appendingPathComponent("loop.png").path, withDestinationPath: "loop.png")
+        try fm.createSymbolicLink(atPath: folder.appendingPathComponent("dangling.png").path, withDestinationPath: "none.png")
+        XCTAssertEqual(mkfifo(folder.appendingPathComponent("fifo.png").path, 0o600), 0)
+        let long = String(repeating: "x", count: 300) + ".png"
+        let cases: [(path: String, says: String)] = [
+            ("missing.png", "No image file at"), ("dir.png", "it is a directory"), ("loop.png", "Too many levels of symbolic links"),
+            ("dangling.png", "No image file at"), ("fifo.png", "not a regular file"), ("/dev/zero", "not a regular file"),
+            ("/dev/stdin", "not a regular file"), (long, "File name too long"), ("a.png/x", "No image file at"),
+        ]
+        let csv = folder.appendingPathComponent("list.csv")
+        for (path, says) in cases {
+            try "a.png,0\n\(path),1\n".write(to: csv, atomically: true, encoding: .utf8)
+            let dataset = try CSVDataset(csv: csv, preprocessing: preprocessing)
+            XCTAssertNoThrow(try dataset.image(at: 0))
+            let started = Date()
+            XCTAssertThrowsError(try dataset.image(at: 1), path) { error in
+                XCTAssertTrue("\(error)".contains(dataset.items[1].url.path) && "\(error)".contains(says), "\(path): \(error)")
+            }
+            XCTAssertLessThan(Date().timeIntervalSince(started), 5, "\(path) is refused at once, not waited on")
+        }
+        for (text, says) in [("a.png,0\n,1\n", "line 2: the path is empty"),
+                             ("a.png\u{0}.jpg,1\n", "line 1: the path is cut by a NUL character")] {
+            try text.write(to: csv, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try CSVDataset(csv: csv, preprocessing: preprocessing)) { error in
+                XCTAssertTrue("\(error)".contains(says), "\(error)")
+            }
+        }
+    }
+
     func testSafetensorsFile() throws {
         let url = Fixtures.url("reference/gae_resnet_mini_b4.expected.safetensors")
         let dataset = try SafetensorsDataset(url: url)

@@ -34,7 +34,7 @@ typedef enum {
     CIMAGEIO_OK = 0,
     /** No file at the path (ENOENT). */
     CIMAGEIO_NOT_FOUND = 1,
-    /** The path exists but cannot be read: permissions, a directory, an I/O error. */
+    /** The path exists but cannot be read: permissions, a directory, a FIFO or device (never waited on), an I/O error. */
     CIMAGEIO_UNREADABLE = 2,
     /** Neither a PNG nor a JPEG signature, or a variant Pillow cannot read either. */
     CIMAGEIO_UNSUPPORTED = 3,

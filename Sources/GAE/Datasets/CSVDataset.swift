@@ -7,7 +7,9 @@ import Foundation
 /// ``LabelMapping/normalized(_:)`` does. A first row whose label is neither
 /// (such as `path,label`) is a header and skipped;
 /// fields may be quoted (`"a, b.png",3`, `""` for a quote); blank lines are
-/// ignored. Images are decoded and preprocessed like ``ImageFolderDataset``'s.
+/// ignored; an empty path or one with a NUL character is an error. Images are
+/// decoded and preprocessed like ``ImageFolderDataset``'s (a missing file, a
+/// folder, a symbolic-link loop, a FIFO or a device is an error naming it).
 public struct CSVDataset: GAEDataset {
     public let csv: URL
     public let items: [(url: URL, label: Int)]
@@ -46,6 +48,10 @@ public struct CSVDataset: GAEDataset {
                     path: csv.path, reason: "line \(number + 1): label '\(fields[1])' must be a class index (an integer >= 0)\(names ?? "")")
             }
             let path = fields[0]
+            guard !path.trimmingCharacters(in: .whitespaces).isEmpty, !path.contains("\0") else {
+                throw GAEError.invalidDataset(path: csv.path, reason: "line \(number + 1): the path is "
+                                              + (path.contains("\0") ? "cut by a NUL character" : "empty"))
+            }
             items.append((path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path), label))
         }
         guard !items.isEmpty else { throw GAEError.invalidDataset(path: csv.path, reason: "no path,label rows") }
