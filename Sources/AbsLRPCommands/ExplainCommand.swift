@@ -83,7 +83,7 @@ struct ExplainCommand: ParsableCommand {
                              relevanceFile: saveRelevance.map { URL(fileURLWithPath: $0) }, maxPixels: inputs.maxPixels,
                              preprocessing: preprocessingOptions.preprocessing)
         let start = Date()
-        let progress = ProgressLine(start: start, minimumTotal: 3 * inputs.batchSize)
+        let progress = ProgressLine(start: start, batchSize: inputs.batchSize)
         let results = try job.run(progress: progress.report)
         let configuration = classifier.configuration
         for r in results { if let warning = r.warning { FileHandle.standardError.write(Data("\(warning)\n".utf8)) } }
@@ -151,14 +151,16 @@ struct ExplainLine: Encodable {
 }
 
 /// `explained 16/40 (40%), 3.1 images/s, ETA 8 s` on standard error after
-/// each batch, when there are more than a few batches.
+/// each batch, when there are more than three batches.
 final class ProgressLine {
     let start: Date
+    /// Totals up to this many images print nothing (three batches; any `--batch-size` without overflow).
     let minimumTotal: Int
 
-    init(start: Date, minimumTotal: Int) {
+    init(start: Date, batchSize: Int) {
         self.start = start
-        self.minimumTotal = minimumTotal
+        let (threeBatches, overflow) = batchSize.multipliedReportingOverflow(by: 3)
+        minimumTotal = overflow ? .max : threeBatches
     }
 
     func report(_ done: Int, _ total: Int) {

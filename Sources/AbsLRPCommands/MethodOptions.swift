@@ -25,11 +25,16 @@ struct MethodOptions: ParsableArguments {
     var seed: UInt64 = 0
 
     func validate() throws {
-        guard smoothGradSamples > 0 else { throw ValidationError("--smoothgrad-samples must be at least 1, got \(smoothGradSamples)") }
+        let most = RelevancyMethodOptions.maximumCopies
+        guard (1...most).contains(smoothGradSamples) else {
+            throw ValidationError("--smoothgrad-samples must be between 1 and \(most), got \(smoothGradSamples)")
+        }
         guard smoothGradNoise >= 0, smoothGradNoise.isFinite else {
             throw ValidationError("--smoothgrad-noise must be a finite value >= 0, got \(smoothGradNoise)")
         }
-        guard integratedGradientsSteps >= 2 else { throw ValidationError("--ig-steps must be at least 2, got \(integratedGradientsSteps)") }
+        guard (2...most).contains(integratedGradientsSteps) else {
+            throw ValidationError("--ig-steps must be between 2 and \(most), got \(integratedGradientsSteps)")
+        }
         guard epsilon >= 0, epsilon.isFinite else { throw ValidationError("--epsilon must be a finite value >= 0, got \(epsilon)") }
         guard gamma >= 0, gamma.isFinite else { throw ValidationError("--gamma must be a finite value >= 0, got \(gamma)") }
     }

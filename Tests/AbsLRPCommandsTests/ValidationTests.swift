@@ -37,10 +37,12 @@ final class ValidationTests: XCTestCase {
     func testEveryCommandWithMethodsRefusesBadMethodOptions() {
         let commands = [["explain", "x.png"], ["evaluate"], ["check", "x.png"]]
         let cases: [([String], String)] = [
-            (["--smoothgrad-samples", "0"], "--smoothgrad-samples must be at least 1, got 0"),
+            (["--smoothgrad-samples", "0"], "--smoothgrad-samples must be between 1 and 10000, got 0"),
+            (["--smoothgrad-samples", "\(Int.max)"], "--smoothgrad-samples must be between 1 and 10000, got \(Int.max)"),
             (["--smoothgrad-noise=-0.1"], "--smoothgrad-noise must be a finite value >= 0, got -0.1"),
             (["--smoothgrad-noise", "nan"], "--smoothgrad-noise must be a finite value >= 0, got nan"),
-            (["--ig-steps", "1"], "--ig-steps must be at least 2, got 1"),
+            (["--ig-steps", "1"], "--ig-steps must be between 2 and 10000, got 1"),
+            (["--ig-steps", "10001"], "--ig-steps must be between 2 and 10000, got 10001"),
             (["--epsilon=-1"], "--epsilon must be a finite value >= 0, got -1.0"),
             (["--epsilon", "inf"], "--epsilon must be a finite value >= 0, got inf"),
             (["--gamma=-0.5"], "--gamma must be a finite value >= 0, got -0.5"),
@@ -72,6 +74,21 @@ final class ValidationTests: XCTestCase {
     func testSizesNearIntMaxAreRefusedNotTrapped() {
         assertRefused(["evaluate", "--steps", "\(Int.max)"], "--steps must be between 1 and 1000")
         assertRefused(["evaluate", "--top=-1"], "--top must be 0 or more, got -1")
+    }
+
+    /// `explain --batch-size Int.max` is one batch (it trapped multiplying the batch size for the progress line).
+    func testExplainWithABatchSizeNearIntMaxRuns() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("abslrp-int-max-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        var explain = try XCTUnwrap(try AbsLRPTool.parseAsRoot(
+            ["explain", repository.appendingPathComponent("Samples/07_sneaker.png").path, "--method", "random",
+             "--batch-size", "\(Int.max)", "--out", out.path]) as? ExplainCommand)
+        try explain.run()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("index.html").path))
+        XCTAssertEqual(ProgressLine(start: Date(), batchSize: Int.max).minimumTotal, Int.max)
+        XCTAssertEqual(ProgressLine(start: Date(), batchSize: 8).minimumTotal, 24)
     }
 
     func testGoodArgumentsParseIntoTheirTypes() throws {

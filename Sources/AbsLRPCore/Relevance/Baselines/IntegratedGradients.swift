@@ -21,7 +21,10 @@ public final class IntegratedGradients: AttributionMethod {
     public let chunkSize: Int
 
     public init(classifier: Classifier, steps: Int, chunkSize: Int) throws {
-        guard steps >= 2 else { throw RelevancyMethodError.invalidOption(name: "steps", reason: "need at least 2, got \(steps)") }
+        guard (2...RelevancyMethodOptions.maximumCopies).contains(steps) else {
+            throw RelevancyMethodError.invalidOption(
+                name: "steps", reason: "need 2 to \(RelevancyMethodOptions.maximumCopies), got \(steps)")
+        }
         guard chunkSize > 0 else { throw RelevancyMethodError.invalidOption(name: "chunk size", reason: "need at least 1, got \(chunkSize)") }
         self.classifier = classifier
         self.steps = steps; self.chunkSize = chunkSize

@@ -10,7 +10,14 @@
 /// | `lrpGamma` | 0.25 | lrp-epsilon-gamma-box | Zennit's `Gamma` default |
 /// | `seed` | 0 | smoothgrad, random | reproducible noise |
 /// | `chunkSize` | 16 | smoothgrad, integrated-gradients | model rows per forward/backward pass |
+///
+/// SmoothGrad's samples and integrated gradients' steps are at most
+/// ``maximumCopies`` (each is one gradient pass per image).
 public struct RelevancyMethodOptions: Sendable, Equatable {
+    /// The most noisy copies (SmoothGrad) or path points (integrated
+    /// gradients) per image: 10,000 gradient passes per image already take
+    /// hours on ViT-B, and more would overflow the row count of a batch.
+    public static let maximumCopies = 10_000
     public var smoothGradSamples: Int
     public var smoothGradNoiseLevel: Float
     public var integratedGradientsSteps: Int

@@ -23,7 +23,10 @@ public final class SmoothGrad: AttributionMethod {
     public let chunkSize: Int
 
     public init(classifier: Classifier, samples: Int, noiseLevel: Float, seed: UInt64, chunkSize: Int) throws {
-        guard samples > 0 else { throw RelevancyMethodError.invalidOption(name: "samples", reason: "need at least 1, got \(samples)") }
+        guard (1...RelevancyMethodOptions.maximumCopies).contains(samples) else {
+            throw RelevancyMethodError.invalidOption(
+                name: "samples", reason: "need 1 to \(RelevancyMethodOptions.maximumCopies), got \(samples)")
+        }
         guard noiseLevel >= 0, noiseLevel.isFinite else {
             throw RelevancyMethodError.invalidOption(name: "noise level", reason: "need a finite value >= 0, got \(noiseLevel)")
         }
