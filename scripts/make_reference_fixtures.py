@@ -36,6 +36,7 @@ import torch.nn as nn
 from safetensors.torch import save_file
 
 import timm
+from timm.layers import BlurPool2d
 from timm.models.resnet import BasicBlock, Bottleneck, ResNet
 from timm.models.vision_transformer import VisionTransformer
 
@@ -74,6 +75,19 @@ FIXTURES = {
     "resnext_mini": (
         {"block": "bottleneck", "layers": [1, 2, 1, 1], "channels": [16, 16, 32, 32], "cardinality": 4,
          "base_width": 8, "num_classes": 10, "in_chans": 3}, [3, 32, 32], 15, 2),
+    # timm's resnetblur*: aa_layer BlurPool2d (reflect-padded binomial 3x3
+    # blur, stride 2) after the stride-1 max pool of the stem and in place of
+    # every strided 3x3; with output_stride 16 layer4.0 blurs at stride 1
+    # (first dilation 1 != dilation 2). 36x36 leaves odd maps (9, 5, 3).
+    "resnet_blur_os16_mini": (
+        {"block": "bottleneck", "layers": [1, 1, 2, 1], "channels": [4, 8, 8, 16], "aa_layer": "BlurPool2d",
+         "output_stride": 16, "num_classes": 10, "in_chans": 3}, [3, 36, 36], 16, 2),
+    # timm's resnetaa34d: aa_layer nn.AvgPool2d (2x2, stride 2, floor) as the
+    # stem pool and after every strided block's first 3x3; deep stem with
+    # average-pool shortcuts.
+    "resnet_aa_avg_mini": (
+        {"block": "basic", "layers": [1, 2, 1, 1], "channels": [8, 8, 16, 16], "aa_layer": "nn.AvgPool2d",
+         "stem_type": "deep", "stem_width": 8, "avg_down": True, "num_classes": 10, "in_chans": 3}, [3, 64, 64], 17, 2),
     # ViT patch 14 (as the DINOv2/CLIP-L names) on 28x28, qkv without bias.
     "vit_patch14_no_qkv_bias_mini": (
         {"img_size": 28, "patch_size": 14, "embed_dim": 24, "depth": 2, "num_heads": 2, "mlp_ratio": 2.0,
@@ -109,6 +123,8 @@ def build(model_args):
         if args.get("norm_layer") == "nn.LayerNorm":  # the table's name for torch's class
             args["norm_layer"] = nn.LayerNorm
         return VisionTransformer(**args), "vision_transformer"
+    if "aa_layer" in args:  # the table's names for the classes
+        args["aa_layer"] = {"BlurPool2d": BlurPool2d, "nn.AvgPool2d": nn.AvgPool2d}[args["aa_layer"]]
     block = {"basic": BasicBlock, "bottleneck": Bottleneck}[args.pop("block")]
     return ResNet(block=block, **args), "resnet"
 

@@ -278,9 +278,44 @@ final class KernelTests: XCTestCase {
         // nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False) on 3x5:
         // output 2x3, the last row and column average only the pixels inside.
         let x = Tensor(shape: [1, 1, 3, 5], storage: (0..<15).map(Float.init))
-        let y = AvgPool2d(name: "p", kernelSize: 2, stride: 2).apply(x)
+        let y = AvgPool2d(name: "p", kernelSize: 2, stride: 2, ceilMode: true).apply(x)
         XCTAssertEqual(y.shape, [1, 1, 2, 3])
         XCTAssertEqual(y.storage, [3, 5, 6.5, 10.5, 12.5, 14])
+    }
+
+    func testAvgPoolWithoutCeilModeDropsTheWindowsThatHangOver() {
+        // nn.AvgPool2d(2) on 3x5: output 1x2, the last row and column unread.
+        let x = Tensor(shape: [1, 1, 3, 5], storage: (0..<15).map(Float.init))
+        let y = AvgPool2d(name: "p", kernelSize: 2, stride: 2, ceilMode: false).apply(x)
+        XCTAssertEqual(y.shape, [1, 1, 1, 2])
+        XCTAssertEqual(y.storage, [3, 5])
+        XCTAssertEqual(AvgPool2d(name: "p", kernelSize: 1, stride: 1, ceilMode: false).apply(x), x)
+    }
+
+    /// timm's BlurPool2d by its definition: `F.pad(x, [1, 1, 1, 1], mode="reflect")`
+    /// written out as a padded copy, then a depthwise 3x3 convolution with
+    /// `[1, 2, 1]^T [1, 2, 1] / 16` at the stride.
+    func testBlurPoolMatchesReflectPaddingAndBinomialFilter() {
+        let f: [Double] = [1, 2, 1]
+        for (h, w, stride) in [(5, 7, 2), (6, 4, 2), (2, 3, 2), (2, 2, 1), (5, 6, 1), (9, 8, 3)] {
+            let x = randomTensor([2, 3, h, w], seed: UInt64(h * 10 + w))
+            var padded = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: 0, count: w + 2), count: h + 2),
+                                      count: 6)
+            for plane in 0..<6 { for i in 0..<(h + 2) { for j in 0..<(w + 2) {
+                // PyTorch's reflect: -1 -> 1, n -> n - 2 (the edge pixel itself is not repeated)
+                let y = i == 0 ? 1 : (i == h + 1 ? h - 2 : i - 1), xx = j == 0 ? 1 : (j == w + 1 ? w - 2 : j - 1)
+                padded[plane][i][j] = Double(x.storage[(plane * h + y) * w + xx])
+            } } }
+            let (oh, ow) = ((h - 1) / stride + 1, (w - 1) / stride + 1)
+            var expected = [Float]()
+            for plane in 0..<6 { for oy in 0..<oh { for ox in 0..<ow {
+                var s = 0.0
+                for i in 0..<3 { for j in 0..<3 { s += f[i] * f[j] / 16 * padded[plane][oy * stride + i][ox * stride + j] } }
+                expected.append(Float(s))
+            } } }
+            assertClose(BlurPool2d(name: "aa", stride: stride).apply(x), Tensor(shape: [2, 3, oh, ow], storage: expected),
+                        rtol: 1e-5, atol: 1e-6, "\(h)x\(w) stride \(stride)")
+        }
     }
 
     func testBatchNormMatchesFormula() {

@@ -107,8 +107,22 @@ final class LayerGradientTests: XCTestCase {
               twin: AdaptiveAvgPool2d(name: "a", outputHeight: 7, outputWidth: 7), x: x, seed: 23)
         // 2x2/2 with ceil mode on odd sizes: the last windows hang over the edge.
         let odd = awayFromZero([2, 2, 5, 3], seed: 26)
-        check("avg pool 2x2/2 ceil", AvgPool2d(name: "p", kernelSize: 2, stride: 2),
-              twin: AvgPool2d(name: "p", kernelSize: 2, stride: 2), x: odd, seed: 27)
+        check("avg pool 2x2/2 ceil", AvgPool2d(name: "p", kernelSize: 2, stride: 2, ceilMode: true),
+              twin: AvgPool2d(name: "p", kernelSize: 2, stride: 2, ceilMode: true), x: odd, seed: 27)
+    }
+
+    /// The anti-aliasing pools of timm's `aa_layer`: BlurPool2d at strides 2
+    /// and 1 (reflected taps on odd and even sizes, the smallest, 2x2), and
+    /// the floor-mode 2x2 average pool.
+    func testAntiAliasingPools() {
+        for (i, t) in [(h: 5, w: 4, s: 2), (h: 6, w: 7, s: 2), (h: 2, w: 2, s: 2), (h: 4, w: 3, s: 1)].enumerated() {
+            check("blur pool \(t.h)x\(t.w) stride \(t.s)", BlurPool2d(name: "aa", stride: t.s),
+                  twin: BlurPool2d(name: "aa", stride: t.s), x: awayFromZero([2, 2, t.h, t.w], seed: UInt64(60 + i)),
+                  seed: UInt64(70 + i))
+        }
+        check("avg pool 2x2/2 floor", AvgPool2d(name: "p", kernelSize: 2, stride: 2, ceilMode: false),
+              twin: AvgPool2d(name: "p", kernelSize: 2, stride: 2, ceilMode: false), x: awayFromZero([2, 2, 5, 3], seed: 80),
+              seed: 81)
     }
 
     func testLayerNormWithDifferentiatedStatistics() {

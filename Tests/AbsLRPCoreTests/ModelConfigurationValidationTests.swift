@@ -119,6 +119,35 @@ final class ModelConfigurationValidationTests: XCTestCase {
         }
     }
 
+    /// timm's anti-aliased ResNets: the 2x2 average pools halve rounding down
+    /// where the 1x1/2 shortcuts round up, so only sizes that stay even run
+    /// (timm fails on the others in the residual addition); blur pools need
+    /// two pixels. The square sizes 1...69 accepted are the ones timm 1.0.11
+    /// runs (measured: `ResNet(block=BasicBlock, layers=[1, 1, 1, 1],
+    /// channels=[4, 8, 8, 8], aa_layer=...)` on every n x n input), each of
+    /// them runs here, and the others are typed errors.
+    func testAntiAliasedResNetsTakeTheSizesTimmTakes() throws {
+        let average = Classifier(configuration: try configuration(Self.resnet, #""aa_layer": "nn.AvgPool2d""#))
+        let blur = Classifier(configuration: try configuration(Self.resnet, #""aa_layer": "BlurPool2d""#))
+        let timmRuns = [(average, [31, 32, 33, 34, 63, 64, 65, 66]), (blur, Array(17...69))]
+        for (classifier, expected) in timmRuns {
+            let accepted = (1...69).filter { (try? classifier.validateInput(Tensor(shape: [1, 3, $0, $0]))) != nil }
+            XCTAssertEqual(accepted, expected)
+            for n in accepted.prefix(3) { XCTAssertEqual(classifier.logits(Tensor(shape: [1, 3, n, n])).shape, [1, 10], "\(n)x\(n)") }
+        }
+        XCTAssertNoThrow(try average.validateInput(Tensor(shape: [1, 3, 64, 32])))
+        XCTAssertThrowsError(try average.validateInput(Tensor(shape: [1, 3, 48, 64]))) { error in
+            // 48: stem 24, pool 12, layer2 6, layer3 3, layer4 1 by the pool but 2 by the shortcut
+            XCTAssertTrue(error is ClassifierInputError, "\(error)")
+            XCTAssertTrue("\(error)".contains("multiples of 32") && "\(error)".contains("48x64"), "\(error)")
+        }
+        XCTAssertThrowsError(try blur.validateInput(Tensor(shape: [1, 3, 16, 16]))) { error in
+            // 16: stem 8, pool 4, layer2 2, layer3 1, which layer4's blur cannot reflect
+            XCTAssertTrue("\(error)".contains("at least 17x17"), "\(error)")
+        }
+        assertRefused(Self.resnet, #""aa_layer": "blurpc""#, key: "aa_layer", quoted: "blurpc")
+    }
+
     func testInputsSmallerThanTheNetworkTakesAreTypedErrors() throws {
         let resnet = try configuration(Self.resnet, "")
         let classifier = Classifier(configuration: resnet)

@@ -1,10 +1,12 @@
 /// Average pooling over k x k windows with stride s, no padding, as
 /// `nn.AvgPool2d(k, s, ceil_mode=True, count_include_pad=False)` (timm's
-/// ResNet `avg_down` shortcuts).
+/// ResNet `avg_down` shortcuts) or `nn.AvgPool2d(k, s)` (`ceilMode` false:
+/// timm's `aa_layer=nn.AvgPool2d`, the anti-aliased ResNets' 2x2 pools).
 ///
 /// - input (B, C, H, W); output (B, C, OH, OW) with `OH = ceil((H - k) / s) + 1`
 ///   (a last window may hang over the edge; with no padding it always starts
-///   inside the input), likewise OW
+///   inside the input), or `floor((H - k) / s) + 1` without ceil mode (every
+///   window inside the input; none when H < k), likewise OW
 /// - output `(oy, ox)` is the mean of the input pixels of rows
 ///   `oy*s ..< min(oy*s + k, H)` and columns `ox*s ..< min(ox*s + k, W)`: the
 ///   divisor counts only pixels inside the input
@@ -12,15 +14,19 @@
 ///   (the mean of `|x|`) has the same VJP.
 public final class AvgPool2d: Layer {
     public let kernelSize, stride: Int
+    public let ceilMode: Bool
 
-    public init(name: String, kernelSize: Int, stride: Int) {
+    public init(name: String, kernelSize: Int, stride: Int, ceilMode: Bool) {
         precondition(kernelSize > 0 && stride > 0, "\(name): kernel \(kernelSize), stride \(stride)")
-        self.kernelSize = kernelSize; self.stride = stride
+        self.kernelSize = kernelSize; self.stride = stride; self.ceilMode = ceilMode
         super.init(name: name)
     }
 
-    /// `ceil((n - k) / s) + 1` output cells along an axis of n >= 1 pixels (1 when n < k).
-    func outputLength(_ n: Int) -> Int { max(0, n - kernelSize + stride - 1) / stride + 1 }
+    /// Output cells along an axis of n >= 1 pixels: `ceil((n - k) / s) + 1`
+    /// (1 when n < k), or without ceil mode `floor((n - k) / s) + 1` (0 when n < k).
+    func outputLength(_ n: Int) -> Int {
+        ceilMode ? max(0, n - kernelSize + stride - 1) / stride + 1 : (n < kernelSize ? 0 : (n - kernelSize) / stride + 1)
+    }
 
     /// The input pixels of output cell `o` along an axis of n pixels.
     private func window(_ o: Int, _ n: Int) -> Range<Int> { (o * stride)..<min(o * stride + kernelSize, n) }
@@ -43,7 +49,8 @@ public final class AvgPool2d: Layer {
     }
 
     override public func apply(_ x: Tensor) -> Tensor {
-        precondition(x.rank == 4 && x.shape[2] > 0 && x.shape[3] > 0, "\(name): input \(x.shape), expected (B, C, H, W)")
+        precondition(x.rank == 4 && outputLength(x.shape[2]) > 0 && outputLength(x.shape[3]) > 0,
+                     "\(name): input \(x.shape), expected (B, C, H, W) of at least \(ceilMode ? 1 : kernelSize) pixels a side")
         var y = Tensor(shape: [x.shape[0], x.shape[1], outputLength(x.shape[2]), outputLength(x.shape[3])])
         y.storage.withUnsafeMutableBufferPointer { ys in
             x.storage.withUnsafeBufferPointer { xs in

@@ -8,7 +8,13 @@
 /// from that stage on a stage keeps stride 1 and doubles the dilation of its
 /// 3x3 convolutions instead. The first block of a stage dilates its first
 /// 3x3 convolution with the previous stage's dilation (timm's
-/// `first_dilation`), everything after it with the stage's own.
+/// `first_dilation`), everything after it with the stage's own
+/// (`ResNetConfiguration.stages`).
+///
+/// With timm's `aa_layer` (anti-aliased ResNets) the stem pool is a 2x2/2
+/// average pool (`nn.AvgPool2d`) or a 3x3/1 max pool followed by a
+/// `BlurPool2d` (`maxpool.0`, `maxpool.1`), and a block whose first 3x3 is
+/// strided or changes dilation runs it at stride 1 and pools after it (`aa`).
 public final class ResNet: Sequential {
     public let configuration: ResNetConfiguration
 
@@ -29,38 +35,45 @@ public final class ResNet: Sequential {
         }
         register(BatchNorm2d(name: "bn1", channels: stemChannels))
         register(ReLU(name: "act1"))
-        register(MaxPool2d(name: "maxpool", kernelSize: 3, stride: 2, padding: 1))
+        register(Self.stemPool(c))
         var inChannels = stemChannels
-        var reduction = 4, dilation = 1, previousDilation = 1
-        for stage in c.layers.indices {
-            var stageStride = stage == 0 ? 1 : 2
-            if reduction >= c.outputStride {
-                dilation *= stageStride
-                stageStride = 1
-            } else {
-                reduction *= stageStride
-            }
+        for (stage, geometry) in c.stages.enumerated() {
             let layer = Sequential(name: "layer\(stage + 1)")
             for i in 0..<c.layers[stage] {
-                let stride = i == 0 ? stageStride : 1
+                let stride = i == 0 ? geometry.stride : 1
                 let planes = c.channels[stage], out = planes * c.block.expansion
                 let shortcut: BlockShape.Shortcut = i == 0 && (stride != 1 || inChannels != out)
                     ? (c.avgDown ? .averagePool : .convolution) : .identity
                 let shape = BlockShape(inChannels: inChannels, width: c.bottleneckWidth(planes: planes), outChannels: out,
-                                       groups: c.cardinality, stride: stride, firstDilation: previousDilation,
-                                       dilation: dilation, shortcut: shortcut)
+                                       groups: c.cardinality, stride: stride,
+                                       firstDilation: i == 0 ? geometry.firstDilation : geometry.dilation,
+                                       dilation: geometry.dilation, shortcut: shortcut, antiAliasing: c.antiAliasing)
                 let name = layer.childName("\(i)")
                 switch c.block {
                 case .basic: layer.register(BasicBlock(name: name, shape))
                 case .bottleneck: layer.register(Bottleneck(name: name, shape))
                 }
                 inChannels = out
-                previousDilation = dilation
             }
             register(layer)
         }
         register(SelectAdaptivePool2d(name: "global_pool"))
         register(Linear(name: "fc", inFeatures: inChannels, outFeatures: c.numClasses))
+    }
+
+    /// The stem's pool, `maxpool`: 3x3/2 max pool (padding 1); with
+    /// `aa_layer` nn.AvgPool2d a 2x2/2 average pool, with BlurPool2d a
+    /// Sequential of a 3x3/1 max pool (padding 1) and a stride-2 blur pool.
+    private static func stemPool(_ c: ResNetConfiguration) -> Module {
+        switch c.antiAliasing {
+        case nil: return MaxPool2d(name: "maxpool", kernelSize: 3, stride: 2, padding: 1)
+        case .averagePool: return AvgPool2d(name: "maxpool", kernelSize: 2, stride: 2, ceilMode: false)
+        case .blurPool:
+            let pool = Sequential(name: "maxpool")
+            pool.register(MaxPool2d(name: pool.childName("0"), kernelSize: 3, stride: 1, padding: 1))
+            pool.register(BlurPool2d(name: pool.childName("1"), stride: 2))
+            return pool
+        }
     }
 
     /// timm's deep stems (`stem_type` "deep" / "deep_tiered"), `conv1` as a
@@ -90,7 +103,7 @@ public final class ResNet: Sequential {
 /// 3x3 convolution (timm's `cardinality`), the stride of its strided
 /// convolution, the dilations of its first 3x3 convolution (`firstDilation`)
 /// and of the others (`dilation`; a 3x3 convolution of dilation d pads by d),
-/// and its shortcut.
+/// its shortcut, and its anti-aliasing layer (timm's `aa_layer`).
 struct BlockShape {
     /// timm's shortcuts: none, `downsample_conv` (1x1 conv with the stride,
     /// BN) or, with `avg_down`, `downsample_avg` (2x2 average pool with the
@@ -99,6 +112,20 @@ struct BlockShape {
 
     let inChannels, width, outChannels, groups, stride, firstDilation, dilation: Int
     let shortcut: Shortcut
+    let antiAliasing: ResNetConfiguration.AntiAliasing?
+
+    /// timm's `use_aa`: with `aa_layer`, a block whose first 3x3 is strided
+    /// or changes dilation runs that 3x3 at stride 1 and pools after it.
+    var isAntiAliased: Bool { antiAliasing != nil && (stride == 2 || firstDilation != dilation) }
+
+    /// The stride of the block's first 3x3 convolution.
+    var convolutionStride: Int { isAntiAliased ? 1 : stride }
+
+    /// The block's `aa`: the anti-aliasing pool at the block's stride, or an Identity.
+    func antiAliasingLayer(name: String) -> Layer {
+        guard isAntiAliased, let antiAliasing else { return Identity(name: name) }
+        return antiAliasing.layer(name: name, stride: stride)
+    }
 }
 
 /// A residual block: a main branch, an optional downsample shortcut
@@ -141,7 +168,8 @@ public class ResidualBlock: Module {
                               kernelSize: 1, stride: shape.stride, bias: false))
             d.register(BatchNorm2d(name: n("1"), channels: shape.outChannels))
         case .averagePool:
-            d.register(shape.stride == 1 ? Identity(name: n("0")) : AvgPool2d(name: n("0"), kernelSize: 2, stride: shape.stride))
+            d.register(shape.stride == 1 ? Identity(name: n("0"))
+                                         : AvgPool2d(name: n("0"), kernelSize: 2, stride: shape.stride, ceilMode: true))
             d.register(Conv2d(name: n("1"), inChannels: shape.inChannels, outChannels: shape.outChannels,
                               kernelSize: 1, bias: false))
             d.register(BatchNorm2d(name: n("2"), channels: shape.outChannels))
@@ -182,12 +210,12 @@ public final class BasicBlock: ResidualBlock {
         super.init(name: name, finalActivation: "act2")
         let n = childName, width = shape.width
         mainBranch = [
-            Conv2d(name: n("conv1"), inChannels: shape.inChannels, outChannels: width, kernelSize: 3, stride: shape.stride,
-                   padding: shape.firstDilation, dilation: shape.firstDilation, bias: false),
+            Conv2d(name: n("conv1"), inChannels: shape.inChannels, outChannels: width, kernelSize: 3,
+                   stride: shape.convolutionStride, padding: shape.firstDilation, dilation: shape.firstDilation, bias: false),
             BatchNorm2d(name: n("bn1"), channels: width),
             Identity(name: n("drop_block")),
             ReLU(name: n("act1")),
-            Identity(name: n("aa")),
+            shape.antiAliasingLayer(name: n("aa")),
             Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3,
                    padding: shape.dilation, dilation: shape.dilation, bias: false),
             BatchNorm2d(name: n("bn2"), channels: width),
@@ -205,17 +233,17 @@ public final class BasicBlock: ResidualBlock {
 public final class Bottleneck: ResidualBlock {
     init(name: String, _ shape: BlockShape) {
         super.init(name: name, finalActivation: "act3")
-        let n = childName, width = shape.width, out = shape.outChannels, stride = shape.stride
+        let n = childName, width = shape.width, out = shape.outChannels
         mainBranch = [
             Conv2d(name: n("conv1"), inChannels: shape.inChannels, outChannels: width, kernelSize: 1, bias: false),
             BatchNorm2d(name: n("bn1"), channels: width),
             ReLU(name: n("act1")),
-            Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, stride: stride,
+            Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, stride: shape.convolutionStride,
                    padding: shape.firstDilation, dilation: shape.firstDilation, groups: shape.groups, bias: false),
             BatchNorm2d(name: n("bn2"), channels: width),
             Identity(name: n("drop_block")),
             ReLU(name: n("act2")),
-            Identity(name: n("aa")),
+            shape.antiAliasingLayer(name: n("aa")),
             Conv2d(name: n("conv3"), inChannels: width, outChannels: out, kernelSize: 1, bias: false),
             BatchNorm2d(name: n("bn3"), channels: out),
         ]

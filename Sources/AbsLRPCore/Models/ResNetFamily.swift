@@ -9,15 +9,13 @@ public enum ResNetFamily: ModelFamily {
 
     public static func makeNetwork(_ configuration: ResNetConfiguration) -> Module { ResNet(configuration) }
 
-    /// Every stage must leave at least one pixel: a strided 3x3 or 7x7
-    /// convolution of padding p takes `floor((n + 2p - k) / s) + 1` pixels out
-    /// of n, so the network needs H, W >= 1 everywhere (``minimumInputSize``).
+    /// Every layer must leave at least one pixel and every block's branches
+    /// must agree (``ResNetConfiguration/featureMapLength(_:)``): without
+    /// anti-aliasing any size works; the blur pools need 2 pixels, and the
+    /// 2x2 average pools halve rounding down where the shortcuts round up.
     public static func validateInput(height: Int, width: Int, _ c: ResNetConfiguration, model: String) throws {
-        let minimum = c.minimumInputSize
-        guard height >= minimum && width >= minimum else {
-            throw ClassifierInputError.wrongSize(model: model, expected: "at least \(minimum)x\(minimum)",
-                                                 actual: [height, width])
-        }
+        guard c.featureMapLength(height) == nil || c.featureMapLength(width) == nil else { return }
+        throw ClassifierInputError.wrongSize(model: model, expected: c.inputSizeRequirement, actual: [height, width])
     }
 
     /// `global_pool.pool`, whose recorded input is `layer4`'s output.
@@ -84,7 +82,8 @@ public enum ResNetFamily: ModelFamily {
 /// or the deep and tiered 3x3 stems (`stem_type`, `stem_width`), 3x3/2 max
 /// pool, BasicBlock or Bottleneck stages (`base_width`, `cardinality`
 /// groups of the 3x3 convolution: ResNeXt) with 1x1-conv or
-/// average-pool shortcuts (`avg_down`), average pooling, linear head.
+/// average-pool shortcuts (`avg_down`), anti-aliased downsampling
+/// (`aa_layer`), average pooling, linear head.
 /// Training-only arguments (drop rates, `zero_init_last`) are accepted;
 /// everything else is refused by name, saying what it would need.
 public struct ResNetConfiguration: ModelFamilyConfiguration {
@@ -127,19 +126,93 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
     /// Input size / final feature map size (timm's `output_stride`): 32, or
     /// 16 / 8 with dilated late stages (see `ResNet`).
     public var outputStride: Int
+    /// timm's `aa_layer`, the anti-aliasing pool of the stem and of strided
+    /// blocks (`nn.AvgPool2d`, `BlurPool2d`); nil for none.
+    public enum AntiAliasing: String, Sendable {
+        case averagePool = "nn.AvgPool2d", blurPool = "BlurPool2d"
+
+        /// The pool timm's `create_aa` makes at `stride`: `nn.AvgPool2d(stride)`
+        /// (kernel = stride, floor mode) or `BlurPool2d(stride=stride)`.
+        func layer(name: String, stride: Int) -> Layer {
+            switch self {
+            case .averagePool: AvgPool2d(name: name, kernelSize: stride, stride: stride, ceilMode: false)
+            case .blurPool: BlurPool2d(name: name, stride: stride)
+            }
+        }
+    }
+    public var antiAliasing: AntiAliasing?
 
     public init(block: Block, layers: [Int], channels: [Int] = [64, 128, 256, 512], numClasses: Int = 1000,
                 inChannels: Int = 3, stemType: StemType = .single, stemWidth: Int = 64, avgDown: Bool = false,
-                baseWidth: Int = 64, cardinality: Int = 1, outputStride: Int = 32) {
+                baseWidth: Int = 64, cardinality: Int = 1, outputStride: Int = 32, antiAliasing: AntiAliasing? = nil) {
         self.block = block; self.layers = layers; self.channels = channels
         self.numClasses = numClasses; self.inChannels = inChannels
         self.stemType = stemType; self.stemWidth = stemWidth; self.avgDown = avgDown
         self.baseWidth = baseWidth; self.cardinality = cardinality; self.outputStride = outputStride
+        self.antiAliasing = antiAliasing
     }
 
     /// How much the input is reduced after stage `stage` (0-based): 4 after
     /// the stem, doubled by every later stage until `outputStride` (timm's `net_stride`).
     func reduction(afterStage stage: Int) -> Int { min(4 << min(stage, 20), outputStride) }
+
+    /// Per stage, timm's `make_blocks`: the stride of its first block (1 for
+    /// the first stage and once the reduction has reached `outputStride`),
+    /// the dilation of that block's first 3x3 (the previous stage's) and the
+    /// stage's dilation (doubled by every stage that keeps stride 1 in place of 2).
+    var stages: [(stride: Int, firstDilation: Int, dilation: Int)] {
+        var reduction = 4, dilation = 1
+        return layers.indices.map { stage in
+            let previous = dilation
+            var stride = stage == 0 ? 1 : 2
+            if reduction >= outputStride {
+                dilation *= stride
+                stride = 1
+            } else {
+                reduction *= stride
+            }
+            return (stride, previous, dilation)
+        }
+    }
+
+    /// The final feature map's length along an axis of `n` input pixels, or
+    /// nil where a layer leaves nothing or a block's main branch and shortcut
+    /// disagree (timm fails there too). The stems take `ceil(n / 2)`; the
+    /// stem pool and every strided block halve: rounding up (3x3/2 convolution
+    /// and max pool of padding 1, blur pool, 1x1/2 shortcut, ceil-mode 2x2
+    /// shortcut pool) or, for the 2x2 average pools of `aa_layer`
+    /// nn.AvgPool2d, down; blur pools need 2 pixels (reflection).
+    func featureMapLength(_ n: Int) -> Int? {
+        guard n >= 1 else { return nil }
+        let halvedUp: (Int) -> Int = { ($0 + 1) / 2 }
+        var m = halvedUp(n)
+        switch antiAliasing {
+        case nil: m = halvedUp(m)
+        case .averagePool?: m /= 2
+        case .blurPool?: m = m >= 2 ? halvedUp(m) : 0
+        }
+        for stage in stages {
+            guard m >= 1 else { return nil }
+            let antiAliased = antiAliasing != nil && (stage.stride == 2 || stage.firstDilation != stage.dilation)
+            if antiAliased && antiAliasing == .blurPool && m < 2 { return nil }
+            guard stage.stride == 2 else { continue }
+            let main = antiAliased && antiAliasing == .averagePool ? m / 2 : halvedUp(m)
+            guard main == halvedUp(m) else { return nil }
+            m = main
+        }
+        return m >= 1 ? m : nil
+    }
+
+    /// What ``featureMapLength(_:)`` asks of an input, for the error message.
+    var inputSizeRequirement: String {
+        let minimum = (1...4096).first { featureMapLength($0) != nil } ?? 4096
+        switch antiAliasing {
+        case .averagePool?:
+            return "sides whose maps the 2x2 anti-aliasing pools and the shortcuts halve alike (multiples of 32 do), at least \(minimum)"
+        case .blurPool?, nil:
+            return "at least \(minimum)x\(minimum)"
+        }
+    }
 
     /// Channels out of the stem: 64 for the 7x7 stem, `2 * stem_width` for the deep ones.
     public var stemOutputChannels: Int { stemType == .single ? 64 : 2 * stemWidth }
@@ -149,11 +222,6 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
     public func bottleneckWidth(planes: Int) -> Int {
         block == .basic ? planes : planes * baseWidth / 64 * cardinality
     }
-
-    /// The smallest square input every stage takes: the stem and every
-    /// stride-2 stage halve the size, rounding up, and never reach zero, so
-    /// 1x1 works arithmetically; timm's own minimum is the same.
-    var minimumInputSize: Int { 1 }
 
     static let keys: Set<String> = [
         "block", "layers", "num_classes", "in_chans", "output_stride", "global_pool", "cardinality", "base_width",
@@ -170,7 +238,6 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
                 name: "block_args", value: "\(args)",
                 reason: Self.blockArgumentsReason(args))
         }
-        try a.require("aa_layer", in: [.null], reason: "anti-aliased downsampling (aa_layer) is not implemented here")
         guard let raw = a.raw("block") else {
             throw ModelConfigurationError.invalidValue(key: "model_args.block", value: "(missing)",
                                                        expected: "\"basic\" or \"bottleneck\" (timm's BasicBlock, Bottleneck)")
@@ -209,6 +276,16 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
         avgDown = try a.bool("avg_down", default: false)
         baseWidth = try a.int("base_width", default: 64, in: 1...(1 << 14))
         cardinality = try a.int("cardinality", default: 1, in: 1...(1 << 12))
+        if let raw = a.raw("aa_layer"), raw != .null {
+            guard let name = raw.stringValue, let antiAliasing = AntiAliasing(rawValue: name) else {
+                throw ModelConfigurationError.unsupportedOption(
+                    name: "aa_layer", value: "\(raw)",
+                    reason: "only timm's BlurPool2d (reflect padding) and nn.AvgPool2d anti-aliasing are implemented here")
+            }
+            self.antiAliasing = antiAliasing
+        } else {
+            antiAliasing = nil
+        }
         outputStride = try a.int("output_stride", default: 32)
         guard [8, 16, 32].contains(outputStride) else {
             throw ModelConfigurationError.invalidValue(key: "model_args.output_stride", value: "\(outputStride)",
@@ -258,6 +335,7 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
         try c.encode(baseWidth, forKey: .init(stringValue: "base_width"))
         try c.encode(cardinality, forKey: .init(stringValue: "cardinality"))
         try c.encode(outputStride, forKey: .init(stringValue: "output_stride"))
+        try c.encode(antiAliasing?.rawValue, forKey: .init(stringValue: "aa_layer"))
     }
 }
 
