@@ -51,20 +51,21 @@ public final class BatchNorm2d: Layer {
         return [diagonalContribution(r, record, planeSize: plane, Rule(alpha: alpha, alphaAbs: alphaAbs, channels: c))]
     }
 
-    /// `t[:, c] * alpha[c] + beta[c]` over an NCHW tensor.
+    /// `t[:, c] * alpha[c] + beta[c]` over an NCHW tensor, into a new tensor
+    /// (one read and one write per value: `t` is usually held by the tape).
     private func channelAffine(_ t: Tensor, _ alpha: [Float], _ beta: [Float]?) -> Tensor {
-        var out = t
         let plane = t.shape[2] * t.shape[3]
-        out.storage.withUnsafeMutableBufferPointer { o in
-            for n in 0..<t.shape[0] {
-                for c in 0..<channels {
-                    let base = (n * channels + c) * plane
-                    let a = alpha[c], b = beta?[c] ?? 0
-                    for i in base..<(base + plane) { o[i] = o[i] * a + b }
+        return t.storage.withUnsafeBufferPointer { ts in
+            Tensor(shape: t.shape) { out in
+                guard let tp = ts.baseAddress else { return }
+                parallelChunks(t.shape[0] * channels, minimumChunk: max(1, (1 << 15) / max(1, plane))) { planes in
+                    for k in planes {
+                        let c = k % channels, a = alpha[c], b = beta?[c] ?? 0, base = k * plane
+                        for i in base..<(base + plane) { out[i] = tp[i] * a + b }
+                    }
                 }
             }
         }
-        return out
     }
 
     /// `alpha_c x + |alpha_c| |x|` for plane `k` (channel `k mod C`).

@@ -67,6 +67,7 @@ open class Operation: Module {
         let record = context.tape.record(for: self)
         precondition(r.shape == record.output.shape, "\(name): backward got \(r.shape), output was \(record.output.shape)")
         let rule = context.rules[self]
+        defer { context.finished(with: self) }
         return normalized ? rule.propagate(r, at: self, record) : rule.propagateUnnormalized(r, at: self, record)
     }
 }

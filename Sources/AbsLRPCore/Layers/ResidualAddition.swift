@@ -17,6 +17,7 @@ public final class ResidualAddition: BinaryOperation {
         let record = context.tape.record(for: self)
         precondition(r.shape == record.output.shape, "\(name): backward got \(r.shape), output was \(record.output.shape)")
         let result = context.rules[self].propagateIdentityShortcut(r, at: self, record, branchVJP: branchVJP)
+        context.finished(with: self)
         context.trace(childName("0"), result[0])
         context.trace(childName("1"), result[1])
         return (result[0], result[1])

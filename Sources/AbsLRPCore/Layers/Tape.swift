@@ -1,3 +1,5 @@
+import Foundation
+
 /// What one operation saw in a recorded forward pass: its inputs and output.
 /// Layers that need more (the argmax of a max pool, LayerNorm statistics)
 /// recompute it from these in the backward pass, which costs little next to
@@ -13,22 +15,55 @@ public struct Record {
 /// The record of one forward pass: each operation's `Record`, looked up by
 /// the operation's identity. One tape serves any number of backward passes
 /// (the positive and negative relevance passes, and the gradient).
-public final class Tape {
+///
+/// A tape whose passes are known in advance (`releaseRecords(afterPasses:)`)
+/// drops each record once that many releasing passes are done with it, so a
+/// backward pass frees the activations of the layers it has left behind
+/// while it allocates the larger relevance tensors of the early layers
+/// (about a fifth of the peak memory of absLRP on ResNet-50 and VGG-16).
+/// Passes run concurrently, so the records are read and dropped under a lock.
+public final class Tape: @unchecked Sendable {
     private var records: [ObjectIdentifier: Record] = [:]
+    /// How many releasing passes are done with each record.
+    private var finishedPasses: [ObjectIdentifier: Int] = [:]
+    private var passesBeforeRelease: Int?
+    private let lock = NSLock()
 
     public init() {}
 
-    func save(_ op: AnyObject, _ record: Record) { records[ObjectIdentifier(op)] = record }
+    func save(_ op: AnyObject, _ record: Record) { lock.withLock { records[ObjectIdentifier(op)] = record } }
 
-    /// Whether `op` was recorded.
-    public func has(_ op: AnyObject) -> Bool { records[ObjectIdentifier(op)] != nil }
+    /// Whether `op` was recorded (and its record not yet released).
+    public func has(_ op: AnyObject) -> Bool { lock.withLock { records[ObjectIdentifier(op)] != nil } }
 
-    /// The record of `op`; it must have been recorded.
+    /// The record of `op`; it must have been recorded and not released.
     public func record(for op: Module) -> Record {
-        guard let r = records[ObjectIdentifier(op)] else {
-            preconditionFailure("no record for \(op.name): backward pass without a recorded forward")
+        guard let r = lock.withLock({ records[ObjectIdentifier(op)] }) else {
+            preconditionFailure("no record for \(op.name): backward pass without a recorded forward, or after its release")
         }
         return r
+    }
+
+    /// From now on a record is dropped when `passes` backward passes whose
+    /// context releases records (`BackwardContext.releasesRecords`) have
+    /// finished with it; other passes must not read the tape after that.
+    public func releaseRecords(afterPasses passes: Int) {
+        precondition(passes > 0, "releaseRecords(afterPasses:) needs at least one pass, got \(passes)")
+        lock.withLock { passesBeforeRelease = passes }
+    }
+
+    /// One releasing pass is done with `op`'s record.
+    func finished(with op: AnyObject) {
+        lock.withLock {
+            guard let passes = passesBeforeRelease else { return }
+            let id = ObjectIdentifier(op), done = finishedPasses[id, default: 0] + 1
+            if done >= passes {
+                records[id] = nil
+                finishedPasses[id] = nil
+            } else {
+                finishedPasses[id] = done
+            }
+        }
     }
 }
 
@@ -56,11 +91,22 @@ public final class BackwardContext {
     /// Relevance (or gradient) at each module's input, by module name, when
     /// tracing was asked for.
     public private(set) var traces: [String: Tensor]?
+    /// Whether this pass tells the tape when it is done with a record
+    /// (`Tape.releaseRecords(afterPasses:)`). Inner passes that re-read a
+    /// block's records (the identity shortcut's branch gradient) do not.
+    public let releasesRecords: Bool
 
-    public init(tape: Tape, rules: RuleMap, recordTraces: Bool = false) {
+    public init(tape: Tape, rules: RuleMap, recordTraces: Bool = false, releasesRecords: Bool = false) {
         self.tape = tape
         self.rules = rules
         self.traces = recordTraces ? [:] : nil
+        self.releasesRecords = releasesRecords
+    }
+
+    /// `op`'s record is no longer needed by this pass.
+    @inline(__always)
+    func finished(with op: Operation) {
+        if releasesRecords { tape.finished(with: op) }
     }
 
     /// Records `value` under `name` when tracing (the model itself is `model`).

@@ -64,9 +64,9 @@ public final class Classifier {
     /// Propagates `outputSignal` (B, K) from the logits back to the input
     /// with `rules`, over a recorded forward. With `traces`, also returns the
     /// value at every module's input by module name (`model` for the input).
-    public func backward(_ outputSignal: Tensor, tape: Tape, rules: RuleMap,
-                         traces: Bool = false) -> (input: Tensor, traces: [String: Tensor]) {
-        let context = BackwardContext(tape: tape, rules: rules, recordTraces: traces)
+    public func backward(_ outputSignal: Tensor, tape: Tape, rules: RuleMap, traces: Bool = false,
+                         releasingRecords: Bool = false) -> (input: Tensor, traces: [String: Tensor]) {
+        let context = BackwardContext(tape: tape, rules: rules, recordTraces: traces, releasesRecords: releasingRecords)
         let result = network.backward(outputSignal, context)
         return (result, context.traces ?? [:])
     }

@@ -5,7 +5,8 @@
 ///     negative = absLRP pass from (1 - onehot(t)) / (K - 1)
 ///     relevance = normalize_max(positive - negative)
 ///
-/// One recorded forward serves both passes, which run concurrently. The
+/// One recorded forward serves both passes, which run concurrently and
+/// release each layer's record once both have passed it. The
 /// rules are the family's (`Classifier.absLRPComposite`) unless a composite
 /// is given.
 public final class AbsLRP: RelevancyMethod {
@@ -31,9 +32,12 @@ public final class AbsLRP: RelevancyMethod {
         let k = logits.shape[1]
         let positiveSeed = Tensor.oneHot(t, classes: k)
         let negativeSeed = positiveSeed.map { 1 - $0 }.normalizedSum()
-        // the two passes only read the tape and the rules: one core each
-        let (positive, negative) = concurrently({ classifier.backward(positiveSeed, tape: tape, rules: rules, traces: traces) },
-                                                { classifier.backward(negativeSeed, tape: tape, rules: rules) })
+        // the two passes only read the tape and the rules: one core each;
+        // a record is dropped as soon as both are done with it
+        tape.releaseRecords(afterPasses: 2)
+        let (positive, negative) = concurrently(
+            { classifier.backward(positiveSeed, tape: tape, rules: rules, traces: traces, releasingRecords: true) },
+            { classifier.backward(negativeSeed, tape: tape, rules: rules, releasingRecords: true) })
         return Explanation(logits: logits, targets: t, relevance: (positive.input - negative.input).normalizedMax(),
                            extras: ["positive": positive.input, "negative": negative.input], traces: positive.traces)
     }
