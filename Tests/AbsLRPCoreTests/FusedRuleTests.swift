@@ -59,6 +59,35 @@ final class FusedRuleTests: XCTestCase {
         }
     }
 
+    /// From the relevance `R`, the convolution forms `S = R / (|y| + eps)`
+    /// inside its products; under every cut of `Conv2d.columnBudget` (images
+    /// side by side, slabs of output rows, the pointwise direct path) that
+    /// gives the contributions of `S` formed first, for both signs of input.
+    func testConvolutionFormsTheRatioInsideItsProducts() {
+        let saved = Conv2d.columnBudget
+        defer { Conv2d.columnBudget = saved }
+        let cases: [(c: Int, o: Int, h: Int, k: Int, s: Int, p: Int, batch: Int)] = [
+            (3, 5, 9, 3, 1, 1, 3), (4, 6, 7, 1, 1, 0, 3), (5, 4, 11, 3, 2, 1, 2),
+        ]
+        for budget in [1 << 20, 200, 40] {
+            Conv2d.columnBudget = budget
+            for (i, t) in cases.enumerated() {
+                let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p)
+                conv.setParameter("weight", randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(70 + i)))
+                conv.setParameter("bias", randomTensor([t.o], seed: UInt64(80 + i)))
+                let signed = randomTensor([t.batch, t.c, t.h, t.h], seed: UInt64(90 + i))
+                for (x, sign) in [(signed.map { max($0, 0) }, "x >= 0"), (signed, "signed x")] {
+                    let record = recordOf(conv, x)
+                    let r = randomTensor(record.output.shape, seed: 99)
+                    let expected = conv.absLRPContributions(ratio(r, record.output), record)[0]
+                    let scale = expected.storage.map { abs($0) }.max() ?? 1
+                    assertClose(conv.absLRPContributions(relevance: r, record)[0], expected, rtol: 1e-5, atol: 1e-6 * scale,
+                                "conv case \(i), budget \(budget), \(sign)")
+                }
+            }
+        }
+    }
+
     func testLinearWithNonnegativeInputUsesOneProductOfWPlusAbsW() {
         let linear = Linear(name: "fc", inFeatures: 13, outFeatures: 7)
         linear.setParameter("weight", randomTensor([7, 13], seed: 1))
