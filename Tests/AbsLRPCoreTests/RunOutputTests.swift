@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-import AbsLRPCore
+@testable import AbsLRPCore
 
 /// Whole-run outputs: a run's files appear together on commit or not at all,
 /// beside (or over) an earlier run's, through the one atomic-write helper.
@@ -67,6 +67,21 @@ final class RunOutputTests: XCTestCase {
         XCTAssertThrowsError(try RunOutput(folder: blocker.appendingPathComponent("out"))) { error in
             guard case .unwritableFolder? = error as? OutputError else { return XCTFail("\(error)") }
         }
+    }
+
+    /// Names up to the file system's 255 bytes work as `--out` and as file
+    /// names: the hidden staging folder and temporary file cut them.
+    func testLongNamesStillLeaveRoomForTheHiddenNames() throws {
+        let long = parent.appendingPathComponent(String(repeating: "z", count: 250))
+        let run = try RunOutput(folder: long)
+        XCTAssertLessThanOrEqual(run.staging.lastPathComponent.utf8.count, 255)
+        let accented = String(repeating: "é", count: 120) + ".png"  // 244 bytes of UTF-8
+        try run.write(Data("x".utf8), as: accented)
+        try run.commit()
+        XCTAssertEqual(try contents(long), [accented])
+        XCTAssertEqual(try contents(parent), [long.lastPathComponent])
+        XCTAssertEqual(HiddenName.beside(String(repeating: "é", count: 100), suffix: "tmp"),
+                       "." + String(repeating: "é", count: 90) + ".tmp", "cut at whole characters")
     }
 
     func testAtomicFileDiscardLeavesNothing() throws {

@@ -28,7 +28,8 @@ public final class AtomicFile {
     public init(destination: URL) throws {
         self.destination = destination
         let folder = destination.deletingLastPathComponent()
-        temporary = folder.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString).tmp").path
+        temporary = folder.appendingPathComponent(
+            HiddenName.beside(destination.lastPathComponent, suffix: "\(UUID().uuidString).tmp")).path
         descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw OutputError.cannotWrite(path: destination.path,

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A hidden folder beside `target` where a run writes files before moving
-/// them onto `target` (or into it): `<parent>/.<target name>.staging-<owner>-<8 hex>`,
+/// them onto `target` (or into it): `<parent>/.<target name>.staging-<owner>-<8 hex>`
+/// (a long name cut, ``HiddenName``),
 /// with ``RunOwner/token`` as `<owner>`. The live run holds an exclusive
 /// `flock` on the folder for as long as it exists.
 ///
@@ -27,8 +28,8 @@ final class StagingFolder {
     /// Creates the folder for `target` and locks it.
     /// - Throws: ``OutputError/unwritableFolder(path:reason:)``.
     init(for target: URL) throws {
-        let name = ".\(target.lastPathComponent).\(Self.kind)-\(RunOwner.current.token)-"
-            + String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(8))
+        let name = HiddenName.beside(target.lastPathComponent, suffix: "\(Self.kind)-\(RunOwner.current.token)-"
+            + String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(8)))
         url = target.deletingLastPathComponent().appendingPathComponent(name)
         try RunOutput.prepareFolder(url)
         lock = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -62,7 +63,7 @@ final class StagingFolder {
     /// - Returns: what was removed.
     static func removeStale(for target: URL) -> [Stale] {
         let parent = target.deletingLastPathComponent()
-        let prefix = ".\(target.lastPathComponent).\(kind)-"
+        let prefix = HiddenName.beside(target.lastPathComponent, suffix: "\(kind)-")
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return [] }
         var removed: [Stale] = []
         for entry in entries.sorted() where entry.hasPrefix(prefix) {
