@@ -47,7 +47,7 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
             return "the number of masking steps must be between 1 and \(GAEConfiguration.maximumSteps), got \(s)"
         case .datasetTooSmall(let n, let b):
             return "the data set has \(n) image\(n == 1 ? "" : "s"), fewer than one batch of \(b): "
-                + "use a batch size of at most \(n / 4 * 4) or a larger data set"
+                + (n < 4 ? "GAE needs at least 4 images (one mosaic)" : "use a batch size of at most \(n / 4 * 4) or a larger data set")
         case .unreadableImage(let item, let reason):
             return "cannot read image \(item): \(reason)"
         case .unsupportedImageSize(let item, let shape, let reason):

@@ -83,6 +83,14 @@ final class ExplainJobTests: XCTestCase {
         XCTAssertThrowsError(try InputImages.collect(["/nonexistent/cat.png"])) { error in
             XCTAssertEqual(error as? ImageDecodeError, .fileNotFound(path: "/nonexistent/cat.png"))
         }
+        let folder = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Fixtures.url("images/rgb_77x53.png"), to: folder.appendingPathComponent("sub/a.png"))
+        XCTAssertThrowsError(try InputImages.collect([folder.path])) { error in
+            XCTAssertEqual(error as? ExplainJobError, .noImagesInFolder(folder.path))
+            XCTAssertTrue("\(error)".contains("holds no jpeg/jpg/png file (folders are not searched recursively"), "\(error)")
+        }
         XCTAssertThrowsError(try ExplainJob(source: .images([tensorFile]), method: try method()).run()) { error in
             XCTAssertTrue("\(error)".contains(tensorFile.path), "\(error)")
         }

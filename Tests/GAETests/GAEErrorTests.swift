@@ -32,6 +32,9 @@ final class GAEErrorTests: XCTestCase {
         assertError(.datasetTooSmall(count: 5, batchSize: 8), mentions: ["5 images", "at most 4"]) {
             _ = try evaluation(batchSize: 8).run(on: TinyModel.dataset(count: 5))
         }
+        assertError(.datasetTooSmall(count: 3, batchSize: 4), mentions: ["3 images", "at least 4 images (one mosaic)"]) {
+            _ = try evaluation(batchSize: 4).run(on: TinyModel.dataset(count: 3))
+        }
     }
 
     func testUnreadableImageNamesTheFile() throws {

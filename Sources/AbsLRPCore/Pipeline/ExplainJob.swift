@@ -237,6 +237,8 @@ public struct ExplainJob {
 /// An explain job that cannot run.
 public enum ExplainJobError: Error, CustomStringConvertible, Equatable {
     case noInputs
+    /// A folder named on the command line holds no image file at its top level.
+    case noImagesInFolder(String)
     case invalidBatchSize(Int)
     case noTargets
     case invalidTopK(Int, classes: Int)
@@ -244,6 +246,9 @@ public enum ExplainJobError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .noInputs: return "no images to explain: name image files or folders, or --tensor FILE"
+        case .noImagesInFolder(let path):
+            return "\(path) holds no \(InputImages.extensions.sorted().joined(separator: "/")) file "
+                + "(folders are not searched recursively: name the subfolders)"
         case .invalidBatchSize(let b): return "the batch size must be at least 1, got \(b)"
         case .noTargets: return "no target classes given"
         case .invalidTopK(let k, let classes): return "top-k must be between 1 and the model's \(classes) classes, got \(k)"

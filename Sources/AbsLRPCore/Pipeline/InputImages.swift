@@ -6,7 +6,8 @@ public enum InputImages {
     /// File extensions treated as images when a folder is expanded.
     public static let extensions: Set<String> = ["png", "jpg", "jpeg"]
 
-    /// Expands `paths` into image files; a path that does not exist is an error.
+    /// Expands `paths` into image files; a path that does not exist, or a
+    /// folder without image files, is an error.
     public static func collect(_ paths: [String]) throws -> [URL] {
         let fm = FileManager.default
         var files: [URL] = []
@@ -16,8 +17,9 @@ public enum InputImages {
             let url = URL(fileURLWithPath: path)
             if isDir.boolValue {
                 let names = try fm.contentsOfDirectory(atPath: path).sorted()
-                files += names.filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }
-                    .map { url.appendingPathComponent($0) }
+                    .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }
+                guard !names.isEmpty else { throw ExplainJobError.noImagesInFolder(path) }
+                files += names.map { url.appendingPathComponent($0) }
             } else {
                 files.append(url)
             }
