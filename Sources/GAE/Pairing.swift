@@ -48,28 +48,38 @@ public enum PositivePairing: String, Codable, Sendable, CaseIterable {
     /// The contrastiveness score of every tile: `scores[m][q]` for tile `q`
     /// of mosaic `m`, given each mosaic's positive (`positives[m]`, a batch
     /// index), the batch logits (B, K) and the data-set labels of the batch.
+    ///
+    /// Each quotient of two probabilities of one softmax is computed as
+    /// `exp` of the logits' difference (``probabilityRatio``): the same
+    /// number, but finite where both float32 probabilities underflow to 0
+    /// (a positive confidently given a class none of the tiles has, whose
+    /// own label's probability is below 1e-45: the reference gets 0 / 0).
     func tileScores(positives: [Int], logits: Tensor, labels: [Int]) -> [[Float]] {
         let mosaics = positives.count, k = logits.shape[1]
-        let probabilities = positives.map { softmax(Array(logits.storage[($0 * k)..<(($0 + 1) * k)])) }
+        let rows = positives.map { Array(logits.storage[($0 * k)..<(($0 + 1) * k)]) }
         switch self {
         case .consistent:
             return (0..<mosaics).map { m in
-                let s = probabilities[m], reference = s[labels[positives[m]]]
-                return (0..<4).map { q in
-                    2 * s[labels[Mosaic.tileSource(mosaic: m, quadrant: q, mosaics: mosaics)]] / reference - 1
+                (0..<4).map { q in
+                    let tile = labels[Mosaic.tileSource(mosaic: m, quadrant: q, mosaics: mosaics)]
+                    return 2 * probabilityRatio(rows[m], tile, labels[positives[m]]) - 1
                 }
             }
         case .reference:
             // Image i's score uses positive i / 4, whose own entry is s[r][j_r] = s at y[p_r].
             let imageScore: (Int) -> Float = { i in
-                let s = probabilities[i / 4]
-                return 2 * s[labels[i]] / s[labels[positives[i / 4]]] - 1
+                2 * probabilityRatio(rows[i / 4], labels[i], labels[positives[i / 4]]) - 1
             }
             return (0..<mosaics).map { m in
                 (0..<4).map { q in imageScore(Mosaic.tileSource(mosaic: m, quadrant: q, mosaics: mosaics)) }
             }
         }
     }
+}
+
+/// `softmax(logits)[a] / softmax(logits)[b]`, as `exp(logits[a] - logits[b])`.
+func probabilityRatio(_ logits: [Float], _ a: Int, _ b: Int) -> Float {
+    Foundation.exp(logits[a] - logits[b])
 }
 
 /// `exp(x - max x) / sum exp(x - max x)` in float32.

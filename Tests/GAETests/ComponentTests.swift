@@ -96,6 +96,28 @@ final class ComponentTests: XCTestCase {
         XCTAssertEqual(reports[0].results, reports[1].results)
     }
 
+    /// Tile scores are `2 p(tile label) / p(positive label) - 1` of the
+    /// positive's softmax; where both probabilities underflow to 0 in
+    /// float32 (the positive confidently in class 1, no tile labelled 1) the
+    /// quotient is still the finite ratio of the two, not 0 / 0.
+    func testTileScoresStayFiniteWhenTheLabelsProbabilitiesUnderflow() {
+        // One mosaic (B = 4), K = 3; positive = image 0 (label 0).
+        let ordinary: [Float] = [1, 2, 0.5], confident: [Float] = [0, 200, 1]
+        let labels = [0, 2, 0, 2]
+        for pairing in PositivePairing.allCases {
+            for row in [ordinary, confident] {
+                let logits = Tensor(shape: [4, 3], storage: row + Array(repeating: 0, count: 9))
+                let scores = pairing.tileScores(positives: [0], logits: logits, labels: labels)
+                let p = row.map { Double(exp($0)) }
+                for q in 0..<4 {
+                    XCTAssertEqual(Double(scores[0][q]), 2 * p[labels[q]] / p[labels[0]] - 1, accuracy: 1e-5,
+                                   "\(pairing) \(row) tile \(q)")
+                }
+            }
+        }
+        XCTAssertEqual(softmax([0, 200, 1])[0], 0, "the case: p(label) is 0 in float32")
+    }
+
     static let pinnedOrder = [1, 2, 5, 7, 0, 8, 4, 3, 9, 6]
     static let pinnedDraws = [2, 1, 1, 3, 3, 3]
 }
