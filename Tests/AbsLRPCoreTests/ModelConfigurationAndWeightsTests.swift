@@ -53,9 +53,9 @@ final class ModelConfigurationAndWeightsTests: XCTestCase {
         }
         XCTAssertThrowsError(try ModelConfiguration(json: ["architecture": "resnet", "model_args": ["block": "basic", "layers": [1, 1]]], name: "x"))
         XCTAssertThrowsError(try ModelConfiguration(json: ["architecture": "resnet",
-            "model_args": ["block": "bottleneck", "layers": [1, 1, 1, 1], "cardinality": 32]], name: "x")) { error in
+            "model_args": ["block": "bottleneck", "layers": [1, 1, 1, 1], "down_kernel_size": 3]], name: "x")) { error in
             guard case .unsupportedOption(let name, _, _) = error as? ModelConfigurationError else { return XCTFail("\(error)") }
-            XCTAssertEqual(name, "cardinality")
+            XCTAssertEqual(name, "down_kernel_size")
         }
         XCTAssertThrowsError(try ModelConfiguration(json: ["architecture": "vgg", "model_args": ["cfg": [8, "X"]]], name: "x"))
         XCTAssertThrowsError(try ModelConfiguration(json: ["architecture": "vgg16", "input_size": [1, 224, 224]], name: "x"))

@@ -95,6 +95,8 @@ final class ModelConfigurationValidationTests: XCTestCase {
                       key: "block", quoted: "BasicBlock")
         assertRefused(Self.resnet, #""block_args": {"attn_layer": "se"}"#, key: "block_args", quoted: "squeeze-excitation")
         XCTAssertNoThrow(try configuration(Self.resnet, #""block": "BasicBlock""#))
+        assertRefused(Self.vit, #""norm_layer": "RmsNorm""#, key: "norm_layer", quoted: "has no bias (it cannot run these)")
+        assertRefused(Self.vit, #""mlp_layer": {"partial": "GluMlp", "act_layer": "nn.SiLU"}"#, key: "mlp_layer", quoted: "gated MLPs")
     }
 
     func testAModelAboveTheMemoryLimitIsRefusedBeforeItIsBuilt() throws {

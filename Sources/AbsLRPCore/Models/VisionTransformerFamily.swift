@@ -127,13 +127,6 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         preNorm = try a.bool("pre_norm", default: false)
         layerScale = a.has("init_values")
         if layerScale { _ = try a.double("init_values", default: 1, in: -1e6...1e6) }
-        switch try a.string("norm_layer", default: nil) {
-        case nil, "LayerNorm"?: layerNormEps = 1e-6  // timm's partial(nn.LayerNorm, eps=1e-6) / timm's LayerNorm
-        case "nn.LayerNorm"?: layerNormEps = 1e-5
-        case let other?:
-            throw ModelConfigurationError.unsupportedOption(
-                name: "norm_layer", value: "\"\(other)\"", reason: "only LayerNorm is implemented here (RmsNorm is not)")
-        }
         for rate in ["drop_rate", "pos_drop_rate", "patch_drop_rate", "proj_drop_rate", "attn_drop_rate", "drop_path_rate"] {
             _ = try a.double(rate, default: 0, in: 0...1)
         }
@@ -147,20 +140,40 @@ public struct VisionTransformerConfiguration: ModelFamilyConfiguration {
         try a.requireBool("no_embed_class", false, reason: "the reference adds pos_embed to the class token too, so it cannot run models whose embedding leaves it out (size mismatch)")
         try a.require("fc_norm", in: [.bool(false), .null], reason: "fc_norm replaces the final norm by an Identity, whose missing eps stops the reference's ViT rule (it cannot run these)")
         try a.requireBool("qk_norm", false, reason: "q/k normalisation (LayerNorms in the attention) is not implemented here; the reference explains it")
-        try a.requireBool("dynamic_img_size", false, reason: "dynamic image sizes are not supported")
+        try a.requireBool("dynamic_img_size", false, reason: "dynamic image sizes: timm's patch embedding then keeps the (B, H, W, C) grid, which the reference's ViT forward cannot concatenate with the class token (it cannot run these)")
         try a.requireBool("dynamic_img_pad", false, reason: "dynamic padding is not supported")
         try a.requireBool("final_norm", true, reason: "without the final norm the reference's ViT rule has no eps to read (it cannot run these)")
+        // What the reference cannot run decides the refusal before what is
+        // not implemented here (measured with scripts/make_reference_fixtures.py's
+        // environment on small configurations).
+        switch try a.string("norm_layer", default: nil) {
+        case nil, "LayerNorm"?: layerNormEps = 1e-6  // timm's partial(nn.LayerNorm, eps=1e-6) / timm's LayerNorm
+        case "nn.LayerNorm"?: layerNormEps = 1e-5
+        case "RmsNorm"?:
+            throw ModelConfigurationError.unsupportedOption(
+                name: "norm_layer", value: "\"RmsNorm\"",
+                reason: "RmsNorm: the reference's ViT rule rebuilds every norm from its weight and bias, and RmsNorm has no bias (it cannot run these)")
+        case let other?:
+            throw ModelConfigurationError.unsupportedOption(
+                name: "norm_layer", value: "\"\(other)\"", reason: "only LayerNorm is implemented here")
+        }
+        try a.requireLayer("embed_layer", in: ["PatchEmbed"], reason: "only timm's PatchEmbed is supported")
+        try a.requireLayer("block_fn", in: ["Block"],
+                           reason: "only timm's pre-norm Block is supported (post-norm and parallel blocks have no rule in the reference)")
+        if let raw = a.raw("mlp_layer"), raw != .null, raw != .string("Mlp") {
+            let gated = ["GluMlp", "SwiGLU", "SwiGLUPacked"].contains(raw.stringValue ?? raw["partial"]?.stringValue ?? "")
+            throw ModelConfigurationError.unsupportedOption(
+                name: "mlp_layer", value: "\(raw)",
+                reason: gated ? "gated MLPs: the reference explains them as a chain of their layers, which fc1's doubled output gating itself is not (it cannot run these: size mismatch)"
+                              : "only timm's two-layer Mlp is supported")
+        }
         switch try a.string("act_layer", default: nil) {
         case nil, "gelu"?, "GELU"?, "nn.GELU"?: quickGELU = false
         case "quick_gelu"?, "QuickGELU"?: quickGELU = true
         case let other?:
             throw ModelConfigurationError.unsupportedOption(
-                name: "act_layer", value: "\"\(other)\"", reason: "activations other than GELU and QuickGELU (SiLU) are not implemented here")
+                name: "act_layer", value: "\"\(other)\"", reason: "activations other than GELU and QuickGELU (SiLU) are not implemented here; the reference explains them")
         }
-        try a.requireLayer("embed_layer", in: ["PatchEmbed"], reason: "only timm's PatchEmbed is supported")
-        try a.requireLayer("block_fn", in: ["Block"],
-                           reason: "only timm's pre-norm Block is supported (post-norm and parallel blocks have no rule in the reference)")
-        try a.requireLayer("mlp_layer", in: ["Mlp"], reason: "only timm's two-layer Mlp is supported (gated MLPs have no rule in the reference)")
         guard patchSize <= imageSize else {
             throw ModelConfigurationError.invalidArgument(
                 name: "patch_size", reason: "patch_size \(patchSize) is larger than img_size \(imageSize)")
