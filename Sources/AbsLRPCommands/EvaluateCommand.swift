@@ -52,7 +52,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Folder for the results and pictures.", valueName: "dir"))
     var out = "out/evaluate"
 
-    @Option(name: .long, help: "Best and worst images shown per method.")
+    @Option(name: .long, help: ArgumentHelp(
+        "Best and worst images shown per method (the run keeps their pictures; --resume needs the same value).",
+        valueName: "N"))
     var top = 4
 
     @Flag(name: .long, help: ArgumentHelp(
@@ -110,13 +112,12 @@ struct EvaluateCommand: ParsableCommand {
                                                          configuration: configuration)
         let output = try RunOutput(folder: URL(fileURLWithPath: out))
         let journal = output.folder.appendingPathComponent(GAEJournal.fileName)  // lives in --out itself, not staged
+        let extremes = ExtremeMaps(k: top)
         let report = try evaluation.run(on: data, progress: StandardErrorProgressReporter(),
-                                        journal: resume ? .resume(journal) : .start(journal))
+                                        journal: resume ? .resume(journal) : .start(journal), keeping: extremes)
         let files = try report.write(to: output.staging)
-        let pictures = try report.writePictures(to: output.staging, methods: relevancyMethods, dataset: data,
-                                                preprocessing: (try? classifier.configuration.preprocessing(pipeline))
-                                                    ?? classifier.configuration.displayPreprocessing, k: top,
-                                                labelNames: classifier.configuration.labelNames)
+        let pictures = try report.writePictures(to: output.staging, extremes: extremes, model: classifier.configuration,
+                                                k: top)
         try output.write(report.reportPage(pictures: pictures, folder: output.staging,
                                            labelNames: classifier.configuration.labelNames).data, as: HTMLPage.fileName)
         try output.commit()

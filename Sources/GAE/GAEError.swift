@@ -38,6 +38,9 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
     /// A journal that is damaged before its last record, or whose records do
     /// not fit the run.
     case corruptJournal(path: String, reason: String)
+    /// A best/worst figure asked for a positive whose picture the run did not
+    /// keep (more images than it kept, or results of another run).
+    case missingExtremePicture(method: String, index: Int, kept: Int)
 
     public var description: String {
         switch self {
@@ -82,6 +85,9 @@ public enum GAEError: Error, CustomStringConvertible, Equatable {
         case .corruptJournal(let path, let reason):
             return "cannot resume from damaged journal \(path): \(reason); "
                 + "remove it to start the run afresh"
+        case .missingExtremePicture(let method, let index, let kept):
+            return "no picture of \(method)'s positive #\(index) for the best/worst figure: the run kept the "
+                + "\(kept) best and worst per method; draw at most that many from the run that scored them"
         }
     }
 }

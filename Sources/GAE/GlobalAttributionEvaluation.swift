@@ -93,12 +93,18 @@ public final class GlobalAttributionEvaluation {
     ///     was made by this run (``GAERunFingerprint``), and the run goes on
     ///     with the next; the report equals an uninterrupted run's except for
     ///     the seconds.
+    ///   - extremes: where to keep the pictures of each method's best and
+    ///     worst positives for ``ExtremesFigure`` (``ExtremeMaps``: the images
+    ///     de-normalised with the classifier's statistics, the scored maps);
+    ///     its `k` is part of the run's fingerprint, and the journal records
+    ///     the kept pictures, so a resumed run keeps the same ones.
     /// - Throws: ``GAEError`` (data set smaller than a batch, unreadable image,
     ///   image size the model cannot take, label out of range, unusable
     ///   sampling, a journal of another run or a damaged one); errors of the
     ///   methods themselves as they throw them.
     public func run(on dataset: GAEDataset, sampling: GAESampling? = nil,
-                    progress: ProgressReporter? = nil, journal use: GAEJournal.Use? = nil) throws -> GAEReport {
+                    progress: ProgressReporter? = nil, journal use: GAEJournal.Use? = nil,
+                    keeping extremes: ExtremeMaps? = nil) throws -> GAEReport {
         let sampling = sampling ?? SeededSampling(seed: configuration.seed)
         let b = configuration.batchSize, n = dataset.count
         guard n >= b || (configuration.keepLast && n >= 4) else { throw GAEError.datasetTooSmall(count: n, batchSize: b) }
@@ -118,10 +124,16 @@ public final class GlobalAttributionEvaluation {
         let journal = try use.map { use -> GAEJournal in
             var firstLogits: Tensor?
             if let first = batchNumbers.first { firstLogits = classifier.logits(try loadBatch(dataset, indices: indices(of: first)).0) }
-            return try GAEJournal.open(use, fingerprint: fingerprint(settings, order: order, firstBatchLogits: firstLogits))
+            return try GAEJournal.open(use, fingerprint: fingerprint(settings, order: order, firstBatchLogits: firstLogits,
+                                                                     keptExtremes: extremes?.k ?? 0))
         }
         let done = journal?.entries ?? []
-        if let journal { try check(done, of: journal, batches: batchNumbers, indices: indices) }
+        if let journal {
+            try check(done, of: journal, batches: batchNumbers, indices: indices)
+            if let extremes { try replay(done, of: journal, into: extremes) }
+        }
+        let display = classifier.configuration.displayPreprocessing
+        func image(_ batch: Tensor, _ i: Int) -> Tensor { batch.batchSlice(i..<(i + 1)).reshaped(Array(batch.shape.dropFirst())) }
 
         let start = DispatchTime.now().uptimeNanoseconds
         let earlierSeconds = done.last?.seconds ?? 0
@@ -141,14 +153,20 @@ public final class GlobalAttributionEvaluation {
             for (m, positive) in outcome.positives.enumerated() {
                 let tiles = (0..<4).map { indices[Mosaic.tileSource(mosaic: m, quadrant: $0, mosaics: mosaicCount)] }
                 for (k, method) in methods.enumerated() {
-                    batchResults.append(GAEImageResult(method: method.name, batch: batch, index: indices[positive],
-                                                       mosaic: tiles, label: labels[positive],
-                                                       prediction: outcome.predictions[positive], scores: outcome.scores[k][m],
-                                                       constantMap: outcome.constantMaps[k][m], source: dataset.itemName(at: indices[positive])))
+                    let result = GAEImageResult(method: method.name, batch: batch, index: indices[positive],
+                                                mosaic: tiles, label: labels[positive],
+                                                prediction: outcome.predictions[positive], scores: outcome.scores[k][m],
+                                                constantMap: outcome.constantMaps[k][m], source: dataset.itemName(at: indices[positive]))
+                    batchResults.append(result)
+                    extremes?.offer(result) {
+                        ExtremeMaps.Picture(method: method.name, index: result.index, input: image(outcome.positiveInputs, m),
+                                            relevance: image(outcome.relevance[k], m), display: display)
+                    }
                 }
             }
             let record = GAEBatchRecord(batch: batch, indices: indices)
-            try journal?.append(GAEJournal.Entry(batch: record, results: batchResults, seconds: seconds()))
+            try journal?.append(GAEJournal.Entry(batch: record, results: batchResults, seconds: seconds(),
+                                                 pictures: extremes?.pictures(of: batchResults) ?? []))
             batches.append(record)
             results += batchResults
             imagesDone += indices.count
@@ -159,7 +177,8 @@ public final class GlobalAttributionEvaluation {
     }
 
     /// The fingerprint of this run (``GAERunFingerprint``).
-    private func fingerprint(_ settings: GAESettings, order: [Int], firstBatchLogits: Tensor?) -> GAERunFingerprint {
+    private func fingerprint(_ settings: GAESettings, order: [Int], firstBatchLogits: Tensor?,
+                             keptExtremes: Int) -> GAERunFingerprint {
         var orderChecksum = CRC32()
         orderChecksum.update(order)
         let logitsChecksum = firstBatchLogits.map { logits -> UInt32 in
@@ -169,7 +188,7 @@ public final class GlobalAttributionEvaluation {
         }
         return GAERunFingerprint(settings: settings, orderChecksum: orderChecksum.value,
                                  weightsChecksum: classifier.stateChecksum, firstBatchLogitsChecksum: logitsChecksum,
-                                 blasThreads: blasThreadCount)
+                                 blasThreads: blasThreadCount, keptExtremes: keptExtremes)
     }
 
     /// Checks that the journal's entries are the first batches of this run:
@@ -193,14 +212,34 @@ public final class GlobalAttributionEvaluation {
         }
     }
 
-    /// What one batch gives: the positives (batch indices, mosaic order),
-    /// the batch's predictions, `scores[method][mosaic]`, and whether each
-    /// method's map of each positive was constant, `constantMaps[method][mosaic]`.
+    /// Offers the results of the journal's batches to `extremes` in the run's
+    /// order, with the pictures the journal kept of them: after each batch,
+    /// every kept result of it must have its picture.
+    private func replay(_ entries: [GAEJournal.Entry], of journal: GAEJournal, into extremes: ExtremeMaps) throws {
+        for entry in entries {
+            for result in entry.results {
+                extremes.offer(result) { entry.pictures.first { $0.method == result.method && $0.index == result.index } }
+            }
+            if let missing = extremes.missingPictures(of: entry.results).first {
+                throw GAEError.corruptJournal(path: journal.url.path, reason: "batch \(entry.batch.batch) lacks the "
+                                              + "picture of \(missing.method)'s positive #\(missing.index)")
+            }
+        }
+    }
+
+    /// What one batch gives: the positives (batch indices, mosaic order) and
+    /// their images `positiveInputs` (M, C, H, W), the batch's predictions,
+    /// `scores[method][mosaic]`, whether each method's map of each positive
+    /// was constant, `constantMaps[method][mosaic]`, and each method's
+    /// relevance of the positives as it returned it, summed over channels,
+    /// `relevance[method]` (M, H, W): what a best/worst figure draws.
     struct BatchOutcome {
         var positives: [Int]
+        var positiveInputs: Tensor
         var predictions: [Int]
         var scores: [[GAEScores]]
         var constantMaps: [[Bool]]
+        var relevance: [Tensor]
     }
 
     /// Steps 1-6 for one batch `x` (B, C, H, W) with data-set labels `labels`.
@@ -232,9 +271,13 @@ public final class GlobalAttributionEvaluation {
         let scoreMosaic = Mosaic.scoreMosaics(pairing.tileScores(positives: positives, logits: logits, labels: labels),
                                               channels: c, imageHeight: h, imageWidth: w)
 
-        var constantMaps: [[Bool]] = []
+        var constantMaps: [[Bool]] = [], relevance: [Tensor] = []
         let scores = try methods.map { method -> [GAEScores] in
-            let initial = try Scoring.positiveRelevance(method, xp, targets: yp)
+            let signed = try method.finiteRelevance(xp, targets: yp)
+            relevance.append(Tensor(shape: [mosaicCount, h, w], storage: (0..<mosaicCount).flatMap { m in
+                SummedRelevance(signed.batchSlice(m..<(m + 1)).reshaped([c, h, w])).values
+            }))
+            let initial = Scoring.positivePart(signed)
             constantMaps.append((0..<mosaicCount).map { m in
                 SummedRelevance(initial.batchSlice(m..<(m + 1)).reshaped([c, h, w])).isConstant
             })
@@ -258,7 +301,8 @@ public final class GlobalAttributionEvaluation {
             }
             return scores
         }
-        return BatchOutcome(positives: positives, predictions: predictions, scores: scores, constantMaps: constantMaps)
+        return BatchOutcome(positives: positives, positiveInputs: xp, predictions: predictions, scores: scores,
+                            constantMaps: constantMaps, relevance: relevance)
     }
 
     /// Reads and checks the images `indices` of `dataset` into one (B, C, H, W) batch.

@@ -29,7 +29,12 @@ enum Scoring {
 
     /// What the evaluation hands to a method: `normalize_max(relu(R))`.
     static func positiveRelevance(_ method: RelevancyMethod, _ x: Tensor, targets: [Int]) throws -> Tensor {
-        try method.finiteRelevance(x, targets: targets).map { $0 > 0 ? $0 : 0 }.normalizedMax()
+        positivePart(try method.finiteRelevance(x, targets: targets))
+    }
+
+    /// `normalize_max(relu(relevance))`.
+    static func positivePart(_ relevance: Tensor) -> Tensor {
+        relevance.map { $0 > 0 ? $0 : 0 }.normalizedMax()
     }
 
     /// Combined impact map `sign(normalize_max(normalize_sum(sum_k r^LeRF_k)

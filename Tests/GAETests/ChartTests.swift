@@ -134,14 +134,92 @@ final class ChartTests: XCTestCase {
         XCTAssertTrue(Set(few[0].entries.map(\.index)).isDisjoint(with: few[1].entries.map(\.index)))
     }
 
+    /// Offered one by one, the kept pictures are exactly the ones the figure
+    /// shows, whatever the order, ties and count (at most 2k per method).
+    func testExtremeMapsKeepExactlyThePositivesTheFigureShows() {
+        for (seed, count, k) in [(1, 40, 4), (2, 7, 4), (3, 30, 1), (4, 12, 0), (5, 25, 3)] as [(UInt64, Int, Int)] {
+            var results = Self.results("m", count: count, lc: 0.5, c: 0.5, spread: 0.8, seed: seed)
+            for i in stride(from: 0, to: count, by: 3) { results[i].gae = 0.25; results[i].localConsistency = 0.5 }  // ties
+            let extremes = ExtremeMaps(k: k)
+            var asked = 0
+            for r in results {
+                extremes.offer(r) {
+                    asked += 1
+                    return ExtremeMaps.Picture(method: r.method, index: r.index, image: RGBImage(width: 1, height: 1, pixels: [0, 0, 0]),
+                                               relevance: Tensor(shape: [1, 1]))
+                }
+            }
+            let shown = ExtremesFigure.columns(results, k: k).flatMap(\.entries).map(\.index)
+            let kept = results.map(\.index).filter { extremes.picture(method: "m", index: $0) != nil }
+            XCTAssertEqual(Set(kept), Set(shown), "seed \(seed), \(count) results, k \(k)")
+            XCTAssertLessThanOrEqual(kept.count, 2 * k)
+            XCTAssertLessThanOrEqual(asked, count)
+        }
+    }
+
+    /// The figure is a function of the report, the kept pictures and the
+    /// model's configuration (no method, no data set: its signature takes
+    /// neither). Its cells are the maps the run scored, exactly (the method
+    /// on the batch of positives), and what re-running the method on each
+    /// shown image alone gave before: the same de-normalised image, the same
+    /// map (measured 0.0 here, at 2 positives per batch; at 4, absLRP's
+    /// normalisations can move it by rounding, 4.7e-5 of max|map| once seen).
+    func testExtremesFigureIsDrawnFromThePicturesTheRunKept() throws {
+        let classifier = Self.classifier
+        let methods: [RelevancyMethod] = [AbsLRP(classifier: classifier), Saliency(classifier: classifier)]
+        let gae = try GlobalAttributionEvaluation(classifier: classifier, methods: methods,
+                                                  configuration: GAEConfiguration(batchSize: 8, steps: 3, seed: 1))
+        let extremes = ExtremeMaps(k: 2)
+        let report = try gae.run(on: Self.dataset, keeping: extremes)
+        let display = try classifier.configuration.preprocessing()
+        func batch(_ indices: [Int]) throws -> Tensor {
+            Tensor.concatenateBatch(try indices.map { i in
+                let image = try Self.dataset.image(at: i).image
+                return Tensor(shape: [1] + image.shape, storage: image.storage)
+            })
+        }
+        for method in methods {
+            let results = report.results.filter { $0.method == method.name }
+            let shown = ExtremesFigure.columns(results, k: 2).flatMap(\.entries)
+            XCTAssertEqual(shown.count, 4)
+            var largest: Float = 0
+            for r in shown {
+                let picture = try XCTUnwrap(extremes.picture(method: method.name, index: r.index))
+                let image = try Self.dataset.image(at: r.index).image
+                XCTAssertEqual(picture.image, RGBImage(tensor: display.denormalize(image)), "\(method.name) #\(r.index)")
+                let positives = results.filter { $0.batch == r.batch }
+                let m = try XCTUnwrap(positives.firstIndex { $0.index == r.index })
+                let scored = try method.finiteRelevance(try batch(positives.map(\.index)), targets: positives.map(\.prediction))
+                XCTAssertEqual(picture.relevance.storage,
+                               SummedRelevance(scored.batchSlice(m..<(m + 1)).reshaped(image.shape)).values,
+                               "\(method.name) #\(r.index): the scored map")
+                let alone = SummedRelevance(try method.finiteRelevance(try batch([r.index]), targets: [r.prediction])
+                    .reshaped(image.shape))
+                let difference = zip(picture.relevance.storage, alone.values).map { abs($0 - $1) }.max()!
+                largest = max(largest, difference / alone.maxAbs)
+            }
+            print("\(method.name): largest difference of a kept map from the map of its image alone, over max|map|: \(largest)")
+            XCTAssertLessThan(largest, 1e-5, method.name)
+        }
+        let first = try ExtremesFigure.svg(report: report, method: "abslrp", pictures: extremes, model: classifier.configuration,
+                                           k: 2)
+        let again = try ExtremesFigure.svg(report: report, method: "abslrp", pictures: extremes, model: classifier.configuration,
+                                           k: 2)
+        XCTAssertEqual(first.text, again.text)
+        XCTAssertThrowsError(try ExtremesFigure.svg(report: report, method: "abslrp", pictures: ExtremeMaps(k: 1),
+                                                    model: classifier.configuration, k: 2)) { error in
+            guard case GAEError.missingExtremePicture(method: "abslrp", _, kept: 1) = error else { return XCTFail("\(error)") }
+        }
+    }
+
     func testPicturesAreWrittenAsSVGAndPNG() throws {
         let gae = try GlobalAttributionEvaluation(classifier: Self.classifier, methods: [AbsLRP(classifier: Self.classifier)],
                                                   configuration: GAEConfiguration(batchSize: 8, steps: 3, seed: 1))
-        let report = try gae.run(on: Self.dataset)
+        let extremes = ExtremeMaps(k: 2)
+        let report = try gae.run(on: Self.dataset, keeping: extremes)
         let folder = pictureFolder("gae")
         defer { if !folder.keep { try? FileManager.default.removeItem(at: folder.url) } }
-        let pictures = try report.writePictures(to: folder.url, methods: gae.methods, dataset: Self.dataset,
-                                                preprocessing: try Self.classifier.configuration.preprocessing(), k: 2)
+        let pictures = try report.writePictures(to: folder.url, extremes: extremes, model: Self.classifier.configuration, k: 2)
         XCTAssertEqual(pictures.files.map(\.lastPathComponent),
                        ["gae_summary.svg", "gae_summary.png", "gae_extremes_abslrp.svg", "gae_extremes_abslrp.png"])
         let elements = try svgElements(String(contentsOf: pictures.extremes[0].svg, encoding: .utf8))

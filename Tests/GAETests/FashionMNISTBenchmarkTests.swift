@@ -33,7 +33,8 @@ final class FashionMNISTBenchmarkTests: XCTestCase {
         let methods = try GAEMethodCatalog.methods(named: ["abslrp"], classifier: classifier)
         let gae = try GlobalAttributionEvaluation(classifier: classifier, methods: methods,
                                                   configuration: GAEConfiguration(batchSize: 32, seed: 0))
-        let report = try gae.run(on: data, progress: StandardErrorProgressReporter(interval: 10))
+        let extremes = ExtremeMaps(k: 4)
+        let report = try gae.run(on: data, progress: StandardErrorProgressReporter(interval: 10), keeping: extremes)
         let s = report.summary[0]
         print("GAE benchmark \(config.name) (\(FileManager.default.fileExists(atPath: weights.path) ? "trained" : "random") weights), "
               + "BLAS threads \(blasThreadCount): \(report.throughput.images) images in "
@@ -42,8 +43,7 @@ final class FashionMNISTBenchmarkTests: XCTestCase {
         if let out = environment["GAE_PICTURES_DIR"] {
             let url = URL(fileURLWithPath: out)
             try report.write(to: url)
-            try report.writePictures(to: url, methods: methods, dataset: data, preprocessing: preprocessing,
-                                     labelNames: config.labelNames)
+            try report.writePictures(to: url, extremes: extremes, model: config)
         }
     }
 }

@@ -48,12 +48,12 @@ final class ReportRenderingTests: XCTestCase {
             let gae = try GlobalAttributionEvaluation(classifier: Self.classifier, methods: methods,
                                                       configuration: GAEConfiguration(batchSize: 4, steps: 2, seed: 1,
                                                                                       shard: Shard(index: k, count: 2)))
-            let report = try gae.run(on: Self.dataset)
+            let extremes = ExtremeMaps(k: 2)
+            let report = try gae.run(on: Self.dataset, keeping: extremes)
             let out = folder.appendingPathComponent("evaluate-\(k)")
             try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
             shards.append(try report.write(to: out).json)
-            let pictures = try report.writePictures(to: out, methods: methods, dataset: Self.dataset,
-                                                    preprocessing: Self.classifier.configuration.displayPreprocessing, k: 2)
+            let pictures = try report.writePictures(to: out, extremes: extremes, model: Self.classifier.configuration, k: 2)
             try report.reportPage(pictures: pictures, folder: out, labelNames: ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])
                 .data.write(to: out.appendingPathComponent(HTMLPage.fileName))
             let html = try assertRenders(out, pictures: 3)

@@ -16,16 +16,21 @@ final class ResumeTests: XCTestCase {
     override func setUp() { folder = Fixtures.temporaryDirectory() }
     override func tearDown() { try? FileManager.default.removeItem(at: folder) }
 
-    /// A run of absLRP and the random baseline (whose stream must restart per batch).
+    /// A run of absLRP and the random baseline (whose stream must restart per
+    /// batch), keeping the 2 best and worst pictures per method (`extremes`).
     private func evaluate(_ journal: GAEJournal.Use?, steps: Int = 3, seed: UInt64 = 5, shard: Shard = .whole,
-                          keepLast: Bool = false, model: Classifier? = nil,
+                          keepLast: Bool = false, model: Classifier? = nil, top: Int = 2,
                           progress: ProgressReporter? = nil) throws -> GAEReport {
         let model = model ?? classifier
         let gae = try GlobalAttributionEvaluation(
             classifier: model, methods: [AbsLRP(classifier: model), RandomRelevance(classifier: model, seed: 2)],
             configuration: GAEConfiguration(batchSize: 8, steps: steps, seed: seed, shard: shard, keepLast: keepLast))
-        return try gae.run(on: dataset, progress: progress, journal: journal)
+        extremes = ExtremeMaps(k: top)
+        return try gae.run(on: dataset, progress: progress, journal: journal, keeping: extremes)
     }
+
+    /// The pictures the last `evaluate` kept.
+    private var extremes = ExtremeMaps(k: 2)
 
     /// Everything but the seconds, compared exactly.
     private func assertSameOutcome(_ a: GAEReport, _ b: GAEReport, _ message: String = "",
@@ -35,6 +40,14 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(a.results, b.results, "results \(message)", file: file, line: line)
         XCTAssertEqual(a.summary, b.summary, "summary \(message)", file: file, line: line)
         XCTAssertEqual(a.throughput.images, b.throughput.images, "images \(message)", file: file, line: line)
+    }
+
+    /// The pictures kept of `report`'s results, per method best and worst.
+    private func keptPictures(_ report: GAEReport) -> [ExtremeMaps.Picture] {
+        report.settings.methods.flatMap { method in
+            ExtremesFigure.columns(report.results.filter { $0.method == method }, k: extremes.k)
+                .flatMap(\.entries).map { extremes.picture(method: method, index: $0.index)! }
+        }
     }
 
     /// The byte offsets just after each newline of the journal.
@@ -77,6 +90,8 @@ final class ResumeTests: XCTestCase {
     /// whole run again.
     func testResumeAfterTruncatedOrTornJournalEqualsUninterruptedRun() throws {
         let whole = try evaluate(.start(journalURL))
+        let pictures = keptPictures(whole)
+        XCTAssertEqual(pictures.count, 2 * 2 * 2, "2 best and 2 worst of 2 methods")
         let complete = try Data(contentsOf: journalURL)
         let ends = recordEnds(complete)
         XCTAssertEqual(ends.count, 6)
@@ -94,6 +109,7 @@ final class ResumeTests: XCTestCase {
             try cut.data.write(to: journalURL)
             let resumed = try evaluate(.resume(journalURL))
             assertSameOutcome(resumed, whole, cut.name)
+            XCTAssertEqual(keptPictures(resumed), pictures, "the best/worst pictures, \(cut.name)")
             let again = try GAEJournal.read(journalURL)
             XCTAssertEqual(again.entries.map(\.batch), whole.batches, cut.name)
             XCTAssertEqual(again.entries.flatMap(\.results), whole.results, cut.name)
@@ -139,6 +155,7 @@ final class ResumeTests: XCTestCase {
         assertRefused(["seed", "data-set order checksum"]) { try evaluate(.resume(journalURL), seed: 6) }
         assertRefused(["shard"]) { try evaluate(.resume(journalURL), shard: Shard(index: 0, count: 2)) }
         assertRefused(["keep-last"]) { try evaluate(.resume(journalURL), keepLast: true) }
+        assertRefused(["best/worst pictures kept (--top)"]) { try evaluate(.resume(journalURL), top: 3) }
         assertRefused(["weights checksum", "first-batch logits checksum"]) {
             try evaluate(.resume(journalURL), model: TinyModel.classifier(seed: 8))
         }

@@ -6,7 +6,10 @@ import Foundation
 /// with the lowest (right column, worst first), each a ``HeatmapFigure``
 /// (the de-normalised image beside the method's relevance for the explained
 /// class, seismic colour bar) captioned with the data-set index, label,
-/// prediction, GAE, local consistency (LC) and contrastiveness (C).
+/// prediction, GAE, local consistency (LC) and contrastiveness (C). It is
+/// a pure function of the report, the pictures the run kept
+/// (``ExtremeMaps``: the scored relevance, the de-normalised image) and the
+/// model's class names.
 ///
 /// Ties are broken by local consistency, then contrastiveness, then
 /// data-set order, and said: when more images share the GAE at a column's
@@ -19,13 +22,16 @@ public enum ExtremesFigure {
     /// The results of `method` ranked best first: GAE, then LC, then C
     /// descending, then data-set order.
     public static func ranked(_ results: [GAEImageResult]) -> [GAEImageResult] {
-        results.enumerated().sorted { a, b in
-            let (x, y) = (a.element, b.element)
-            if x.gae != y.gae { return x.gae > y.gae }
-            if x.localConsistency != y.localConsistency { return x.localConsistency > y.localConsistency }
-            if x.contrastiveness != y.contrastiveness { return x.contrastiveness > y.contrastiveness }
-            return a.offset < b.offset
-        }.map(\.element)
+        results.enumerated().sorted { a, b in ranksAbove(a.element, a.offset, b.element, b.offset) }.map(\.element)
+    }
+
+    /// Whether `x`, the `xOrder`-th result, ranks above `y`, the `yOrder`-th:
+    /// higher GAE, then LC, then C, then earlier.
+    static func ranksAbove(_ x: GAEImageResult, _ xOrder: Int, _ y: GAEImageResult, _ yOrder: Int) -> Bool {
+        if x.gae != y.gae { return x.gae > y.gae }
+        if x.localConsistency != y.localConsistency { return x.localConsistency > y.localConsistency }
+        if x.contrastiveness != y.contrastiveness { return x.contrastiveness > y.contrastiveness }
+        return xOrder < yOrder
     }
 
     /// The two columns: (title, tie note, entries).
@@ -45,16 +51,16 @@ public enum ExtremesFigure {
                 ("lowest GAE (worst first)", note(bottom, lowest: true), bottom)]
     }
 
-    /// The figure; the relevance is recomputed for the images shown.
+    /// The figure of `method`'s results in `report`, drawn from the pictures
+    /// the run kept (`pictures`: no method is run, no image read); captions
+    /// name classes by `model`'s class names (numbers otherwise).
     ///
-    /// - Parameters:
-    ///   - preprocessing: how the data set's images were normalised (to show them).
-    ///   - labelNames: class names for the captions (numbers otherwise).
-    /// - Throws: what reading an image, the method or embedding a picture throws.
-    public static func svg(report: GAEReport, method: RelevancyMethod, dataset: GAEDataset,
-                           preprocessing: PreprocessingConfig, k: Int = 4,
-                           labelNames: [String]? = nil) throws -> SVGDocument {
-        let columns = columns(report.results.filter { $0.method == method.name }, k: k)
+    /// - Throws: ``GAEError/missingExtremePicture(method:index:kept:)`` for a
+    ///   shown positive without a kept picture; what embedding a picture throws.
+    public static func svg(report: GAEReport, method: String, pictures: ExtremeMaps, model: ModelConfiguration,
+                           k: Int = 4) throws -> SVGDocument {
+        let columns = columns(report.results.filter { $0.method == method }, k: k)
+        let labelNames = model.classNames
         let name: (Int) -> String = { c in
             (labelNames.flatMap { $0.indices.contains(c) ? $0[c] : nil }).map { "\($0) (\(c))" } ?? "class \(c)"
         }
@@ -62,11 +68,11 @@ public enum ExtremesFigure {
         var cells: [[SVGDocument]] = []
         for column in columns {
             cells.append(try column.entries.map { r in
-                let (image, _) = try dataset.image(at: r.index)
-                let x = Tensor(shape: [1] + image.shape, storage: image.storage)
-                let relevance = try method.finiteRelevance(x, targets: [r.prediction])
+                guard let picture = pictures.picture(method: method, index: r.index) else {
+                    throw GAEError.missingExtremePicture(method: method, index: r.index, kept: pictures.k)
+                }
                 return try HeatmapFigure.svg(
-                    input: RGBImage(tensor: preprocessing.denormalize(image)), relevance: relevance.reshaped(image.shape),
+                    input: picture.image, relevance: picture.relevance,
                     title: "#\(r.index) · GAE \(value(r.gae))",
                     subtitle: ["LC \(value(r.localConsistency)) · C \(value(r.contrastiveness))",
                                "label \(name(r.label)) · predicted \(name(r.prediction))"],
@@ -78,9 +84,9 @@ public enum ExtremesFigure {
         let cellWidth = max(cells.joined().map(\.width).max() ?? 0, 260, noteWidth)
         let cellHeight = cells.joined().map(\.height).max() ?? 0
         let rows = max(columns.map(\.entries.count).max() ?? 0, 1)
-        let title = "\(method.name): best and worst explained images by GAE"
+        let title = "\(method): best and worst explained images by GAE"
         let subtitle = "model \(report.settings.model) · data set \(report.settings.datasetTitle) · "
-            + "n = \(report.results.filter { $0.method == method.name }.count) positive images"
+            + "n = \(report.results.filter { $0.method == method }.count) positive images"
         let headerTop = margin + s.titleSize + 8 + s.subtitleSize + 16
         let notes = columns.contains { $0.note != nil }
         let cellsTop = headerTop + s.labelSize + 8 + (notes ? s.tickSize + 8 : 0)

@@ -27,19 +27,18 @@ extension GAEReport {
     }
 
     /// Writes the pictures of the report into `folder`: ``SummaryChart`` as
-    /// `gae_summary.svg`/`.png` and, per method of `methods`,
-    /// ``ExtremesFigure`` as `gae_extremes_<method>.svg`/`.png` (each file
-    /// written whole; the PNG rasterised by librsvg).
+    /// `gae_summary.svg`/`.png` and, per method of the report,
+    /// ``ExtremesFigure`` as `gae_extremes_<method>.svg`/`.png`, drawn from
+    /// the `k` best and worst pictures the run kept, captioned with `model`'s
+    /// class names (each file written whole; the PNG rasterised by librsvg).
     @discardableResult
-    public func writePictures(to folder: URL, methods: [RelevancyMethod], dataset: GAEDataset,
-                              preprocessing: PreprocessingConfig, k: Int = 4,
-                              labelNames: [String]? = nil) throws -> Pictures {
+    public func writePictures(to folder: URL, extremes: ExtremeMaps, model: ModelConfiguration,
+                              k: Int = 4) throws -> Pictures {
         let summary = try writeSummaryChart(to: folder)
-        let extremes = try methods.map { method in
-            let svg = try ExtremesFigure.svg(report: self, method: method, dataset: dataset, preprocessing: preprocessing,
-                                             k: k, labelNames: labelNames)
-            let files = try svg.write(to: folder.appendingPathComponent(Self.extremesName(method: method.name)))
-            return (method.name, files.svg, files.png)
+        let extremes = try settings.methods.map { method in
+            let svg = try ExtremesFigure.svg(report: self, method: method, pictures: extremes, model: model, k: k)
+            let files = try svg.write(to: folder.appendingPathComponent(Self.extremesName(method: method)))
+            return (method, files.svg, files.png)
         }
         return Pictures(summary: summary, extremes: extremes)
     }

@@ -9,7 +9,8 @@ import Foundation
 ///     <CRC-32 of the JSON bytes: 8 lowercase hex digits> <JSON of the record>\n
 ///
 /// Line 1 is the fingerprint; each further line one batch (``Entry``: the
-/// batch's record, its results, the run's seconds up to its end), in the
+/// batch's record, its results, the run's seconds up to its end, the
+/// pictures of its positives the run keeps for its best/worst figures), in the
 /// shard's batch order. A batch is appended with one `write` and `fsync`ed
 /// before the next batch starts, so a `kill -9`, a lost node or a preemption
 /// at any moment loses at most the batch in progress.
@@ -43,11 +44,27 @@ public final class GAEJournal {
         /// The run's evaluation seconds from its start to the end of this batch
         /// (summed over interrupted processes).
         public var seconds: Double
+        /// The pictures of this batch's positives that the run keeps for its
+        /// best/worst figures after this batch (``ExtremeMaps``).
+        public var pictures: [ExtremeMaps.Picture]
 
-        public init(batch: GAEBatchRecord, results: [GAEImageResult], seconds: Double) {
+        public init(batch: GAEBatchRecord, results: [GAEImageResult], seconds: Double,
+                    pictures: [ExtremeMaps.Picture] = []) {
             self.batch = batch
             self.results = results
             self.seconds = seconds
+            self.pictures = pictures
+        }
+
+        enum CodingKeys: String, CodingKey { case batch, results, seconds, pictures }
+
+        /// `pictures` may be missing (journals of runs that kept none).
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(batch: try c.decode(GAEBatchRecord.self, forKey: .batch),
+                      results: try c.decode([GAEImageResult].self, forKey: .results),
+                      seconds: try c.decode(Double.self, forKey: .seconds),
+                      pictures: try c.decodeIfPresent([ExtremeMaps.Picture].self, forKey: .pictures) ?? [])
         }
     }
 

@@ -15,21 +15,25 @@ import Foundation
 /// - `firstBatchLogitsChecksum`: CRC-32 of the float32 logits of the shard's
 ///   first batch (nil for a shard without batches): one forward pass that
 ///   catches another architecture, preprocessing or data behind the same names;
-/// - `blasThreads`: BLAS's thread count, on which the scores' last bits depend.
+/// - `blasThreads`: BLAS's thread count, on which the scores' last bits depend;
+/// - `keptExtremes`: how many best and worst pictures per method the run
+///   keeps (``ExtremeMaps``), so the journal holds every picture it needs.
 public struct GAERunFingerprint: Codable, Equatable, Sendable {
     public var settings: GAESettings
     public var orderChecksum: UInt32
     public var weightsChecksum: UInt32
     public var firstBatchLogitsChecksum: UInt32?
     public var blasThreads: Int
+    public var keptExtremes: Int
 
     public init(settings: GAESettings, orderChecksum: UInt32, weightsChecksum: UInt32,
-                firstBatchLogitsChecksum: UInt32?, blasThreads: Int) {
+                firstBatchLogitsChecksum: UInt32?, blasThreads: Int, keptExtremes: Int = 0) {
         self.settings = settings
         self.orderChecksum = orderChecksum
         self.weightsChecksum = weightsChecksum
         self.firstBatchLogitsChecksum = firstBatchLogitsChecksum
         self.blasThreads = blasThreads
+        self.keptExtremes = keptExtremes
     }
 
     /// The fields in which `other` (this run's) differs from `self` (the
@@ -50,15 +54,28 @@ public struct GAERunFingerprint: Codable, Equatable, Sendable {
             line("first-batch logits checksum", firstBatchLogitsChecksum.map(String.init) ?? "none",
                  other.firstBatchLogitsChecksum.map(String.init) ?? "none"),
             line("BLAS threads (OPENBLAS_NUM_THREADS)", blasThreads, other.blasThreads),
+            line("best/worst pictures kept (--top)", keptExtremes, other.keptExtremes),
         ].compactMap { $0 }
         // A settings field not named above still refuses the journal.
         return named.isEmpty && self != other ? ["other settings: journal \(settings), now \(other.settings)"] : named
+    }
+
+    /// `kept_extremes` may be missing (journals written before it existed: 0).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(settings: try c.decode(GAESettings.self, forKey: .settings),
+                  orderChecksum: try c.decode(UInt32.self, forKey: .orderChecksum),
+                  weightsChecksum: try c.decode(UInt32.self, forKey: .weightsChecksum),
+                  firstBatchLogitsChecksum: try c.decodeIfPresent(UInt32.self, forKey: .firstBatchLogitsChecksum),
+                  blasThreads: try c.decode(Int.self, forKey: .blasThreads),
+                  keptExtremes: try c.decodeIfPresent(Int.self, forKey: .keptExtremes) ?? 0)
     }
 
     enum CodingKeys: String, CodingKey {
         case settings
         case orderChecksum = "order_crc32", weightsChecksum = "weights_crc32"
         case firstBatchLogitsChecksum = "first_batch_logits_crc32", blasThreads = "blas_threads"
+        case keptExtremes = "kept_extremes"
     }
 }
 
