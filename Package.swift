@@ -82,7 +82,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AbsLRPCommandsTests",
-            dependencies: ["AbsLRPCommands", "GAE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AbsLRPCommands", "AbsLRPCore", "GAE", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             exclude: ["Snapshots"]
         ),
         .testTarget(

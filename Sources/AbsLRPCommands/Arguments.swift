@@ -31,6 +31,18 @@ struct MethodList: ExpressibleByArgument, Equatable {
     func resolved(for classifier: Classifier) -> [String] { names ?? RelevancyMethods.applicable(to: classifier) }
 }
 
+/// `--composite NAME`: one of the library's composites (`NamedComposites`).
+struct CompositeName: ExpressibleByArgument, Equatable {
+    var name: String
+
+    init?(argument: String) {
+        guard NamedComposites.names.contains(argument) else { return nil }
+        name = argument
+    }
+
+    static var allValueStrings: [String] { NamedComposites.names }
+}
+
 /// `--shard K/N`.
 extension Shard: ExpressibleByArgument {
     public init?(argument: String) {

@@ -24,6 +24,11 @@ struct MethodOptions: ParsableArguments {
     @Option(name: .long, help: "Seed of SmoothGrad's noise, the random method and the command's own draws.")
     var seed: UInt64 = 0
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The rules of the abslrp method (then named abslrp:NAME): a model family's absLRP composite or one of "
+            + "Zennit's (with BatchNorm merged). Default: the model family's.", valueName: "name"))
+    var composite: CompositeName?
+
     func validate() throws {
         let most = RelevancyMethodOptions.maximumCopies
         guard (1...most).contains(smoothGradSamples) else {
@@ -43,6 +48,6 @@ struct MethodOptions: ParsableArguments {
     var relevancyMethodOptions: RelevancyMethodOptions {
         RelevancyMethodOptions(smoothGradSamples: smoothGradSamples, smoothGradNoiseLevel: smoothGradNoise,
                                integratedGradientsSteps: integratedGradientsSteps, lrpEpsilon: epsilon, lrpGamma: gamma,
-                               seed: seed)
+                               seed: seed, abslrpComposite: composite?.name)
     }
 }

@@ -1,3 +1,4 @@
+import AbsLRPCore
 import ArgumentParser
 import XCTest
 @testable import AbsLRPCommands
@@ -47,6 +48,9 @@ final class ValidationTests: XCTestCase {
             (["--epsilon", "inf"], "--epsilon must be a finite value >= 0, got inf"),
             (["--gamma=-0.5"], "--gamma must be a finite value >= 0, got -0.5"),
             (["--seed=-1"], "The value '-1' is invalid for '--seed"),
+            (["--composite", "lrp"], "The value 'lrp' is invalid for '--composite <name>'. Please provide one of the following:\n"
+                + NamedComposites.names.map { "  - " + $0 }.joined(separator: "\n")),
+            (["--composite", "EpsilonPlus"], "The value 'EpsilonPlus' is invalid for '--composite <name>'"),
         ]
         for command in commands {
             for (arguments, expected) in cases { assertRefused(command + arguments, expected) }
@@ -108,5 +112,30 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(check.methodOptions.seed, 3)
         let explain = try XCTUnwrap(try AbsLRPTool.parseAsRoot(["explain", "x.png", "--smoothgrad-samples", "4"]) as? ExplainCommand)
         XCTAssertEqual(explain.methodOptions.relevancyMethodOptions.smoothGradSamples, 4)
+        XCTAssertNil(explain.methodOptions.relevancyMethodOptions.abslrpComposite)
+    }
+
+    /// `--composite` reaches the abslrp method of every command, and `--seed`
+    /// the methods with randomness (SmoothGrad's noise, random's stream; integrated
+    /// gradients has none), through the one method-option group.
+    func testCompositeAndSeedReachTheMethods() throws {
+        for command in [["explain", "x.png"], ["evaluate"], ["check", "x.png"]] {
+            let arguments = command + ["--model", "resnet_fmnist", "--composite", "epsilon-plus", "--seed", "7"]
+            let parsed = try AbsLRPTool.parseAsRoot(arguments)
+            let (model, options): (ModelOptions, MethodOptions)
+            switch parsed {
+            case let c as ExplainCommand: (model, options) = (c.modelOptions, c.methodOptions)
+            case let c as EvaluateCommand: (model, options) = (c.modelOptions, c.methodOptions)
+            case let c as CheckCommand: (model, options) = (c.modelOptions, c.methodOptions)
+            default: return XCTFail("\(arguments): \(parsed)")
+            }
+            let classifier = try model.load()
+            let o = options.relevancyMethodOptions
+            let abslrp = try XCTUnwrap(try RelevancyMethods.make("abslrp", classifier: classifier, options: o) as? AbsLRP)
+            XCTAssertEqual(abslrp.name, "abslrp:epsilon-plus", "\(command)")
+            XCTAssertTrue(abslrp.canonized !== classifier, "Zennit's composites run on the BatchNorm-merged copy")
+            XCTAssertEqual((try RelevancyMethods.make("smoothgrad", classifier: classifier, options: o) as? SmoothGrad)?.seed, 7)
+            XCTAssertEqual((try RelevancyMethods.make("random", classifier: classifier, options: o) as? RandomRelevance)?.seed, 7)
+        }
     }
 }

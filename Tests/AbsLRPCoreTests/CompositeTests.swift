@@ -103,6 +103,38 @@ final class CompositeTests: XCTestCase {
         }
     }
 
+    /// Every named composite (`--composite`) builds for the CNNs; the
+    /// families' are their absLRP composites (the model's own is the
+    /// default absLRP), Zennit's come with the BatchNorm merge and refuse
+    /// ViTs; an unknown name lists the valid ones.
+    func testNamedCompositesAreTheFamiliesAndZennits() throws {
+        XCTAssertEqual(NamedComposites.names, ["abslrp-vgg", "abslrp-resnet", "abslrp-vision_transformer", "epsilon-plus",
+                                               "epsilon-plus-flat", "epsilon-alpha2-beta1", "epsilon-alpha2-beta1-flat",
+                                               "epsilon-gamma-box"])
+        let vgg = TinyModels.vgg()
+        let x = TinyModels.input(for: vgg)
+        for name in NamedComposites.names {
+            let (composite, canonizers) = try NamedComposites.make(name, for: vgg)
+            XCTAssertEqual(canonizers.isEmpty, name.hasPrefix("abslrp-"), name)
+            let map = try AbsLRP(classifier: vgg, composite: composite, canonizers: canonizers, name: name).relevance(x, targets: nil)
+            XCTAssertEqual(map.shape, x.shape, name)
+            XCTAssertTrue(map.storage.allSatisfy(\.isFinite), name)
+        }
+        let own = try RelevancyMethods.make("abslrp", classifier: vgg, options: RelevancyMethodOptions(abslrpComposite: "abslrp-vgg"))
+        XCTAssertEqual(own.name, "abslrp:abslrp-vgg")
+        XCTAssertEqual(try own.relevance(x, targets: nil), try AbsLRP(classifier: vgg).relevance(x, targets: nil))
+        let zennit = try NamedComposites.make("epsilon-plus", for: vgg)
+        let lrpMap = ruleNames(zennit.composite, vgg.network)
+        XCTAssertEqual(lrpMap[vgg.network.operations.first { $0 is Conv2d }!.name], "ZPlusRule")
+        XCTAssertThrowsError(try NamedComposites.make("epsilon-plus", for: TinyModels.vit())) { error in
+            XCTAssertTrue("\(error)".hasPrefix("method 'abslrp:epsilon-plus' does not apply to vision_transformer models"), "\(error)")
+        }
+        XCTAssertThrowsError(try NamedComposites.make("lrp", for: vgg)) { error in
+            XCTAssertEqual(error as? RelevancyMethodError, .unknownComposite("lrp", known: NamedComposites.names))
+            XCTAssertTrue("\(error)".contains("available: abslrp-vgg, abslrp-resnet"), "\(error)")
+        }
+    }
+
     /// Zennit's composites give `Norm` to the average pools that are timm
     /// modules (ResNet-D's `downsample.0` AvgPool2d, the head's global pool)
     /// and the gradient to ConvMlp's pool, which timm calls as a function.

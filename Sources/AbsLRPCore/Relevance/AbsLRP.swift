@@ -8,18 +8,24 @@
 /// One recorded forward serves both passes, which run concurrently and
 /// release each layer's record once both have passed it. The
 /// rules are the family's (`Classifier.absLRPComposite`) unless a composite
-/// is given.
+/// is given (with the canonizers it is used with: `NamedComposites`).
 public final class AbsLRP: RelevancyMethod {
-    public let name = "abslrp"
+    public let name: String
     public let classifier: Classifier
     /// Which rule each layer takes.
     public let composite: any Composite
+    /// The model the rules run on: `classifier` itself, or its copy with the
+    /// canonizers applied.
+    public let canonized: Classifier
     private let rules: RuleMap
 
-    public init(classifier: Classifier, composite: (any Composite)? = nil) {
+    public init(classifier: Classifier, composite: (any Composite)? = nil, canonizers: [any Canonizer] = [],
+                name: String = "abslrp") {
+        self.name = name
         self.classifier = classifier
         self.composite = composite ?? classifier.absLRPComposite
-        rules = self.composite.ruleMap(for: classifier.network)
+        canonized = classifier.canonized(by: canonizers)
+        rules = self.composite.ruleMap(for: canonized.network)
     }
 
     /// The explanation with extras `positive` (the target pass, L1 mass 1
@@ -27,7 +33,7 @@ public final class AbsLRP: RelevancyMethod {
     /// `traces`, the positive pass's relevance at every module's input.
     public func explain(_ x: Tensor, targets: [Int]? = nil, traces: Bool) throws -> Explanation {
         try classifier.validateInput(x)
-        let (logits, tape) = classifier.recordedForward(x)
+        let (logits, tape) = canonized.recordedForward(x)
         let t = try resolveTargets(targets, logits: logits)
         let k = logits.shape[1]
         let positiveSeed = Tensor.oneHot(t, classes: k)
@@ -36,8 +42,8 @@ public final class AbsLRP: RelevancyMethod {
         // a record is dropped as soon as both are done with it
         tape.releaseRecords(afterPasses: 2)
         let (positive, negative) = concurrently(
-            { classifier.backward(positiveSeed, tape: tape, rules: rules, traces: traces, releasingRecords: true) },
-            { classifier.backward(negativeSeed, tape: tape, rules: rules, releasingRecords: true) })
+            { canonized.backward(positiveSeed, tape: tape, rules: rules, traces: traces, releasingRecords: true) },
+            { canonized.backward(negativeSeed, tape: tape, rules: rules, releasingRecords: true) })
         return Explanation(logits: logits, targets: t, relevance: (positive.input - negative.input).normalizedMax(),
                            extras: ["positive": positive.input, "negative": negative.input], traces: positive.traces)
     }

@@ -68,41 +68,23 @@ public final class LayerwiseRelevance: AttributionMethod {
 }
 
 extension LayerwiseRelevance {
-    /// The method names of Zennit's standard composites.
-    public static let zennitMethodNames = ["lrp-epsilon-plus", "lrp-epsilon-plus-flat", "lrp-epsilon-alpha2-beta1",
-                                           "lrp-epsilon-alpha2-beta1-flat", "lrp-epsilon-gamma-box"]
+    /// The method names of Zennit's standard composites: `lrp-` and the
+    /// composite's name (`ZennitComposites.names`).
+    public static let zennitMethodNames = ZennitComposites.names.map { "lrp-" + $0 }
 
-    /// Zennit's composite `name` (one of `zennitMethodNames`) on a VGG or
-    /// ResNet, canonized as Zennit does (`ZennitComposites.canonizers`), with
-    /// `epsilon` and `gamma`; z-box's bounds are the model's input range
-    /// `[0, 1]` through its normalisation, `(0 - mean) / std` and `(1 - mean) / std`.
+    /// Zennit's composite of method `name` (one of `zennitMethodNames`) on a
+    /// VGG or ResNet, canonized as Zennit does (`ZennitComposites.canonizers`),
+    /// with `epsilon` and `gamma` (`ZennitComposites.composite(named:for:epsilon:gamma:)`).
     public static func zennit(_ name: String, classifier: Classifier, epsilon: Float = 1e-6,
                               gamma: Float = 0.25) throws -> LayerwiseRelevance {
-        let architecture = classifier.configuration.architecture
-        guard architecture.kind == .convolutional else {
-            throw RelevancyMethodError.notApplicable(method: name, architecture: architecture.familyName,
-                                                     reason: "Zennit's standard composites map convolutional networks")
+        guard zennitMethodNames.contains(name) else { throw RelevancyMethodError.unknownMethod(name, known: zennitMethodNames) }
+        do {
+            let composite = try ZennitComposites.composite(named: String(name.dropFirst("lrp-".count)), for: classifier,
+                                                           epsilon: epsilon, gamma: gamma)
+            return LayerwiseRelevance(name: name, classifier: classifier, composite: composite,
+                                      canonizers: ZennitComposites.canonizers)
+        } catch RelevancyMethodError.notApplicable(_, let architecture, let reason) {
+            throw RelevancyMethodError.notApplicable(method: name, architecture: architecture, reason: reason)
         }
-        guard epsilon >= 0, epsilon.isFinite else {
-            throw RelevancyMethodError.invalidOption(name: "epsilon", reason: "need a finite value >= 0, got \(epsilon)")
-        }
-        guard gamma >= 0, gamma.isFinite else {
-            throw RelevancyMethodError.invalidOption(name: "gamma", reason: "need a finite value >= 0, got \(gamma)")
-        }
-        let composite: any Composite
-        switch name {
-        case "lrp-epsilon-plus": composite = ZennitComposites.epsilonPlus(epsilon: epsilon)
-        case "lrp-epsilon-plus-flat": composite = ZennitComposites.epsilonPlusFlat(epsilon: epsilon)
-        case "lrp-epsilon-alpha2-beta1": composite = ZennitComposites.epsilonAlpha2Beta1(epsilon: epsilon)
-        case "lrp-epsilon-alpha2-beta1-flat": composite = ZennitComposites.epsilonAlpha2Beta1Flat(epsilon: epsilon)
-        case "lrp-epsilon-gamma-box":
-            let p = classifier.configuration.displayPreprocessing  // the statistics (or their defaults)
-            composite = ZennitComposites.epsilonGammaBox(low: zip(p.mean, p.std).map { (0 - $0) / $1 },
-                                                         high: zip(p.mean, p.std).map { (1 - $0) / $1 },
-                                                         epsilon: epsilon, gamma: gamma)
-        default: throw RelevancyMethodError.unknownMethod(name, known: zennitMethodNames)
-        }
-        return LayerwiseRelevance(name: name, classifier: classifier, composite: composite,
-                                  canonizers: ZennitComposites.canonizers)
     }
 }

@@ -2,7 +2,7 @@
 ///
 /// | name | method | models |
 /// |---|---|---|
-/// | `abslrp` | ``AbsLRP`` | all |
+/// | `abslrp` | ``AbsLRP`` (its composite by `abslrpComposite`; then named `abslrp:COMPOSITE`) | all |
 /// | `gradient` | ``Saliency`` | all |
 /// | `input-x-gradient` | ``InputXGradient`` | all |
 /// | `smoothgrad` | ``SmoothGrad`` | all |
@@ -27,7 +27,10 @@ public enum RelevancyMethods {
                             options: RelevancyMethodOptions = RelevancyMethodOptions()) throws -> RelevancyMethod {
         let o = options
         switch name {
-        case "abslrp": return AbsLRP(classifier: classifier)
+        case "abslrp":
+            guard let name = o.abslrpComposite else { return AbsLRP(classifier: classifier) }
+            let (composite, canonizers) = try NamedComposites.make(name, for: classifier, epsilon: o.lrpEpsilon, gamma: o.lrpGamma)
+            return AbsLRP(classifier: classifier, composite: composite, canonizers: canonizers, name: "abslrp:\(name)")
         case "gradient": return Saliency(classifier: classifier)
         case "input-x-gradient": return InputXGradient(classifier: classifier)
         case "smoothgrad":
@@ -65,6 +68,7 @@ public enum RelevancyMethods {
 /// A method that cannot be used as asked.
 public enum RelevancyMethodError: Error, CustomStringConvertible, Equatable {
     case unknownMethod(String, known: [String])
+    case unknownComposite(String, known: [String])
     case notApplicable(method: String, architecture: String, reason: String)
     case invalidOption(name: String, reason: String)
 
@@ -72,6 +76,8 @@ public enum RelevancyMethodError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .unknownMethod(let name, let known):
             return "unknown method '\(name)'; available: \(known.joined(separator: ", "))"
+        case .unknownComposite(let name, let known):
+            return "unknown composite '\(name)'; available: \(known.joined(separator: ", "))"
         case .notApplicable(let method, let architecture, let reason):
             return "method '\(method)' does not apply to \(architecture) models: \(reason)"
         case .invalidOption(let name, let reason):

@@ -9,6 +9,7 @@
 /// | `lrpEpsilon` | 1e-6 | lrp-epsilon, Zennit's composites | Zennit's `Epsilon` default (a stabiliser) |
 /// | `lrpGamma` | 0.25 | lrp-epsilon-gamma-box | Zennit's `Gamma` default |
 /// | `seed` | 0 | smoothgrad, random | reproducible noise |
+/// | `abslrpComposite` | nil | abslrp | absLRP's rules by composite name (``NamedComposites``); nil: the model family's |
 /// | `chunkSize` | 16 | smoothgrad, integrated-gradients | model rows per forward/backward pass |
 ///
 /// SmoothGrad's samples and integrated gradients' steps are at most
@@ -25,11 +26,13 @@ public struct RelevancyMethodOptions: Sendable, Equatable {
     public var lrpGamma: Float
     public var seed: UInt64
     public var chunkSize: Int
+    public var abslrpComposite: String?
 
     public init(smoothGradSamples: Int = 25, smoothGradNoiseLevel: Float = 0.15, integratedGradientsSteps: Int = 32,
-                lrpEpsilon: Float = 1e-6, lrpGamma: Float = 0.25, seed: UInt64 = 0, chunkSize: Int = 16) {
+                lrpEpsilon: Float = 1e-6, lrpGamma: Float = 0.25, seed: UInt64 = 0, chunkSize: Int = 16,
+                abslrpComposite: String? = nil) {
         self.smoothGradSamples = smoothGradSamples; self.smoothGradNoiseLevel = smoothGradNoiseLevel
         self.integratedGradientsSteps = integratedGradientsSteps; self.lrpEpsilon = lrpEpsilon; self.lrpGamma = lrpGamma
-        self.seed = seed; self.chunkSize = chunkSize
+        self.seed = seed; self.chunkSize = chunkSize; self.abslrpComposite = abslrpComposite
     }
 }

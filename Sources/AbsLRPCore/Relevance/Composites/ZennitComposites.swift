@@ -43,6 +43,43 @@ public enum ZennitComposites {
     /// The canonizers Zennit's composites are used with on these models.
     public static let canonizers: [any Canonizer] = [SequentialBatchNormMerge()]
 
+    /// The composites' names, Zennit's class names in kebab case
+    /// (`EpsilonPlus` is `epsilon-plus`).
+    public static let names = ["epsilon-plus", "epsilon-plus-flat", "epsilon-alpha2-beta1", "epsilon-alpha2-beta1-flat",
+                               "epsilon-gamma-box"]
+
+    /// The composite `name` (one of `names`) for `classifier`, a VGG or a
+    /// ResNet, with `epsilon` and `gamma`; z-box's bounds are the model's
+    /// input range `[0, 1]` through its normalisation, `(0 - mean) / std`
+    /// and `(1 - mean) / std`.
+    /// - Throws: `RelevancyMethodError` for another architecture, an invalid
+    ///   epsilon or gamma, an unknown name.
+    public static func composite(named name: String, for classifier: Classifier, epsilon: Float = 1e-6,
+                                 gamma: Float = 0.25) throws -> any Composite {
+        let architecture = classifier.configuration.architecture
+        guard architecture.kind == .convolutional else {
+            throw RelevancyMethodError.notApplicable(method: name, architecture: architecture.familyName,
+                                                     reason: "Zennit's standard composites map convolutional networks")
+        }
+        guard epsilon >= 0, epsilon.isFinite else {
+            throw RelevancyMethodError.invalidOption(name: "epsilon", reason: "need a finite value >= 0, got \(epsilon)")
+        }
+        guard gamma >= 0, gamma.isFinite else {
+            throw RelevancyMethodError.invalidOption(name: "gamma", reason: "need a finite value >= 0, got \(gamma)")
+        }
+        switch name {
+        case "epsilon-plus": return epsilonPlus(epsilon: epsilon)
+        case "epsilon-plus-flat": return epsilonPlusFlat(epsilon: epsilon)
+        case "epsilon-alpha2-beta1": return epsilonAlpha2Beta1(epsilon: epsilon)
+        case "epsilon-alpha2-beta1-flat": return epsilonAlpha2Beta1Flat(epsilon: epsilon)
+        case "epsilon-gamma-box":
+            let p = classifier.configuration.displayPreprocessing  // the statistics (or their defaults)
+            return epsilonGammaBox(low: zip(p.mean, p.std).map { (0 - $0) / $1 }, high: zip(p.mean, p.std).map { (1 - $0) / $1 },
+                                   epsilon: epsilon, gamma: gamma)
+        default: throw RelevancyMethodError.unknownComposite(name, known: names)
+        }
+    }
+
     public static func epsilonPlus(epsilon: Float = 1e-6, stabilizer: Float = 1e-6) -> any Composite {
         composite(convolution: ZPlusRule(stabilizer: stabilizer), first: nil, epsilon: epsilon, stabilizer: stabilizer)
     }
