@@ -31,6 +31,23 @@ struct MethodList: ExpressibleByArgument, Equatable {
     func resolved(for classifier: Classifier) -> [String] { names ?? RelevancyMethods.applicable(to: classifier) }
 }
 
+/// `--method NAME`: one of the method names (`RelevancyMethods.names`), lower case.
+struct MethodName: ExpressibleByArgument, Equatable {
+    var name: String
+
+    init(name: String) { self.name = name }
+
+    init?(argument: String) {
+        let name = argument.trimmingCharacters(in: .whitespaces).lowercased()
+        guard RelevancyMethods.names.contains(name) else { return nil }
+        self.name = name
+    }
+
+    var defaultValueDescription: String { name }
+
+    static var allValueStrings: [String] { RelevancyMethods.names }
+}
+
 /// `--composite NAME`: one of the library's composites (`NamedComposites`).
 struct CompositeName: ExpressibleByArgument, Equatable {
     var name: String

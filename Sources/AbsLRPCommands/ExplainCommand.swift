@@ -24,9 +24,8 @@ struct ExplainCommand: ParsableCommand {
 
     @OptionGroup var methodOptions: MethodOptions
 
-    @Option(name: .long, help: ArgumentHelp("Relevancy method: \(RelevancyMethods.names.joined(separator: ", ")).",
-                                            valueName: "name"))
-    var method = "abslrp"
+    @Option(name: .long, help: ArgumentHelp("Relevancy method.", valueName: "name"))
+    var method = MethodName(name: "abslrp")
 
     @Option(name: .long, help: ArgumentHelp(
         "Explain these classes for every image: indices or class names, comma-separated; repeated --target adds "
@@ -76,7 +75,7 @@ struct ExplainCommand: ParsableCommand {
 
     func run() throws {
         let classifier = try modelOptions.load()
-        let method = try RelevancyMethods.make(self.method, classifier: classifier, options: methodOptions.relevancyMethodOptions)
+        let method = try RelevancyMethods.make(self.method.name, classifier: classifier, options: methodOptions.relevancyMethodOptions)
         let job = ExplainJob(source: try inputs.source(), method: method,
                              targets: try targetSelection(for: classifier.configuration), batchSize: inputs.batchSize,
                              outputDirectory: URL(fileURLWithPath: out), overlay: overlay,

@@ -32,6 +32,9 @@ final class ValidationTests: XCTestCase {
         assertRefused(["evaluate", "--shard", "1"], "The value '1' is invalid for '--shard")
         assertRefused(["evaluate", "--shard=-1/4"], "The value '-1/4' is invalid for '--shard")
         assertRefused(["evaluate", "--methods", "abslrp,deeplift"], "The value 'abslrp,deeplift' is invalid for '--methods")
+        assertRefused(["explain", "x.png", "--method", "deeplift"],
+                      "The value 'deeplift' is invalid for '--method <name>'. Please provide one of the following:\n"
+                          + RelevancyMethods.names.map { "  - " + $0 }.joined(separator: "\n"))
     }
 
     /// The method options are one group: each command refuses the same values the same way.
@@ -113,6 +116,9 @@ final class ValidationTests: XCTestCase {
         let explain = try XCTUnwrap(try AbsLRPTool.parseAsRoot(["explain", "x.png", "--smoothgrad-samples", "4"]) as? ExplainCommand)
         XCTAssertEqual(explain.methodOptions.relevancyMethodOptions.smoothGradSamples, 4)
         XCTAssertNil(explain.methodOptions.relevancyMethodOptions.abslrpComposite)
+        XCTAssertEqual(explain.method.name, "abslrp")
+        let named = try XCTUnwrap(try AbsLRPTool.parseAsRoot(["explain", "x.png", "--method", "SmoothGrad"]) as? ExplainCommand)
+        XCTAssertEqual(named.method.name, "smoothgrad")
     }
 
     /// `--composite` reaches the abslrp method of every command, and `--seed`
