@@ -18,6 +18,18 @@ final class BundledResourcesTests: XCTestCase {
         }
     }
 
+    /// A bundled name with `--weights` is the bundled configuration with those
+    /// weights (it was refused as an unknown model while listing the name).
+    func testABundledNameWithOtherWeightsUsesTheBundledConfiguration() throws {
+        let weights = try BundledResources.weightsDirectory().appendingPathComponent("resnet_fmnist.safetensors")
+        let classifier = try ModelCatalog.load(model: "resnet_fmnist", weights: weights, config: nil)
+        XCTAssertEqual(classifier.configuration.name, try ModelCatalog.load(model: "resnet_fmnist", weights: nil, config: nil)
+                        .configuration.name)
+        XCTAssertThrowsError(try ModelCatalog.load(model: "vit_fmnist", weights: weights, config: nil)) { error in
+            XCTAssertFalse(error is ModelCatalogError, "the ResNet's weights do not fit the ViT: \(error)")
+        }
+    }
+
     func testAnUnknownModelNameListsTheBundledOnes() {
         XCTAssertThrowsError(try ModelCatalog.load(model: "no_such_model", weights: nil, config: nil)) { error in
             XCTAssertEqual(error as? ModelCatalogError,

@@ -17,7 +17,8 @@ public enum ModelCatalog {
     }
 
     /// Builds a classifier from the user's choice:
-    /// - `model` a bundled name, with no files;
+    /// - `model` a bundled name, with no files (or with `weights`: the bundled
+    ///   configuration with other weights, such as a retrained copy);
     /// - `model` a timm model name (``TimmModels``, with or without a
     ///   pretrained tag) with `weights` (and optionally `config` to override it);
     /// - `weights` with `config` (the fixtures' form or timm's `config.json`);
@@ -47,6 +48,9 @@ public enum ModelCatalog {
         var configuration: ModelConfiguration
         if let config {
             configuration = try ModelConfiguration(contentsOf: config, memoryLimit: memoryLimit)
+        } else if try bundledModelNames().contains(name) {
+            configuration = try ModelConfiguration(
+                contentsOf: try BundledResources.weightsDirectory().appendingPathComponent("\(name).json"), memoryLimit: memoryLimit)
         } else if try TimmModels.shipped().entry(named: name) != nil {
             configuration = try ModelConfiguration(timmName: name, memoryLimit: memoryLimit)
         } else {
