@@ -84,6 +84,30 @@ final class RunOutputTests: XCTestCase {
                        "." + String(repeating: "é", count: 90) + ".tmp", "cut at whole characters")
     }
 
+    /// `--out` a link to a folder on another file system (here /dev/shm):
+    /// the staging folder is made beside the real folder, so the final
+    /// renames stay on one file system (they failed with EXDEV after the
+    /// whole run); a mount point stages inside itself.
+    func testOutputLinkedToAnotherFileSystemCommits() throws {
+        let shm = URL(fileURLWithPath: "/dev/shm")
+        var a = stat(), b = stat(), root = stat()
+        guard stat(shm.path, &a) == 0, stat(parent.path, &b) == 0, a.st_dev != b.st_dev,
+              stat("/dev", &root) == 0, root.st_dev != a.st_dev else {
+            throw XCTSkip("needs /dev/shm as a file system of its own")
+        }
+        let real = shm.appendingPathComponent("abslrp-tests-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: real) }
+        try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: out, withDestinationURL: real)
+        let run = try RunOutput(folder: out)
+        XCTAssertEqual(run.staging.deletingLastPathComponent().path, shm.path)
+        try run.write(Data("x".utf8), as: "sub/a.txt")
+        try run.commit()
+        XCTAssertEqual(try String(contentsOf: real.appendingPathComponent("sub/a.txt")), "x")
+        XCTAssertEqual(try contents(parent), ["out"])
+        XCTAssertEqual(RunOutput.stagingTarget(for: shm), shm.appendingPathComponent("shm"), "a mount point stages inside")
+    }
+
     func testAtomicFileDiscardLeavesNothing() throws {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let file = try AtomicFile(destination: out.appendingPathComponent("x.bin"))

@@ -5,7 +5,10 @@ import Foundation
 ///
 /// Every file of the run is written into a hidden staging folder beside the
 /// output folder (a ``StagingFolder``: `<parent>/.<name>.staging-<pid>-<start>-<boot>-<8 hex>`,
-/// same file system, so the final moves are renames, locked by the live run). Only ``commit()``, called once the run has
+/// locked by the live run) on the folder's own file system, so that the
+/// final moves are renames (beside the folder a symbolic link points to;
+/// inside a folder that is a mount point: ``stagingTarget(for:)``).
+/// Only ``commit()``, called once the run has
 /// succeeded, moves them into ``folder``: each file replaces a file of the
 /// same name (a rerun replaces its own outputs) and leaves every other file
 /// alone (a later run with other methods or targets adds its files beside
@@ -47,8 +50,22 @@ public final class RunOutput {
         self.folder = folder.standardizedFileURL
         self.notice = notice
         try Self.prepareFolder(self.folder)
-        Self.removeStaleStaging(for: self.folder, notice: notice)
-        stagingFolder = try StagingFolder(for: self.folder)
+        let stagingTarget = Self.stagingTarget(for: self.folder)
+        Self.removeStaleStaging(for: stagingTarget, notice: notice)
+        stagingFolder = try StagingFolder(for: stagingTarget)
+    }
+
+    /// What the staging folder of `folder` is named after, so that it is on
+    /// the folder's own file system (the final moves are renames): the folder
+    /// with its symbolic links resolved (`--out` may link to another disk),
+    /// or, when the folder is a mount point, a name inside it
+    /// (`folder/.<name>.staging-...`).
+    static func stagingTarget(for folder: URL) -> URL {
+        let real = folder.resolvingSymlinksInPath()
+        var inside = stat(), beside = stat()
+        guard stat(real.path, &inside) == 0, stat(real.deletingLastPathComponent().path, &beside) == 0,
+              inside.st_dev != beside.st_dev else { return real }
+        return real.appendingPathComponent(real.lastPathComponent)
     }
 
     /// Writes `line` and a newline to standard error.
