@@ -318,6 +318,29 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// nn.GroupNorm's formula by loops: per image and group of C/G channels,
+    /// mean and biased variance over those channels' pixels.
+    func testGroupNormMatchesFormula() {
+        for (c, groups, h, w) in [(6, 3, 4, 5), (4, 1, 3, 3), (4, 4, 2, 3), (64, 32, 1, 2)] {
+            let gn = GroupNorm(name: "gn", channels: c, groups: groups)
+            gn.setParameter("weight", randomTensor([c], seed: 12))
+            gn.setParameter("bias", randomTensor([c], seed: 13))
+            let x = randomTensor([2, c, h, w], seed: UInt64(c + h))
+            let y = gn.apply(x), per = c / groups
+            for b in 0..<2 { for g in 0..<groups {
+                var values: [Double] = []
+                for ch in (g * per)..<((g + 1) * per) { for i in 0..<h { for j in 0..<w { values.append(Double(x[b, ch, i, j])) } } }
+                let mean = values.reduce(0, +) / Double(values.count)
+                let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)
+                for ch in (g * per)..<((g + 1) * per) { for i in 0..<h { for j in 0..<w {
+                    let e = (Double(x[b, ch, i, j]) - mean) / (variance + 1e-5).squareRoot()
+                        * Double(gn.parameter("weight")[ch]) + Double(gn.parameter("bias")[ch])
+                    XCTAssertEqual(Double(y[b, ch, i, j]), e, accuracy: 1e-5 * max(1, abs(e)), "C \(c) G \(groups)")
+                } } }
+            } }
+        }
+    }
+
     func testBatchNormMatchesFormula() {
         let bn = BatchNorm2d(name: "bn", channels: 3)
         bn.setParameter("weight", randomTensor([3], seed: 9))

@@ -125,6 +125,21 @@ final class LayerGradientTests: XCTestCase {
               seed: 81)
     }
 
+    /// GroupNorm with its statistics differentiated (as the reference's
+    /// generic rule does), and its twin with |gamma|, |beta| at |x|.
+    func testGroupNorm() {
+        for (i, t) in [(c: 6, g: 3, h: 3, w: 4), (c: 4, g: 1, h: 2, w: 3), (c: 4, g: 4, h: 3, w: 3)].enumerated() {
+            func make(_ abs: Bool) -> GroupNorm {
+                let gn = GroupNorm(name: "gn", channels: t.c, groups: t.g)
+                gn.setParameter("weight", randomTensor([t.c], seed: UInt64(90 + i)).map { abs ? Swift.abs($0) : $0 })
+                gn.setParameter("bias", randomTensor([t.c], seed: UInt64(95 + i)).map { abs ? Swift.abs($0) : $0 })
+                return gn
+            }
+            check("group norm \(t.c) channels \(t.g) groups", make(false), twin: make(true),
+                  x: awayFromZero([2, t.c, t.h, t.w], seed: UInt64(100 + i)), seed: UInt64(110 + i))
+        }
+    }
+
     func testLayerNormWithDifferentiatedStatistics() {
         // norm_pre: the rules see the full Jacobian, and the twin's at |x| with |gamma|, |beta|.
         let gamma = randomTensor([5], seed: 30), beta = randomTensor([5], seed: 31)

@@ -148,6 +148,9 @@ final class ModelConfigurationValidationTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("at least 17x17"), "\(error)")
         }
         assertRefused(Self.resnet, #""aa_layer": "blurpc""#, key: "aa_layer", quoted: "blurpc")
+        // timm's GroupNorm has 32 groups: the template's widths 4 and 8 do not divide
+        assertRefused(Self.resnet, #""norm_layer": "groupnorm""#, key: "norm_layer", quoted: "do not divide 4 channels")
+        XCTAssertNoThrow(try configuration(Self.resnet, #""norm_layer": "groupnorm", "channels": [32, 64, 64, 64]"#))
     }
 
     func testInputsSmallerThanTheNetworkTakesAreTypedErrors() throws {

@@ -33,7 +33,7 @@ public final class ResNet: Sequential {
         case .deep, .deepTiered:
             register(Self.deepStem(c))
         }
-        register(BatchNorm2d(name: "bn1", channels: stemChannels))
+        register(c.normalization.layer(name: "bn1", channels: stemChannels))
         register(ReLU(name: "act1"))
         register(Self.stemPool(c))
         var inChannels = stemChannels
@@ -47,7 +47,8 @@ public final class ResNet: Sequential {
                 let shape = BlockShape(inChannels: inChannels, width: c.bottleneckWidth(planes: planes), outChannels: out,
                                        groups: c.cardinality, stride: stride,
                                        firstDilation: i == 0 ? geometry.firstDilation : geometry.dilation,
-                                       dilation: geometry.dilation, shortcut: shortcut, antiAliasing: c.antiAliasing)
+                                       dilation: geometry.dilation, shortcut: shortcut, antiAliasing: c.antiAliasing,
+                                       normalization: c.normalization)
                 let name = layer.childName("\(i)")
                 switch c.block {
                 case .basic: layer.register(BasicBlock(name: name, shape))
@@ -86,10 +87,10 @@ public final class ResNet: Sequential {
         let n = stem.childName
         stem.register(Conv2d(name: n("0"), inChannels: c.inChannels, outChannels: first, kernelSize: 3, stride: 2,
                              padding: 1, bias: false))
-        stem.register(BatchNorm2d(name: n("1"), channels: first))
+        stem.register(c.normalization.layer(name: n("1"), channels: first))
         stem.register(ReLU(name: n("2")))
         stem.register(Conv2d(name: n("3"), inChannels: first, outChannels: second, kernelSize: 3, padding: 1, bias: false))
-        stem.register(BatchNorm2d(name: n("4"), channels: second))
+        stem.register(c.normalization.layer(name: n("4"), channels: second))
         stem.register(ReLU(name: n("5")))
         stem.register(Conv2d(name: n("6"), inChannels: second, outChannels: c.stemOutputChannels, kernelSize: 3,
                              padding: 1, bias: false))
@@ -103,7 +104,7 @@ public final class ResNet: Sequential {
 /// 3x3 convolution (timm's `cardinality`), the stride of its strided
 /// convolution, the dilations of its first 3x3 convolution (`firstDilation`)
 /// and of the others (`dilation`; a 3x3 convolution of dilation d pads by d),
-/// its shortcut, and its anti-aliasing layer (timm's `aa_layer`).
+/// its shortcut, its anti-aliasing layer (timm's `aa_layer`) and its norm layers (`norm_layer`).
 struct BlockShape {
     /// timm's shortcuts: none, `downsample_conv` (1x1 conv with the stride,
     /// BN) or, with `avg_down`, `downsample_avg` (2x2 average pool with the
@@ -113,6 +114,7 @@ struct BlockShape {
     let inChannels, width, outChannels, groups, stride, firstDilation, dilation: Int
     let shortcut: Shortcut
     let antiAliasing: ResNetConfiguration.AntiAliasing?
+    let normalization: ResNetConfiguration.Normalization
 
     /// timm's `use_aa`: with `aa_layer`, a block whose first 3x3 is strided
     /// or changes dilation runs that 3x3 at stride 1 and pools after it.
@@ -166,13 +168,13 @@ public class ResidualBlock: Module {
         case .convolution:
             d.register(Conv2d(name: n("0"), inChannels: shape.inChannels, outChannels: shape.outChannels,
                               kernelSize: 1, stride: shape.stride, bias: false))
-            d.register(BatchNorm2d(name: n("1"), channels: shape.outChannels))
+            d.register(shape.normalization.layer(name: n("1"), channels: shape.outChannels))
         case .averagePool:
             d.register(shape.stride == 1 ? Identity(name: n("0"))
                                          : AvgPool2d(name: n("0"), kernelSize: 2, stride: shape.stride, ceilMode: true))
             d.register(Conv2d(name: n("1"), inChannels: shape.inChannels, outChannels: shape.outChannels,
                               kernelSize: 1, bias: false))
-            d.register(BatchNorm2d(name: n("2"), channels: shape.outChannels))
+            d.register(shape.normalization.layer(name: n("2"), channels: shape.outChannels))
         }
         downsample = register(d)
     }
@@ -212,13 +214,13 @@ public final class BasicBlock: ResidualBlock {
         mainBranch = [
             Conv2d(name: n("conv1"), inChannels: shape.inChannels, outChannels: width, kernelSize: 3,
                    stride: shape.convolutionStride, padding: shape.firstDilation, dilation: shape.firstDilation, bias: false),
-            BatchNorm2d(name: n("bn1"), channels: width),
+            shape.normalization.layer(name: n("bn1"), channels: width),
             Identity(name: n("drop_block")),
             ReLU(name: n("act1")),
             shape.antiAliasingLayer(name: n("aa")),
             Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3,
                    padding: shape.dilation, dilation: shape.dilation, bias: false),
-            BatchNorm2d(name: n("bn2"), channels: width),
+            shape.normalization.layer(name: n("bn2"), channels: width),
         ]
         mainBranch.forEach { register($0) }
         register(residualAddition)
@@ -236,16 +238,16 @@ public final class Bottleneck: ResidualBlock {
         let n = childName, width = shape.width, out = shape.outChannels
         mainBranch = [
             Conv2d(name: n("conv1"), inChannels: shape.inChannels, outChannels: width, kernelSize: 1, bias: false),
-            BatchNorm2d(name: n("bn1"), channels: width),
+            shape.normalization.layer(name: n("bn1"), channels: width),
             ReLU(name: n("act1")),
             Conv2d(name: n("conv2"), inChannels: width, outChannels: width, kernelSize: 3, stride: shape.convolutionStride,
                    padding: shape.firstDilation, dilation: shape.firstDilation, groups: shape.groups, bias: false),
-            BatchNorm2d(name: n("bn2"), channels: width),
+            shape.normalization.layer(name: n("bn2"), channels: width),
             Identity(name: n("drop_block")),
             ReLU(name: n("act2")),
             shape.antiAliasingLayer(name: n("aa")),
             Conv2d(name: n("conv3"), inChannels: width, outChannels: out, kernelSize: 1, bias: false),
-            BatchNorm2d(name: n("bn3"), channels: out),
+            shape.normalization.layer(name: n("bn3"), channels: out),
         ]
         mainBranch.forEach { register($0) }
         register(residualAddition)

@@ -141,15 +141,40 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
         }
     }
     public var antiAliasing: AntiAliasing?
+    /// timm's `norm_layer`: BatchNorm2d (the default) or, as resnet50_gn,
+    /// "groupnorm" (timm's GroupNorm, 32 groups, eps 1e-5).
+    public enum Normalization: String, Sendable {
+        case batchNorm = "BatchNorm2d", groupNorm = "groupnorm"
+
+        /// timm's GroupNorm takes 32 groups.
+        static let groups = 32
+
+        func layer(name: String, channels: Int) -> Layer {
+            switch self {
+            case .batchNorm: BatchNorm2d(name: name, channels: channels)
+            case .groupNorm: GroupNorm(name: name, channels: channels, groups: Self.groups)
+            }
+        }
+    }
+    public var normalization: Normalization
+
+    /// The channel counts the network normalises: the stem's, and per stage
+    /// the blocks' widths and outputs.
+    var normalizedChannels: [Int] {
+        let w = stemWidth
+        let stem = stemType == .single ? [] : (stemType == .deepTiered ? [3 * (w / 4), w] : [w, w])
+        return stem + [stemOutputChannels] + channels.flatMap { [bottleneckWidth(planes: $0), $0 * block.expansion] }
+    }
 
     public init(block: Block, layers: [Int], channels: [Int] = [64, 128, 256, 512], numClasses: Int = 1000,
                 inChannels: Int = 3, stemType: StemType = .single, stemWidth: Int = 64, avgDown: Bool = false,
-                baseWidth: Int = 64, cardinality: Int = 1, outputStride: Int = 32, antiAliasing: AntiAliasing? = nil) {
+                baseWidth: Int = 64, cardinality: Int = 1, outputStride: Int = 32, antiAliasing: AntiAliasing? = nil,
+                normalization: Normalization = .batchNorm) {
         self.block = block; self.layers = layers; self.channels = channels
         self.numClasses = numClasses; self.inChannels = inChannels
         self.stemType = stemType; self.stemWidth = stemWidth; self.avgDown = avgDown
         self.baseWidth = baseWidth; self.cardinality = cardinality; self.outputStride = outputStride
-        self.antiAliasing = antiAliasing
+        self.antiAliasing = antiAliasing; self.normalization = normalization
     }
 
     /// How much the input is reduced after stage `stage` (0-based): 4 after
@@ -291,6 +316,13 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
             throw ModelConfigurationError.invalidValue(key: "model_args.output_stride", value: "\(outputStride)",
                                                        expected: "8, 16 or 32 (timm's ResNet asserts it)")
         }
+        switch try a.string("norm_layer", default: nil) {
+        case nil, "BatchNorm2d"?, "batchnorm2d"?, "batchnorm"?: normalization = .batchNorm
+        case "groupnorm"?, "GroupNorm"?: normalization = .groupNorm
+        case let other?:
+            throw ModelConfigurationError.unsupportedOption(name: "norm_layer", value: "\"\(other)\"",
+                                                            reason: "only BatchNorm2d and timm's GroupNorm are implemented here")
+        }
         if outputStride != 32 && avgDown {
             throw ModelConfigurationError.unsupportedOption(
                 name: "avg_down", value: "true",
@@ -304,11 +336,14 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
             throw ModelConfigurationError.invalidArgument(
                 name: "base_width", reason: "stage width \(zero) * base_width \(baseWidth) / 64 leaves no channels")
         }
+        if normalization == .groupNorm, let odd = normalizedChannels.first(where: { $0 % Normalization.groups != 0 }) {
+            throw ModelConfigurationError.invalidArgument(
+                name: "norm_layer", reason: "GroupNorm's \(Normalization.groups) groups do not divide \(odd) channels (timm refuses it too)")
+        }
         try a.requireBool("replace_stem_pool", false, reason: "a convolution in place of the stem's max pool is not supported")
         try a.require("block_reduce_first", in: [.int(1)], reason: "reduced first block widths (SENet) are not supported")
         try a.require("down_kernel_size", in: [.int(1)], reason: "only 1x1 shortcut convolutions are supported")
         try a.requireLayer("act_layer", in: ["ReLU", "relu"], reason: "only ReLU activations are supported")
-        try a.requireLayer("norm_layer", in: ["BatchNorm2d", "batchnorm2d", "batchnorm"], reason: "only BatchNorm2d is supported")
     }
 
     /// What a block argument adds that the reference has no rule for.
@@ -336,6 +371,7 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
         try c.encode(cardinality, forKey: .init(stringValue: "cardinality"))
         try c.encode(outputStride, forKey: .init(stringValue: "output_stride"))
         try c.encode(antiAliasing?.rawValue, forKey: .init(stringValue: "aa_layer"))
+        try c.encode(normalization.rawValue, forKey: .init(stringValue: "norm_layer"))
     }
 }
 
