@@ -1,3 +1,4 @@
+import CVectorMath
 import Foundation
 
 /// Softmax over the last axis (`attn.softmax(dim=-1)`; the reference's
@@ -21,27 +22,27 @@ public final class Softmax: Layer {
         return t.shape.last!
     }
 
-    /// Softmax of each row of `x` (of `|x|` when `absolute`).
+    /// Softmax of each row of `x` (of `|x|` when `absolute`): rows in
+    /// parallel, `exp` on the vector math library (`cvm_expf`), the row max
+    /// and sum in 8 lanes.
     private func softmax(_ x: Tensor, absolute: Bool) -> Tensor {
         let n = rowLength(x), rows = x.count / n
-        var out = x
-        out.storage.withUnsafeMutableBufferPointer { os in
-            for r in 0..<rows {
-                let row = os.baseAddress! + r * n
-                if absolute { for j in 0..<n { row[j] = abs(row[j]) } }
-                var m = row[0]
-                for j in 1..<n { m = max(m, row[j]) }
-                var sum: Float = 0
-                for j in 0..<n {
-                    let e = exp(row[j] - m)
-                    row[j] = e
-                    sum += e
+        return x.storage.withUnsafeBufferPointer { xs in
+            Tensor(shape: x.shape) { out in
+                let source = xs.baseAddress!
+                parallelChunks(rows, minimumChunk: max(1, (1 << 14) / n)) { range in
+                    for r in range {
+                        let input = source + r * n, row = out + r * n
+                        if absolute { for j in 0..<n { row[j] = abs(input[j]) } } else { row.update(from: input, count: n) }
+                        let m = rowMaximum(row, n)
+                        for j in 0..<n { row[j] -= m }
+                        cvm_expf(row, row, n)
+                        let inv = 1 / rowSum(row, n)
+                        for j in 0..<n { row[j] *= inv }
+                    }
                 }
-                let inv = 1 / sum
-                for j in 0..<n { row[j] *= inv }
             }
         }
-        return out
     }
 
     override public func apply(_ x: Tensor) -> Tensor { softmax(x, absolute: false) }
@@ -82,4 +83,32 @@ public final class Softmax: Layer {
         }
         return [out]
     }
+}
+
+/// `max(p[0..<n])`, `n >= 1`, in 8 lanes.
+@inline(__always)
+private func rowMaximum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    var lanes = SIMD8<Float>(repeating: p[0])
+    var i = 0
+    while i + 8 <= n {
+        lanes = pointwiseMax(lanes, UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self))
+        i += 8
+    }
+    var m = lanes.max()
+    while i < n { m = max(m, p[i]); i += 1 }
+    return m
+}
+
+/// `sum(p[0..<n])` in 8 lanes.
+@inline(__always)
+private func rowSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    var lanes = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= n {
+        lanes += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = lanes.sum()
+    while i < n { total += p[i]; i += 1 }
+    return total
 }
