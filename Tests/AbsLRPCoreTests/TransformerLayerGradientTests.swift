@@ -209,6 +209,40 @@ final class TransformerLayerGradientTests: XCTestCase {
         Self.assertMatches(Self.absLRP(layer, x, r), expected[0], "LayerNorm absLRP relevance")
     }
 
+    /// Rows long enough for the vector lanes (and a tail) and enough rows for
+    /// the parallel chunks: LayerNorm over 77 features, 500 rows.
+    func testLayerNormOnManyLongRowsMatchesNaiveLoop() {
+        let c = 77
+        let layer = makeLayerNorm(c)
+        let x = Self.normal([2, 250, c], seed: 31, scale: 3) + Tensor(shape: [2, 250, c], repeating: 0.7)
+        let gamma = Self.doubles(layer.parameter("weight")), beta = Self.doubles(layer.parameter("bias"))
+        let x0 = Self.doubles(x), s = Self.normal([2, 250, c], seed: 32)
+        Self.assertMatches(layer.apply(x), Self.layerNorm(x0, c: c, gamma: gamma, beta: beta, eps: 1e-6), "LayerNorm forward")
+        // The twin's VJP with the statistics of |x| constant: |gamma| s / sqrt(var(|x|) + eps), per row.
+        let absX0 = x0.map(abs), s0 = Self.doubles(s)
+        let twin = (0..<(x0.count / c)).flatMap { r -> [Double] in
+            let row = absX0[(r * c)..<((r + 1) * c)]
+            let mean = row.reduce(0, +) / Double(c)
+            let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(c)
+            return (0..<c).map { j in s0[r * c + j] * abs(gamma[j]) / (variance + 1e-6).squareRoot() }
+        }
+        let record = Record(inputs: [x], output: layer.apply(x))
+        Self.assertMatches(layer.absoluteVJP(s, record)[0], twin, "LayerNorm twin VJP")
+    }
+
+    /// Softmax rows of 197 (ViT-B's token count: 24 vectors of 8 and a tail
+    /// of 5) and 200 rows, so the vector `exp`, the lane-wise max and sum and
+    /// the parallel row chunks all run; forward and the twin `softmax(|x|)`.
+    func testSoftmaxOnManyLongRowsMatchesNaiveLoop() {
+        let n = 197
+        let layer = Softmax(name: "softmax")
+        let x = Self.normal([2, 100, n], seed: 33, scale: 4), ones = Tensor(shape: [2, 100, n], repeating: 1)
+        let x0 = Self.doubles(x)
+        let record = Record(inputs: [x], output: layer.apply(x))
+        Self.assertMatches(record.output, Self.softmax(x0, n: n), "softmax forward")
+        Self.assertMatches(layer.absoluteVJP(ones, record)[0], Self.softmax(x0.map(abs), n: n), "softmax of |x|")
+    }
+
     // MARK: - Softmax
 
     func testSoftmaxForwardAndVJPs() {

@@ -55,19 +55,29 @@ public final class LayerNorm: Layer {
     }
 
     /// Mean and `1 / sqrt(var + eps)` of one row of `c` values (of `|x|` when
-    /// `absolute`), accumulated in Double; the variance is the biased one.
+    /// `absolute`), accumulated in Double in 8 lanes; the variance is the biased one.
     @inline(__always)
     private func moments(_ row: UnsafePointer<Float>, absolute: Bool) -> (mean: Float, invStd: Float) {
         let c = features
-        var sum = 0.0
-        for j in 0..<c { sum += Double(absolute ? abs(row[j]) : row[j]) }
+        @inline(__always) func value(_ j: Int) -> Double { Double(absolute ? abs(row[j]) : row[j]) }
+        @inline(__always) func lanes(_ j: Int) -> SIMD8<Double> {
+            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+            return SIMD8<Double>(absolute ? v.replacing(with: -v, where: v .< 0) : v)
+        }
+        let whole = c - c % 8
+        var sums = SIMD8<Double>()
+        for j in stride(from: 0, to: whole, by: 8) { sums += lanes(j) }
+        var sum = sums.sum()
+        for j in whole..<c { sum += value(j) }
         let mean = sum / Double(c)
-        var squares = 0.0
-        for j in 0..<c {
-            let d = Double(absolute ? abs(row[j]) : row[j]) - mean
+        var squares = SIMD8<Double>()
+        for j in stride(from: 0, to: whole, by: 8) {
+            let d = lanes(j) - SIMD8(repeating: mean)
             squares += d * d
         }
-        let variance = squares / Double(c)
+        var squareSum = squares.sum()
+        for j in whole..<c { squareSum += (value(j) - mean) * (value(j) - mean) }
+        let variance = squareSum / Double(c)
         return (Float(mean), Float(1 / (variance + Double(eps)).squareRoot()))
     }
 
@@ -78,18 +88,18 @@ public final class LayerNorm: Layer {
     override public func apply(_ x: Tensor) -> Tensor {
         checkShape(x)
         let c = features, rows = x.count / max(c, 1)
-        var y = x
         let gamma = parameter("weight").storage, beta = parameter("bias").storage
-        y.storage.withUnsafeMutableBufferPointer { ys in
-            x.storage.withUnsafeBufferPointer { xs in
-                for r in 0..<rows {
-                    let row = xs.baseAddress! + r * c
-                    let (mean, invStd) = moments(row, absolute: false)
-                    for j in 0..<c { ys[r * c + j] = (row[j] - mean) * invStd * gamma[j] + beta[j] }
+        return x.storage.withUnsafeBufferPointer { xs in
+            Tensor(shape: x.shape) { ys in
+                parallelChunks(rows, minimumChunk: max(1, (1 << 14) / max(c, 1))) { range in
+                    for r in range {
+                        let row = xs.baseAddress! + r * c, out = ys + r * c
+                        let (mean, invStd) = moments(row, absolute: false)
+                        for j in 0..<c { out[j] = (row[j] - mean) * invStd * gamma[j] + beta[j] }
+                    }
                 }
             }
         }
-        return y
     }
 
     /// The full LayerNorm backward (statistics differentiated too).
