@@ -19,22 +19,21 @@ public final class Linear: AffineLayer {
 
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inFeatures, "\(name): input \(x.shape), expected last axis \(inFeatures)")
-        let rows = x.count / inFeatures
-        var y = Tensor(shape: Array(x.shape.dropLast()) + [outFeatures])
-        let weight = parameter("weight")
-        y.storage.withUnsafeMutableBufferPointer { ys in
+        let rows = x.count / inFeatures, outFeatures = outFeatures, hasBias = hasBias
+        let weight = parameter("weight"), bias = hasBias ? parameter("bias").storage : []
+        return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures]) { ys in
             if hasBias {
-                let bias = parameter("bias").storage
-                for r in 0..<rows { for o in 0..<outFeatures { ys[r * outFeatures + o] = bias[o] } }
+                bias.withUnsafeBufferPointer { b in
+                    for r in 0..<rows { (ys + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
+                }
             }
             x.storage.withUnsafeBufferPointer { xs in
                 weight.storage.withUnsafeBufferPointer { ws in
                     sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                          a: xs.baseAddress!, b: ws.baseAddress!, beta: hasBias ? 1 : 0, c: ys.baseAddress!)
+                          a: xs.baseAddress!, b: ws.baseAddress!, beta: hasBias ? 1 : 0, c: ys)
                 }
             }
         }
-        return y
     }
 
     /// `x · M^T` (rows, out), accumulated over blocks of output features.
