@@ -11,6 +11,7 @@ public final class Classifier {
 
     /// Builds the network with zero weights (load weights next, or randomise).
     public init(configuration: ModelConfiguration) {
+        _ = HeapReuse.applied
         self.configuration = configuration
         network = configuration.architecture.makeNetwork()
     }
