@@ -91,7 +91,8 @@ private func rowMaximum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var lanes = SIMD8<Float>(repeating: p[0])
     var i = 0
     while i + 8 <= n {
-        lanes = pointwiseMax(lanes, UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self))
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+        lanes.replace(with: v, where: v .> lanes)  // inlined, unlike `pointwiseMax` (a call per vector)
         i += 8
     }
     var m = lanes.max()
