@@ -99,6 +99,12 @@ FIXTURES = {
     "resnet_groupnorm_mini": (
         {"block": "basic", "layers": [1, 1, 1, 1], "channels": [64, 64, 64, 64], "norm_layer": "groupnorm",
          "num_classes": 10, "in_chans": 3}, [3, 64, 64], 18, 2),
+    # timm's test_resnet: a block class per stage (a Bottleneck stage between
+    # BasicBlock stages: its 4x output feeds a BasicBlock), deep stem,
+    # average-pool shortcuts.
+    "resnet_mixed_blocks_mini": (
+        {"block": ["basic", "basic", "bottleneck", "basic"], "layers": [1, 1, 1, 1], "channels": [8, 8, 8, 16],
+         "stem_type": "deep", "stem_width": 8, "avg_down": True, "num_classes": 10, "in_chans": 3}, [3, 32, 32], 19, 2),
     # ViT patch 14 (as the DINOv2/CLIP-L names) on 28x28, qkv without bias.
     "vit_patch14_no_qkv_bias_mini": (
         {"img_size": 28, "patch_size": 14, "embed_dim": 24, "depth": 2, "num_heads": 2, "mlp_ratio": 2.0,
@@ -136,7 +142,9 @@ def build(model_args):
         return VisionTransformer(**args), "vision_transformer"
     if "aa_layer" in args:  # the table's names for the classes
         args["aa_layer"] = {"BlurPool2d": BlurPool2d, "nn.AvgPool2d": nn.AvgPool2d}[args["aa_layer"]]
-    block = {"basic": BasicBlock, "bottleneck": Bottleneck}[args.pop("block")]
+    classes = {"basic": BasicBlock, "bottleneck": Bottleneck}
+    block = args.pop("block")
+    block = [classes[b] for b in block] if isinstance(block, list) else classes[block]
     return ResNet(block=block, **args), "resnet"
 
 

@@ -91,8 +91,10 @@ final class ModelConfigurationValidationTests: XCTestCase {
     func testUnknownKeysAreNamedAndTimmsOtherBlocksRefused() {
         assertRefused(Self.vit, #""depht": 2"#, key: "model_args.depht", quoted: "2")
         assertRefused(Self.resnet, #""block": "BasicBlockBlock""#, key: "model_args.block", quoted: #""BasicBlockBlock""#)
-        assertRefused(Self.resnet, #""block": ["BasicBlock", "BasicBlock", "Bottleneck", "BasicBlock"]"#,
-                      key: "block", quoted: "BasicBlock")
+        assertRefused(Self.resnet, #""block": ["BasicBlock", "Bottleneck"]"#, key: "block", quoted: "2 block types for 4 stages")
+        assertRefused(Self.resnet, #""block": ["BasicBlock", "Bottle", "BasicBlock", "BasicBlock"]"#,
+                      key: "model_args.block", quoted: "Bottle")
+        XCTAssertNoThrow(try configuration(Self.resnet, #""block": ["BasicBlock", "BasicBlock", "Bottleneck", "BasicBlock"]"#))
         assertRefused(Self.resnet, #""block_args": {"attn_layer": "se"}"#, key: "block_args", quoted: "squeeze-excitation")
         XCTAssertNoThrow(try configuration(Self.resnet, #""block": "BasicBlock""#))
         assertRefused(Self.vit, #""norm_layer": "RmsNorm""#, key: "norm_layer", quoted: "has no bias (it cannot run these)")

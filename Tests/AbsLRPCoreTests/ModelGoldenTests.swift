@@ -10,7 +10,7 @@ import AbsLRPCore
 /// average-pool shortcuts (resnet50d, resnet26t), base_width
 /// (wide_resnet50_2), cardinality (grouped convolutions, resnext50_32x4d),
 /// anti-aliased downsampling (aa_layer BlurPool2d with output_stride 16,
-/// resnetblur50; nn.AvgPool2d, resnetaa34d), GroupNorm (resnet50_gn), ViT patch 14 with qkv without bias, a ViT without head
+/// resnetblur50; nn.AvgPool2d, resnetaa34d), GroupNorm (resnet50_gn), a block class per stage (test_resnet), ViT patch 14 with qkv without bias, a ViT without head
 /// (num_classes 0, image size not a multiple of the patch), CLIP's pre_norm
 /// (norm_pre explained with differentiated statistics), LayerScale
 /// (init_values) and QuickGELU.
@@ -19,7 +19,7 @@ final class ModelGoldenTests: XCTestCase {
                            "resnet_basic_os8_mini", "resnet_bottleneck_os16_mini",
                            "resnet_deep_avgdown_mini", "resnet_tiered_basic_mini", "resnet_wide_mini",
                            "resnext_mini", "resnet_blur_os16_mini", "resnet_aa_avg_mini",
-                           "resnet_groupnorm_mini",
+                           "resnet_groupnorm_mini", "resnet_mixed_blocks_mini",
                            "vit_patch14_no_qkv_bias_mini", "vit_headless_mini", "vit_pre_norm_mini", "vit_layer_scale_mini",
                            "vit_quick_gelu_mini"]
 

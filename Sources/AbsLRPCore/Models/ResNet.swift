@@ -41,16 +41,16 @@ public final class ResNet: Sequential {
             let layer = Sequential(name: "layer\(stage + 1)")
             for i in 0..<c.layers[stage] {
                 let stride = i == 0 ? geometry.stride : 1
-                let planes = c.channels[stage], out = planes * c.block.expansion
+                let block = c.blocks[stage], planes = c.channels[stage], out = planes * block.expansion
                 let shortcut: BlockShape.Shortcut = i == 0 && (stride != 1 || inChannels != out)
                     ? (c.avgDown ? .averagePool : .convolution) : .identity
-                let shape = BlockShape(inChannels: inChannels, width: c.bottleneckWidth(planes: planes), outChannels: out,
+                let shape = BlockShape(inChannels: inChannels, width: c.bottleneckWidth(planes: planes, block: block), outChannels: out,
                                        groups: c.cardinality, stride: stride,
                                        firstDilation: i == 0 ? geometry.firstDilation : geometry.dilation,
                                        dilation: geometry.dilation, shortcut: shortcut, antiAliasing: c.antiAliasing,
                                        normalization: c.normalization)
                 let name = layer.childName("\(i)")
-                switch c.block {
+                switch block {
                 case .basic: layer.register(BasicBlock(name: name, shape))
                 case .bottleneck: layer.register(Bottleneck(name: name, shape))
                 }

@@ -42,9 +42,10 @@ public enum ResNetFamily: ModelFamily {
         parameters = Saturating.add(parameters, Saturating.multiply(stem, 4))  // bn1
         var inChannels = stem
         for (stage, (blocks, planes)) in zip(c.layers, c.channels).enumerated() {
-            let out = Saturating.multiply(planes, c.block.expansion), mid = c.bottleneckWidth(planes: planes)
+            let block = c.blocks[stage]
+            let out = Saturating.multiply(planes, block.expansion), mid = c.bottleneckWidth(planes: planes, block: block)
             let perBlock: (Int) -> Int = { inC in
-                switch c.block {
+                switch block {
                 case .basic: Saturating.sum([Saturating.product([inC, mid, 9]), Saturating.product([mid, out, 9]),
                                              Saturating.multiply(mid + out, 4)])
                 case .bottleneck: Saturating.sum([Saturating.multiply(inC, mid), Saturating.product([mid, mid / c.cardinality, 9]),
@@ -66,14 +67,14 @@ public enum ResNetFamily: ModelFamily {
         var activations = Saturating.product([pixels / 4 + 1, stem, 8])
         for (stage, (blocks, planes)) in zip(c.layers, c.channels).enumerated() {
             let r = c.reduction(afterStage: stage), stagePixels = pixels / Saturating.multiply(r, r) + 1
-            activations = Saturating.add(activations, Saturating.product([stagePixels, planes * c.block.expansion, 12, blocks]))
+            activations = Saturating.add(activations, Saturating.product([stagePixels, planes * c.blocks[stage].expansion, 12, blocks]))
         }
         return MemoryEstimate(parameters: parameters, activationsPerImage: activations)
     }
 
     public static var absLRPComposite: any Composite { ResNet.absLRPComposite }
 
-    public static func numFeatures(_ c: ResNetConfiguration) -> Int { c.channels.last! * c.block.expansion }
+    public static func numFeatures(_ c: ResNetConfiguration) -> Int { c.channels.last! * c.blocks.last!.expansion }
 
     public static func defaultInputSize(_ c: ResNetConfiguration) -> [Int] { [c.inChannels, 224, 224] }
 }
@@ -105,7 +106,8 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
         }
     }
 
-    public var block: Block
+    /// The block of each stage (timm's `block`: one class for all stages, or a list).
+    public var blocks: [Block]
     /// Blocks per stage.
     public var layers: [Int]
     /// Widths of the stages (as many as `layers`).
@@ -163,14 +165,15 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
     var normalizedChannels: [Int] {
         let w = stemWidth
         let stem = stemType == .single ? [] : (stemType == .deepTiered ? [3 * (w / 4), w] : [w, w])
-        return stem + [stemOutputChannels] + channels.flatMap { [bottleneckWidth(planes: $0), $0 * block.expansion] }
+        return stem + [stemOutputChannels]
+            + zip(channels, blocks).flatMap { [bottleneckWidth(planes: $0, block: $1), $0 * $1.expansion] }
     }
 
     public init(block: Block, layers: [Int], channels: [Int] = [64, 128, 256, 512], numClasses: Int = 1000,
                 inChannels: Int = 3, stemType: StemType = .single, stemWidth: Int = 64, avgDown: Bool = false,
                 baseWidth: Int = 64, cardinality: Int = 1, outputStride: Int = 32, antiAliasing: AntiAliasing? = nil,
                 normalization: Normalization = .batchNorm) {
-        self.block = block; self.layers = layers; self.channels = channels
+        blocks = Array(repeating: block, count: layers.count); self.layers = layers; self.channels = channels
         self.numClasses = numClasses; self.inChannels = inChannels
         self.stemType = stemType; self.stemWidth = stemWidth; self.avgDown = avgDown
         self.baseWidth = baseWidth; self.cardinality = cardinality; self.outputStride = outputStride
@@ -242,9 +245,9 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
     /// Channels out of the stem: 64 for the 7x7 stem, `2 * stem_width` for the deep ones.
     public var stemOutputChannels: Int { stemType == .single ? 64 : 2 * stemWidth }
 
-    /// The main-branch width of a block of `planes`: a Bottleneck's
+    /// The main-branch width of a `block` of `planes`: a Bottleneck's
     /// `floor(planes * base_width / 64) * cardinality`, a BasicBlock's `planes`.
-    public func bottleneckWidth(planes: Int) -> Int {
+    public func bottleneckWidth(planes: Int, block: Block) -> Int {
         block == .basic ? planes : planes * baseWidth / 64 * cardinality
     }
 
@@ -267,20 +270,23 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
             throw ModelConfigurationError.invalidValue(key: "model_args.block", value: "(missing)",
                                                        expected: "\"basic\" or \"bottleneck\" (timm's BasicBlock, Bottleneck)")
         }
-        if case .array = raw {
-            throw ModelConfigurationError.unsupportedOption(name: "block", value: "\(raw)",
-                                                            reason: "a block type per stage is not implemented here")
-        }
-        guard let name = raw.stringValue, let block = Block(timmName: name) else {
+        let names: [JSONValue]
+        if case .array(let list) = raw { names = list } else { names = [raw] }
+        let parsed = names.map { $0.stringValue.flatMap(Block.init(timmName:)) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else {
             throw ModelConfigurationError.invalidValue(key: "model_args.block", value: "\(raw)",
-                                                       expected: "\"basic\" or \"bottleneck\" (timm's BasicBlock, Bottleneck)")
+                                                       expected: "\"basic\" or \"bottleneck\" (timm's BasicBlock, Bottleneck), or one per stage")
         }
-        self.block = block
         layers = try a.ints("layers", default: [], in: 1...1000)
         if layers.isEmpty {
             throw ModelConfigurationError.invalidValue(key: "model_args.layers", value: "(missing)",
                                                        expected: "a list of blocks per stage, e.g. [2, 2, 2, 2]")
         }
+        if case .array = raw, parsed.count != layers.count {
+            throw ModelConfigurationError.invalidArgument(
+                name: "block", reason: "\(parsed.count) block types for \(layers.count) stages in layers")
+        }
+        blocks = parsed.count == 1 ? Array(repeating: parsed[0]!, count: layers.count) : parsed.map { $0! }
         channels = try a.ints("channels", default: [64, 128, 256, 512], in: 1...(1 << 16))
         guard channels.count == layers.count else {
             throw ModelConfigurationError.invalidArgument(
@@ -328,11 +334,11 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
                 name: "avg_down", value: "true",
                 reason: "with output_stride \(outputStride) timm's average-pool shortcut becomes a 'same'-padded pool (AvgPool2dSame), which is not implemented")
         }
-        if block == .basic && (baseWidth != 64 || cardinality != 1) {
+        if blocks.contains(.basic) && (baseWidth != 64 || cardinality != 1) {
             throw ModelConfigurationError.invalidArgument(
                 name: "base_width/cardinality", reason: "timm's BasicBlock takes only base_width 64 and cardinality 1")
         }
-        if let zero = channels.first(where: { bottleneckWidth(planes: $0) == 0 }) {
+        if let zero = zip(channels, blocks).first(where: { bottleneckWidth(planes: $0, block: $1) == 0 })?.0 {
             throw ModelConfigurationError.invalidArgument(
                 name: "base_width", reason: "stage width \(zero) * base_width \(baseWidth) / 64 leaves no channels")
         }
@@ -359,7 +365,11 @@ public struct ResNetConfiguration: ModelFamilyConfiguration {
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: ModelArguments.Key.self)
-        try c.encode(block.rawValue, forKey: .init(stringValue: "block"))
+        if Set(blocks).count == 1 {
+            try c.encode(blocks[0].rawValue, forKey: .init(stringValue: "block"))
+        } else {
+            try c.encode(blocks.map(\.rawValue), forKey: .init(stringValue: "block"))
+        }
         try c.encode(layers, forKey: .init(stringValue: "layers"))
         try c.encode(channels, forKey: .init(stringValue: "channels"))
         try c.encode(numClasses, forKey: .init(stringValue: "num_classes"))
