@@ -132,9 +132,9 @@ enum CSVImages {
         try? a.writePNG(to: url.appendingPathComponent("a.png"))
         try? RGBImage(width: 1, height: 1, pixels: [9, 99, 199]).writePNG(to: url.appendingPathComponent("sub/b.png"))
         let png = (try? Data(contentsOf: url.appendingPathComponent("a.png"))) ?? Data()
-        files.createFile(atPath: url.appendingPathComponent("empty.png").path, contents: Data())
-        files.createFile(atPath: url.appendingPathComponent("cut.png").path, contents: png.prefix(20))
-        files.createFile(atPath: url.appendingPathComponent("text.png").path, contents: Data("not an image\n".utf8))
+        _ = files.createFile(atPath: url.appendingPathComponent("empty.png").path, contents: Data())
+        _ = files.createFile(atPath: url.appendingPathComponent("cut.png").path, contents: png.prefix(20))
+        _ = files.createFile(atPath: url.appendingPathComponent("text.png").path, contents: Data("not an image\n".utf8))
         for (link, target) in [("link.png", "a.png"), ("sublink", "sub"), ("loop.png", "loop.png"), ("loop-a", "loop-b"),
                                ("loop-b", "loop-a"), ("dangling.png", "missing.png")] {
             try? files.createSymbolicLink(atPath: url.appendingPathComponent(link).path, withDestinationPath: target)

@@ -89,7 +89,7 @@ final class ValidationTests: XCTestCase {
             .deletingLastPathComponent()
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("abslrp-int-max-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
-        var explain = try XCTUnwrap(try AbsLRPTool.parseAsRoot(
+        let explain = try XCTUnwrap(try AbsLRPTool.parseAsRoot(
             ["explain", repository.appendingPathComponent("Samples/07_sneaker.png").path, "--method", "random",
              "--batch-size", "\(Int.max)", "--out", out.path]) as? ExplainCommand)
         try explain.run()

@@ -43,7 +43,7 @@ final class SanityCheckTests: XCTestCase {
         let logitsBefore = classifier.logits(images)
         let methods: [RelevancyMethod] = [Saliency(classifier: classifier), RandomRelevance(classifier: classifier, seed: 1)]
         var lines: [String] = []
-        let report = try ModelRandomization(methods: methods, batchSize: 3, seed: 4).run(images) { lines.append($0) }
+        let report = try ModelRandomization(methods: methods, batchSize: 3, seed: 4).run(images, progress: { lines.append($0) })
         XCTAssertEqual(classifier.logits(images), logitsBefore, "trained weights restored")
         XCTAssertEqual(report.steps, ["none", "head.fc", "pre_logits.fc2", "pre_logits.fc1", "features.3", "features.0"])
         XCTAssertEqual(lines.count, report.steps.count)

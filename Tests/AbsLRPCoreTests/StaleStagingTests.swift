@@ -26,7 +26,7 @@ final class StaleStagingTests: XCTestCase {
         process.arguments = ["explain", "--model", "resnet_fmnist", "--batch-size", "1", "--out", out.path]
             + Array(repeating: image, count: copies)
         process.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_NUM_THREADS": "1"]) { $1 }
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()

@@ -145,20 +145,19 @@ final class ReportRenderingTests: XCTestCase {
         process.arguments = ["--headless", "--disable-gpu", "--hide-scrollbars", "--no-first-run", "--disable-extensions",
                              "--allow-file-access-from-files", "--user-data-dir=\(profile.path)"]
             + (getuid() == 0 ? ["--no-sandbox"] : []) + arguments
-        let output = Pipe()
-        process.standardOutput = output
+        // Standard output goes to a file in the profile folder (no pipe to drain concurrently).
+        try FileManager.default.createDirectory(at: profile, withIntermediateDirectories: true)
+        let outputFile = profile.appendingPathComponent("stdout")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = FileHandle.nullDevice
-        try process.run()
         let finished = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in finished.signal() }
-        var data = Data()
-        let reader = DispatchQueue(label: "chromium-output")
-        reader.async { data = output.fileHandleForReading.readDataToEndOfFile() }
+        try process.run()
         if finished.wait(timeout: .now() + 90) == .timedOut {
             process.terminate()
             XCTFail("Chromium did not finish within 90 s: \(arguments)")
         }
-        reader.sync {}
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: try Data(contentsOf: outputFile), as: UTF8.self)
     }
 }

@@ -185,7 +185,7 @@ public struct ExplainJob {
             progress(range.upperBound, count)
         }
         if let file = relevanceStaged {
-            var tensors = saved.mapValues { Tensor.concatenateBatch($0) }
+            let tensors = saved.mapValues { Tensor.concatenateBatch($0) }
             try SafetensorsWriter.write(
                 tensors: tensors, integers: ["target": (shape: [savedTargets.count], values: savedTargets)],
                 metadata: ["method": method.name, "model": classifier.configuration.name,

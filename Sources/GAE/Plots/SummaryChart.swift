@@ -29,7 +29,7 @@ public enum SummaryChart {
 
     /// The chart of `summary` (methods without results are named without bars).
     public static func svg(_ summary: [GAEMethodSummary], model: String, dataset: String, images: Int? = nil) -> SVGDocument {
-        let (tick, label) = (11.0, 12.0)
+        let label = 12.0
         let counts = Set(summary.map(\.count))
         let n = counts.count == 1 ? "n = \(counts.first!) positive images per method" : "n per method below its name"
         let title = "GAE of \(summary.map(\.method).joined(separator: ", ")) on \(dataset)"
