@@ -56,12 +56,7 @@ public final class AdaptiveAvgPool2d: Layer {
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        var out = Tensor(shape: record.inputs[0].shape)
-        out.storage.withUnsafeMutableBufferPointer { os in
-            g.storage.withUnsafeBufferPointer { gs in
-                forEachPair(record.inputs[0].shape, g.shape[2], g.shape[3]) { o, i, inv in os[i] += gs[o] * inv }
-            }
-        }
-        return [out]
+        [PoolingTaps.transpose(g, inputShape: record.inputs[0].shape,
+                               taps: { forEachPair($0, g.shape[2], g.shape[3], $1) })]
     }
 }

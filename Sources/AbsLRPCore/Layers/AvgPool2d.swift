@@ -51,22 +51,11 @@ public final class AvgPool2d: Layer {
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.rank == 4 && outputLength(x.shape[2]) > 0 && outputLength(x.shape[3]) > 0,
                      "\(name): input \(x.shape), expected (B, C, H, W) of at least \(ceilMode ? 1 : kernelSize) pixels a side")
-        var y = Tensor(shape: [x.shape[0], x.shape[1], outputLength(x.shape[2]), outputLength(x.shape[3])])
-        y.storage.withUnsafeMutableBufferPointer { ys in
-            x.storage.withUnsafeBufferPointer { xs in
-                forEachPair(x.shape) { o, i, inv in ys[o] += xs[i] * inv }
-            }
-        }
-        return y
+        return PoolingTaps.apply(x, outputShape: [x.shape[0], x.shape[1], outputLength(x.shape[2]), outputLength(x.shape[3])],
+                                 taps: forEachPair)
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        var out = Tensor(shape: record.inputs[0].shape)
-        out.storage.withUnsafeMutableBufferPointer { os in
-            g.storage.withUnsafeBufferPointer { gs in
-                forEachPair(record.inputs[0].shape) { o, i, inv in os[i] += gs[o] * inv }
-            }
-        }
-        return [out]
+        [PoolingTaps.transpose(g, inputShape: record.inputs[0].shape, taps: forEachPair)]
     }
 }

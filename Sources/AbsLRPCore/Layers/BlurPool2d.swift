@@ -51,24 +51,11 @@ public final class BlurPool2d: Layer {
 
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.rank == 4 && x.shape[2] >= 2 && x.shape[3] >= 2, "\(name): input \(x.shape), expected (B, C, H >= 2, W >= 2)")
-        var y = Tensor(shape: [x.shape[0], x.shape[1], outputLength(x.shape[2]), outputLength(x.shape[3])])
-        y.storage.withUnsafeMutableBufferPointer { ys in
-            x.storage.withUnsafeBufferPointer { xs in
-                let (yp, xp) = (ys.baseAddress!, xs.baseAddress!)
-                forEachTap(x.shape) { o, i, weight in yp[o] += xp[i] * weight }
-            }
-        }
-        return y
+        return PoolingTaps.apply(x, outputShape: [x.shape[0], x.shape[1], outputLength(x.shape[2]), outputLength(x.shape[3])],
+                                 taps: forEachTap)
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        var out = Tensor(shape: record.inputs[0].shape)
-        out.storage.withUnsafeMutableBufferPointer { os in
-            g.storage.withUnsafeBufferPointer { gs in
-                let (op, gp) = (os.baseAddress!, gs.baseAddress!)
-                forEachTap(record.inputs[0].shape) { o, i, weight in op[i] += gp[o] * weight }
-            }
-        }
-        return [out]
+        [PoolingTaps.transpose(g, inputShape: record.inputs[0].shape, taps: forEachTap)]
     }
 }
