@@ -4,17 +4,7 @@ import XCTest
 
 /// Whole-run outputs: a run's files appear together on commit or not at all,
 /// beside (or over) an earlier run's, through the one atomic-write helper.
-final class RunOutputTests: XCTestCase {
-    private var parent: URL!
-    private var out: URL { parent.appendingPathComponent("out") }
-
-    override func setUpWithError() throws { parent = Fixtures.temporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: parent) }
-
-    private func contents(_ url: URL) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
-    }
-
+final class RunOutputTests: TemporaryFolderTestCase {
     func testCommitReplacesItsOwnFilesAndKeepsOthers() throws {
         let first = try RunOutput(folder: out)
         try first.write(Data("a1".utf8), as: "a.txt")

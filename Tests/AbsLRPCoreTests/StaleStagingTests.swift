@@ -4,17 +4,7 @@ import XCTest
 
 /// Staging folders left by killed runs are removed by the next run, and
 /// nothing else is: not a live run's, not another output's, not a link.
-final class StaleStagingTests: XCTestCase {
-    private var parent: URL!
-    private var out: URL { parent.appendingPathComponent("out") }
-
-    override func setUpWithError() throws { parent = Fixtures.temporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: parent) }
-
-    private func contents(_ url: URL) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
-    }
-
+final class StaleStagingTests: TemporaryFolderTestCase {
     /// `abslrp` beside the test bundle (both built by `swift build --build-tests`).
     private var executable: URL { Bundle.main.bundleURL.appendingPathComponent("abslrp") }
 
