@@ -70,10 +70,45 @@ final class CompositeTests: XCTestCase {
         let dividing = try AbsLRP(classifier: classifier, composite: LayerMapComposite([], fallback: AbsLRPRule()))
             .relevance(x, targets: nil)
         XCTAssertGreaterThan(maxAbsDifference(dividing, standard), 1e-3)
-        let flatFirst = LayerwiseRelevance(name: "mine", classifier: classifier, composite: SpecialFirstLayerMapComposite(
+        let flatFirst = try LayerwiseRelevance(name: "mine", classifier: classifier, composite: SpecialFirstLayerMapComposite(
             LayerMapComposite([], fallback: EpsilonRule()), firstMap: [(.convolution, FlatRule())]))
         let epsilon = try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: 1e-6)
         XCTAssertGreaterThan(maxAbsDifference(try flatFirst.relevance(x, targets: nil), try epsilon.relevance(x, targets: nil)), 1e-3)
+    }
+
+    /// A rule placed where it cannot run (an affine rule on a ReLU or a max
+    /// pool, the pass rule on a pool or a residual addition, z+ as the
+    /// fallback) is a thrown `CompositeError` when the composite is applied,
+    /// naming the layer; before, the first pass trapped.
+    func testARuleWhereItCannotRunIsRefusedWhenTheCompositeIsApplied() throws {
+        let vgg = TinyModels.vgg(), resnet = TinyModels.resnet()
+        let relu = try XCTUnwrap(vgg.network.operations.first { $0 is ReLU }).name
+        let pool = try XCTUnwrap(vgg.network.operations.first { $0 is MaxPool2d }).name
+        let cases: [(Classifier, any Composite, String, String, String)] = [
+            (vgg, LayerMapComposite([(.activation, ZPlusRule())]), relu, "ReLU", "the z+ rule applies to Conv2d and Linear only"),
+            (vgg, NameMapComposite([([pool], AlphaBetaRule())]), pool, "MaxPool2d", "the alpha-beta rule applies to Conv2d and Linear only"),
+            (vgg, LayerMapComposite([(.affine, GammaRule())], fallback: FlatRule()), relu, "ReLU",
+             "the flat rule applies to Conv2d and Linear only"),
+            (vgg, LayerMapComposite([(.type(MaxPool2d.self), PassRule())]), pool, "MaxPool2d", "the pass rule needs one input of the output's size"),
+            (resnet, LayerMapComposite([(.type(ResidualAddition.self), PassRule())]), "layer1.0.residual_addition",
+             "ResidualAddition", "the pass rule needs one input of the output's size"),
+        ]
+        for (classifier, composite, layer, type, reason) in cases {
+            for make in [{ _ = try AbsLRP(classifier: classifier, composite: composite) },
+                         { _ = try LayerwiseRelevance(name: "mine", classifier: classifier, composite: composite) }] {
+                XCTAssertThrowsError(try make(), "\(composite)") { error in
+                    guard case let .ruleDoesNotApply(operation, layerType, _, why)? = error as? CompositeError else {
+                        return XCTFail("\(error)")
+                    }
+                    XCTAssertEqual([operation, layerType], [layer, type])
+                    XCTAssertTrue(why.hasPrefix(reason), why)
+                    XCTAssertTrue("\(error)".contains("'\(layer)' (\(type)), where it cannot run"), "\(error)")
+                }
+            }
+        }
+        // the rules where they apply are accepted
+        XCTAssertNoThrow(try AbsLRP(classifier: vgg, composite: LayerMapComposite([(.affine, ZPlusRule()), (.activation, PassRule())],
+                                                                                   fallback: AbsLRPRule())))
     }
 
     /// ResNet's residual additions and VGG ConvMlp's adaptive pool are

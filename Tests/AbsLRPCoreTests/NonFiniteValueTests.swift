@@ -90,7 +90,7 @@ final class NonFiniteValueTests: XCTestCase {
         }
         let classifier = TinyModels.vgg()
         let convolutions = classifier.network.operations.filter { $0 is Conv2d }.map(\.name)
-        let method = LayerwiseRelevance(name: "mine", classifier: classifier, composite: NameMapComposite(
+        let method = try LayerwiseRelevance(name: "mine", classifier: classifier, composite: NameMapComposite(
             [([convolutions[1]], NaNRule())], fallback: EpsilonRule()))
         XCTAssertThrowsError(try method.finiteRelevance(TinyModels.input(for: classifier), targets: nil)) { error in
             guard let error = error as? NonFiniteRelevanceError else { return XCTFail("\(error)") }

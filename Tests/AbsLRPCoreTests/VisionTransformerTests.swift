@@ -146,7 +146,7 @@ final class VisionTransformerTests: XCTestCase {
             ("gradient", .gradient), ("detachedGradient", .detachedGradient),
             ("absLRP", classifier.absLRPComposite.ruleMap(for: classifier.network)),
             ("lrpEpsilon", try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: 1e-6).composite.ruleMap(for: classifier.network)),
-            ("lrpZPlus", LayerwiseRelevance.zPlus(classifier: classifier).composite.ruleMap(for: classifier.network)),
+            ("lrpZPlus", try LayerwiseRelevance.zPlus(classifier: classifier).composite.ruleMap(for: classifier.network)),
         ]
         for (mode, rules) in ruleSets {
             let out = classifier.backward(seed, tape: tape, rules: rules).input

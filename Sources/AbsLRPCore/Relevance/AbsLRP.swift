@@ -19,13 +19,26 @@ public final class AbsLRP: RelevancyMethod {
     public let canonized: Classifier
     private let rules: RuleMap
 
-    public init(classifier: Classifier, composite: (any Composite)? = nil, canonizers: [any Canonizer] = [],
-                name: String = "abslrp") {
+    /// absLRP under the family's composite (`Classifier.absLRPComposite`),
+    /// whose rules apply to every layer of the family.
+    public init(classifier: Classifier) {
+        name = "abslrp"
+        self.classifier = classifier
+        composite = classifier.absLRPComposite
+        canonized = classifier
+        rules = composite.ruleMap(for: classifier.network)
+    }
+
+    /// absLRP under `composite`, on a copy of the model with `canonizers` applied.
+    /// - Throws: ``CompositeError`` when the composite gives a layer a rule
+    ///   that cannot run there (``Composite/checkedRuleMap(for:)``).
+    public init(classifier: Classifier, composite: any Composite, canonizers: [any Canonizer] = [],
+                name: String = "abslrp") throws {
         self.name = name
         self.classifier = classifier
-        self.composite = composite ?? classifier.absLRPComposite
+        self.composite = composite
         canonized = classifier.canonized(by: canonizers)
-        rules = self.composite.ruleMap(for: canonized.network)
+        rules = try composite.checkedRuleMap(for: canonized.network)
     }
 
     /// The explanation with extras `positive` (the target pass, L1 mass 1

@@ -20,12 +20,14 @@ public final class LayerwiseRelevance: AttributionMethod {
     public let canonized: Classifier
     private let rules: RuleMap
 
-    public init(name: String, classifier: Classifier, composite: any Composite, canonizers: [any Canonizer] = []) {
+    /// - Throws: ``CompositeError`` when the composite gives a layer a rule
+    ///   that cannot run there (``Composite/checkedRuleMap(for:)``).
+    public init(name: String, classifier: Classifier, composite: any Composite, canonizers: [any Canonizer] = []) throws {
         self.name = name
         self.classifier = classifier
         self.composite = composite
         canonized = classifier.canonized(by: canonizers)
-        rules = composite.ruleMap(for: canonized.network)
+        rules = try composite.checkedRuleMap(for: canonized.network)
     }
 
     /// LRP-epsilon everywhere (`EpsilonRule`; Zennit's default `eps` 1e-6
@@ -35,14 +37,14 @@ public final class LayerwiseRelevance: AttributionMethod {
         guard epsilon >= 0, epsilon.isFinite else {
             throw RelevancyMethodError.invalidOption(name: "epsilon", reason: "need a finite value >= 0, got \(epsilon)")
         }
-        return LayerwiseRelevance(name: "lrp-epsilon", classifier: classifier,
+        return try LayerwiseRelevance(name: "lrp-epsilon", classifier: classifier,
                                   composite: classifier.lrpComposite([], fallback: EpsilonRule(epsilon: epsilon)))
     }
 
     /// LRP-z+ on Conv2d and Linear (`ZPlusRule`), LRP-0 (epsilon 1e-9) on
     /// every other layer; stabiliser 1e-9.
-    public static func zPlus(classifier: Classifier) -> LayerwiseRelevance {
-        LayerwiseRelevance(name: "lrp-zplus", classifier: classifier,
+    public static func zPlus(classifier: Classifier) throws -> LayerwiseRelevance {
+        try LayerwiseRelevance(name: "lrp-zplus", classifier: classifier,
                            composite: classifier.lrpComposite([(.affine, ZPlusRule(stabilizer: relevanceEpsilon))],
                                                               fallback: EpsilonRule(epsilon: relevanceEpsilon)))
     }
@@ -81,7 +83,7 @@ extension LayerwiseRelevance {
         do {
             let composite = try ZennitComposites.composite(named: String(name.dropFirst("lrp-".count)), for: classifier,
                                                            epsilon: epsilon, gamma: gamma)
-            return LayerwiseRelevance(name: name, classifier: classifier, composite: composite,
+            return try LayerwiseRelevance(name: name, classifier: classifier, composite: composite,
                                       canonizers: ZennitComposites.canonizers)
         } catch RelevancyMethodError.notApplicable(_, let architecture, let reason) {
             throw RelevancyMethodError.notApplicable(method: name, architecture: architecture, reason: reason)

@@ -30,7 +30,7 @@ public enum RelevancyMethods {
         case "abslrp":
             guard let name = o.abslrpComposite else { return AbsLRP(classifier: classifier) }
             let (composite, canonizers) = try NamedComposites.make(name, for: classifier, epsilon: o.lrpEpsilon, gamma: o.lrpGamma)
-            return AbsLRP(classifier: classifier, composite: composite, canonizers: canonizers, name: "abslrp:\(name)")
+            return try AbsLRP(classifier: classifier, composite: composite, canonizers: canonizers, name: "abslrp:\(name)")
         case "gradient": return Saliency(classifier: classifier)
         case "input-x-gradient": return InputXGradient(classifier: classifier)
         case "smoothgrad":
@@ -40,7 +40,7 @@ public enum RelevancyMethods {
             return try IntegratedGradients(classifier: classifier, steps: o.integratedGradientsSteps, chunkSize: o.chunkSize)
         case "gradcam": return try GradCAM(classifier: classifier)
         case "lrp-epsilon": return try LayerwiseRelevance.epsilon(classifier: classifier, epsilon: o.lrpEpsilon)
-        case "lrp-zplus": return LayerwiseRelevance.zPlus(classifier: classifier)
+        case "lrp-zplus": return try LayerwiseRelevance.zPlus(classifier: classifier)
         case _ where LayerwiseRelevance.zennitMethodNames.contains(name):
             return try LayerwiseRelevance.zennit(name, classifier: classifier, epsilon: o.lrpEpsilon, gamma: o.lrpGamma)
         case "attention-rollout": return try AttentionRollout(classifier: classifier)

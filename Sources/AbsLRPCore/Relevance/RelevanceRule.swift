@@ -33,6 +33,13 @@ public protocol RelevanceRule: Sendable {
     /// says otherwise (absLRP takes the total derivative, see `AbsLRPRule`).
     func propagateIdentityShortcut(_ r: Tensor, at addition: ResidualAddition, _ record: Record,
                                    branchVJP: (Tensor) -> Tensor) -> [Tensor]
+
+    /// Why the rule cannot run at `operation` (nil: it can): a rule defined
+    /// on `y = W x + b` only (z+, alpha-beta, ...) refuses every other layer.
+    /// Asked of every operation when a composite is applied
+    /// (``Composite/checkedRuleMap(for:)``), so a rule placed where it has no
+    /// meaning is a thrown ``CompositeError`` before any pass. Nil unless overridden.
+    func refusal(at operation: Operation) -> String?
 }
 
 extension RelevanceRule {
@@ -46,6 +53,8 @@ extension RelevanceRule {
                                           branchVJP: (Tensor) -> Tensor) -> [Tensor] {
         propagate(r, at: addition, record)
     }
+
+    public func refusal(at operation: Operation) -> String? { nil }
 }
 
 /// Zennit's stabiliser: `z + eps * sign(z)` with sign(0) = 1, so

@@ -15,6 +15,24 @@ public protocol Composite: Sendable {
     func ruleMap(for network: Module) -> RuleMap
 }
 
+extension Composite {
+    /// ``ruleMap(for:)``, checked: every operation of `network` (those the
+    /// fallback covers too) must accept its rule (``RelevanceRule/refusal(at:)``).
+    /// - Throws: ``CompositeError/ruleDoesNotApply(operation:layer:rule:reason:)``
+    ///   for the first operation, in registration order, that refuses it.
+    public func checkedRuleMap(for network: Module) throws -> RuleMap {
+        let map = ruleMap(for: network)
+        for operation in network.operations {
+            let rule = map[operation]
+            if let reason = rule.refusal(at: operation) {
+                throw CompositeError.ruleDoesNotApply(operation: operation.name, layer: "\(type(of: operation))",
+                                                      rule: "\(type(of: rule))", reason: reason)
+            }
+        }
+        return map
+    }
+}
+
 extension Module {
     /// Every operation at or below this module, depth first in registration
     /// order (the order of Zennit's `named_modules`, timm's registration).

@@ -17,6 +17,8 @@ public struct AlphaBetaRule: RelevanceRule {
         self.alpha = alpha; self.beta = beta; self.stabilizer = stabilizer
     }
 
+    public func refusal(at operation: Operation) -> String? { operation.affineRefusal(rule: "alpha-beta") }
+
     public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
         let layer = operation.affineLayer(for: "alpha-beta")
         let bias = layer.biasValues

@@ -11,6 +11,8 @@ public struct FlatRule: RelevanceRule {
 
     public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
 
+    public func refusal(at operation: Operation) -> String? { operation.affineRefusal(rule: "flat") }
+
     public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
         [operation.affineLayer(for: "flat").onesInputRelevance(r, record, .ones, bias: nil, stabilizer: stabilizer)]
     }

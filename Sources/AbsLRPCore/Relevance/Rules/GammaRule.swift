@@ -16,6 +16,8 @@ public struct GammaRule: RelevanceRule {
         self.gamma = gamma; self.stabilizer = stabilizer
     }
 
+    public func refusal(at operation: Operation) -> String? { operation.affineRefusal(rule: "gamma") }
+
     public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
         let layer = operation.affineLayer(for: "gamma")
         let (bias, gamma) = (layer.biasValues, gamma)

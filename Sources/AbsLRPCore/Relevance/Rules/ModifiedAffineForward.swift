@@ -46,7 +46,15 @@ extension AffineLayer {
 }
 
 extension Operation {
-    /// `self` as an affine layer, for the rules defined on `y = W x + b` only.
+    /// The refusal of the rules defined on `y = W x + b` only
+    /// (``RelevanceRule/refusal(at:)``): nil for Conv2d and Linear.
+    func affineRefusal(rule: String) -> String? {
+        self is AffineLayer ? nil : "the \(rule) rule applies to Conv2d and Linear only"
+    }
+
+    /// `self` as an affine layer, for the rules defined on `y = W x + b`
+    /// only; their `refusal(at:)` (``affineRefusal(rule:)``), checked when
+    /// the composite is applied, keeps every other operation away.
     func affineLayer(for rule: String) -> AffineLayer {
         guard let layer = self as? AffineLayer else {
             preconditionFailure("\(name): the \(rule) rule applies to Conv2d and Linear, not \(type(of: self))")

@@ -11,6 +11,8 @@ public struct WSquareRule: RelevanceRule {
 
     public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
 
+    public func refusal(at operation: Operation) -> String? { operation.affineRefusal(rule: "w-square") }
+
     public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
         let layer = operation.affineLayer(for: "w-square")
         return [layer.onesInputRelevance(r, record, .squared, bias: layer.biasValues.map { $0 * $0 }, stabilizer: stabilizer)]

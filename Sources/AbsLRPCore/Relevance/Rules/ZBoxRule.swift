@@ -25,6 +25,8 @@ public struct ZBoxRule: RelevanceRule {
         return Tensor(shape: shape) { (i: Int) -> Float in bounds.count == 1 ? bounds[0] : bounds[(i / plane) % channels] }
     }
 
+    public func refusal(at operation: Operation) -> String? { operation.affineRefusal(rule: "z-box") }
+
     public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
         let layer = operation.affineLayer(for: "z-box")
         let x = record.inputs[0], bias = layer.biasValues

@@ -13,6 +13,8 @@ public struct ZPlusRule: RelevanceRule {
 
     public init(stabilizer: Float = 1e-6) { self.stabilizer = stabilizer }
 
+    public func refusal(at operation: Operation) -> String? { operation.affineRefusal(rule: "z+") }
+
     public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
         let layer = operation.affineLayer(for: "z+")
         let terms = signSplitTerms(record, positive: .positive, negative: .negative)
