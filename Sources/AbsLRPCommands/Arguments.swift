@@ -73,3 +73,13 @@ extension Shard: ExpressibleByArgument {
 
 /// `--pairing consistent|reference`.
 extension PositivePairing: ExpressibleByArgument {}
+
+/// Refuses an empty value of a path option or argument (`--out ""`): Foundation
+/// reads an empty path as the current folder (`URL(fileURLWithPath: "")`), so it
+/// would write into, or read, a folder nobody named.
+/// - Parameter paths: (the option as the user wrote it, its value) pairs; nil values are options not given.
+func refuseEmptyPaths(_ paths: KeyValuePairs<String, String?>) throws {
+    for (option, value) in paths where value?.isEmpty == true {
+        throw ValidationError("\(option) is empty: give a path (an empty one would mean the current folder)")
+    }
+}

@@ -35,6 +35,7 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        try refuseEmptyPaths(["--weights": weights, "--tensor": tensor])
         guard (1...1024).contains(batch) else { throw ValidationError("--batch must be between 1 and 1024, got \(batch)") }
         guard (1...10_000).contains(iterations) else {
             throw ValidationError("--iterations must be between 1 and 10000, got \(iterations)")

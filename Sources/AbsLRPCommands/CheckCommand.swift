@@ -41,6 +41,8 @@ struct CheckCommand: ParsableCommand {
                                             valueName: "dir"))
     var out = "out/check"
 
+    func validate() throws { try refuseEmptyPaths(["--out": out]) }
+
     func run() throws {
         let classifier = try modelOptions.load()
         let options = methodOptions.relevancyMethodOptions

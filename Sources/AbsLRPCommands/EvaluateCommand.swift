@@ -73,6 +73,7 @@ struct EvaluateCommand: ParsableCommand {
     var keepLast = false
 
     func validate() throws {
+        try refuseEmptyPaths(["--out": out, "--dataset": dataset])
         guard batchSize > 0, batchSize % 4 == 0 else {
             throw ValidationError("--batch-size must be a positive multiple of 4, got \(batchSize)")
         }

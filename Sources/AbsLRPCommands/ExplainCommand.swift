@@ -49,6 +49,7 @@ struct ExplainCommand: ParsableCommand {
     var saveRelevance: String?
 
     func validate() throws {
+        try refuseEmptyPaths(["--out": out, "--save-relevance": saveRelevance])
         if !target.isEmpty && topK != nil { throw ValidationError("give --target or --top-k, not both") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
         for value in target where value.split(separator: ",", omittingEmptySubsequences: false)

@@ -19,6 +19,7 @@ struct InputOptions: ParsableArguments {
     var maxPixels = RGBImage.defaultMaxPixels
 
     func validate() throws {
+        try refuseEmptyPaths(["--tensor": tensor, "an image argument": images.contains("") ? "" : nil])
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
         if tensor != nil && !images.isEmpty { throw ValidationError("give image files or --tensor, not both") }

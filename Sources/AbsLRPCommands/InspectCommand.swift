@@ -20,6 +20,8 @@ struct InspectCommand: ParsableCommand {
         valueName: "file"))
     var config: String?
 
+    func validate() throws { try refuseEmptyPaths(["the file argument": file, "--config": config]) }
+
     func run() throws {
         let url = URL(fileURLWithPath: file)
         let st = try SafetensorsFile(contentsOf: url)

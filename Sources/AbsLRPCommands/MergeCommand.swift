@@ -14,6 +14,8 @@ struct MergeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Folder for the merged results.json, results.csv, gae_summary.svg/.png and index.html.", valueName: "dir"))
     var out = "out/merged"
 
+    func validate() throws { try refuseEmptyPaths(["--out": out, "a results argument": results.contains("") ? "" : nil]) }
+
     func run() throws {
         let files = results.map { path -> URL in
             var isDirectory: ObjCBool = false

@@ -22,6 +22,7 @@ struct ModelOptions: ParsableArguments {
     var memoryLimit: Double?
 
     func validate() throws {
+        try refuseEmptyPaths(["--weights": weights, "--config": config])
         if let memoryLimit, !(memoryLimit > 0 && memoryLimit < 1e9) {
             throw ValidationError("--memory-limit must be a positive number of GB, got \(memoryLimit)")
         }

@@ -81,18 +81,13 @@ public struct SafetensorsFile: Sendable {
     /// Opens and validates the safetensors file at `url` (a file URL).
     public init(contentsOf url: URL) throws {
         let path = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SafetensorsError.fileNotFound(path: path)
-        }
-        guard !isDirectory.boolValue else {
-            throw SafetensorsError.unreadable(path: path, reason: "it is a directory")
-        }
         let contents: Data
         do {
-            contents = try Data(contentsOf: url, options: .alwaysMapped)
+            contents = try InputFile.contents(of: url, mapped: true)
+        } catch InputFileError.missing {
+            throw SafetensorsError.fileNotFound(path: path)
         } catch {
-            throw SafetensorsError.unreadable(path: path, reason: Self.reason(error))
+            throw SafetensorsError.unreadable(path: path, reason: "\(error)")
         }
 
         guard contents.count >= 8 else { throw SafetensorsError.truncated(path: path, size: contents.count) }
@@ -113,7 +108,7 @@ public struct SafetensorsFile: Sendable {
         do {
             json = try JSONSerialization.jsonObject(with: headerBytes)
         } catch {
-            throw SafetensorsError.invalidHeader(path: path, reason: "not valid JSON (\(Self.reason(error)))")
+            throw SafetensorsError.invalidHeader(path: path, reason: "not valid JSON (\(InputFile.reason(error)))")
         }
         guard let header = json as? [String: Any] else {
             throw SafetensorsError.invalidHeader(path: path, reason: "the JSON is not an object")
@@ -304,16 +299,6 @@ public struct SafetensorsFile: Sendable {
             count = product
         }
         return count
-    }
-
-    /// A short human reason for a Foundation error: the POSIX message when
-    /// there is one ("Permission denied"), else the debug or localized description.
-    private static func reason(_ error: Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return nsError.userInfo[NSDebugDescriptionErrorKey] as? String ?? nsError.localizedDescription
     }
 }
 

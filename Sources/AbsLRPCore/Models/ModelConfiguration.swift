@@ -140,8 +140,8 @@ extension ModelConfiguration {
     /// Reads a configuration file in the fixtures' form or timm's `config.json` form.
     public init(contentsOf url: URL, memoryLimit: Int = ModelConfiguration.defaultMemoryLimit) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelConfigurationError.unreadable(path: url.path, reason: error.localizedDescription)
+        do { data = try InputFile.contents(of: url) } catch {
+            throw ModelConfigurationError.unreadable(path: url.path, reason: "\(error)")
         }
         var name = url.deletingPathExtension().lastPathComponent
         if name.hasSuffix(".config") { name = String(name.dropLast(".config".count)) }

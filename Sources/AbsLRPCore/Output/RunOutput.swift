@@ -99,10 +99,12 @@ public final class RunOutput {
     }
 
     /// The staged location of a file of the run that goes to `destination`
-    /// outside ``folder`` (its folder is created and checked now).
+    /// outside ``folder`` (its folder is created and checked now, and a
+    /// folder at `destination` itself is refused now, not at ``commit()``).
+    /// - Throws: ``OutputError``.
     public func stagedURL(external destination: URL) throws -> URL {
         let destination = destination.standardizedFileURL
-        try Self.prepareFolder(destination.deletingLastPathComponent())
+        try Self.prepareFileDestination(destination)
         Self.removeStaleStaging(for: destination, notice: notice)
         let folder = try StagingFolder(for: destination)
         let staged = folder.url.appendingPathComponent(destination.lastPathComponent)
@@ -166,6 +168,17 @@ public final class RunOutput {
             files.append(relative)
         }
         return files.sorted()
+    }
+
+    /// Prepares the folder of the file `url` (``prepareFolder(_:)``) and
+    /// refuses a `url` that names a folder, which no rename can replace.
+    /// - Throws: ``OutputError``.
+    static func prepareFileDestination(_ url: URL) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+            throw OutputError.cannotWrite(path: url.path, reason: "it is a folder; name a file")
+        }
+        try prepareFolder(url.deletingLastPathComponent())
     }
 
     /// Creates `url` (and parents) and checks that files can be created in it.

@@ -86,7 +86,7 @@ public struct ExplainJob {
         let output = try outputDirectory.map { try RunOutput(folder: $0) }
         let relevanceStaged = try relevanceFile.map { file -> URL in
             if let output { return try output.stagedURL(external: file) }
-            try RunOutput.prepareFolder(file.deletingLastPathComponent())
+            try RunOutput.prepareFileDestination(file)
             return file
         }
 

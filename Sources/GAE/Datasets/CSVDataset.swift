@@ -24,9 +24,12 @@ public struct CSVDataset: GAEDataset {
     public init(csv: URL, preprocessing: PreprocessingConfig, classNames: [String]? = nil) throws {
         self.csv = csv
         self.preprocessing = preprocessing
-        let text: String
-        do { text = try String(contentsOf: csv, encoding: .utf8) } catch {
-            throw GAEError.invalidDataset(path: csv.path, reason: "cannot read it as UTF-8 text (\(error.localizedDescription))")
+        let data: Data
+        do { data = try InputFile.contents(of: csv) } catch {
+            throw GAEError.invalidDataset(path: csv.path, reason: "cannot read it: \(error)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw GAEError.invalidDataset(path: csv.path, reason: "it is not UTF-8 text")
         }
         let folder = csv.deletingLastPathComponent()
         var byName: [String: Int] = [:]

@@ -32,6 +32,7 @@ public enum GAEDatasets {
             throw GAEError.invalidDataset(path: path, reason: "no such file or folder")
         }
         if isDirectory.boolValue { return try ImageFolderDataset(root: url, preprocessing: try preprocessing(), classNames: classNames) }
+        do { try InputFile.requireRegularFile(url) } catch { throw GAEError.invalidDataset(path: path, reason: "\(error)") }
         let name = url.lastPathComponent
         if name.hasSuffix(".csv") { return try CSVDataset(csv: url, preprocessing: try preprocessing(), classNames: classNames) }
         if name.hasSuffix(".safetensors") { return try SafetensorsDataset(url: url) }

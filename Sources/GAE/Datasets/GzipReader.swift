@@ -1,3 +1,4 @@
+import AbsLRPCore
 import CZlib
 import Foundation
 
@@ -21,8 +22,8 @@ enum GzipReader {
     ///   larger than `limit`.
     static func read(_ url: URL, limit: Int = maximumSize) throws -> [UInt8] {
         let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
-            throw GAEError.invalidDataset(path: url.path, reason: "cannot read it (\(error.localizedDescription))")
+        do { data = try InputFile.contents(of: url, mapped: true) } catch {
+            throw GAEError.invalidDataset(path: url.path, reason: "cannot read it: \(error)")
         }
         guard data.count <= limit else { throw tooLarge(url, limit) }
         guard data.count >= 2, data[data.startIndex] == 0x1F, data[data.startIndex + 1] == 0x8B else {

@@ -121,8 +121,8 @@ public final class GAEJournal {
     ///   file or a bad record that is not the last.
     public static func read(_ url: URL) throws -> (fingerprint: GAERunFingerprint?, entries: [Entry], completeLength: Int) {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw GAEError.corruptJournal(path: url.path, reason: error.localizedDescription)
+        do { data = try InputFile.contents(of: url) } catch {
+            throw GAEError.corruptJournal(path: url.path, reason: "\(error)")
         }
         var fingerprint: GAERunFingerprint?, entries: [Entry] = [], start = data.startIndex, number = 0
         while start < data.endIndex {

@@ -57,8 +57,8 @@ extension GAEReport {
     /// Reads a `results.json`.
     public init(contentsOf url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw GAEError.unreadableResults(path: url.path, reason: error.localizedDescription)
+        do { data = try InputFile.contents(of: url) } catch {
+            throw GAEError.unreadableResults(path: url.path, reason: "\(error)")
         }
         do { self = try JSONDecoder().decode(GAEReport.self, from: data) } catch {
             throw GAEError.unreadableResults(path: url.path, reason: "not a GAE results file (\(error))")
