@@ -19,8 +19,10 @@ constructors of the model classes wrapped, and records
 - `pretrained`: the pretrained tags (`default_tag` first) and, per tag, the default config's input
   fields (`input_size`, `interpolation`, `crop_pct`, `crop_mode`, `mean`,
   `std`, `num_classes`);
-- `parameters`: the number of values in the state dict (buffers included,
-  `num_batches_tracked` excluded), and `shapes_fnv1a64`: the 64-bit FNV-1a
+- `parameters`: the number of parameter values, as PyTorch counts them
+  (`sum(p.numel() for p in model.parameters())`: resnet50 25,557,032),
+  `buffers`: the values of the buffers in the state dict (BatchNorm's running
+  statistics; `num_batches_tracked` excluded), and `shapes_fnv1a64`: the 64-bit FNV-1a
   hash (hex) of the state dict's `key:d0,d1,...` lines, sorted, joined by
   newlines (a checksum for the shape tests, not a cryptographic digest).
 
@@ -109,13 +111,15 @@ def fnv1a64(data):
 
 
 def shapes_digest(model):
-    lines, count = [], 0
+    """The checksum of the state dict's shapes, its parameter values and its buffer values."""
+    lines, state_values = [], 0
     for key, tensor in model.state_dict().items():
         if key.endswith("num_batches_tracked"):
             continue
         lines.append(f"{key}:{','.join(str(d) for d in tensor.shape)}")
-        count += tensor.numel()
-    return fnv1a64("\n".join(sorted(lines)).encode()), count
+        state_values += tensor.numel()
+    parameters = sum(p.numel() for p in model.parameters())
+    return fnv1a64("\n".join(sorted(lines)).encode()), parameters, state_values - parameters
 
 
 def pretrained_tags(name):
@@ -143,15 +147,15 @@ def main():
     for module_name in MODULES:
         for name in timm.list_models(module=module_name):
             model, cls, kwargs = capture.build(name)
-            digest, count = shapes_digest(model)
+            digest, count, buffers = shapes_digest(model)
             models.append({
                 "name": name, "module": module_name, "class": cls,
                 "model_args": jsonable(kwargs),
                 "pretrained": pretrained_tags(name),
                 "default_tag": default_tag(name),
-                "parameters": count, "shapes_fnv1a64": digest,
+                "parameters": count, "buffers": buffers, "shapes_fnv1a64": digest,
             })
-            print(f"{name}: {cls}, {count} values", file=sys.stderr)
+            print(f"{name}: {cls}, {count} parameters, {buffers} buffer values", file=sys.stderr)
     table = {"timm_version": timm.__version__, "torch_version": torch.__version__.split("+")[0],
              "models": sorted(models, key=lambda m: m["name"])}
     out.parent.mkdir(parents=True, exist_ok=True)

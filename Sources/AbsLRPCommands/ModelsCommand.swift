@@ -20,21 +20,27 @@ struct ModelsCommand: ParsableCommand {
         for name in try ModelCatalog.bundledModelNames() {
             let classifier = try ModelCatalog.load(model: name, weights: nil, config: nil)
             let c = classifier.configuration
-            let parameters = classifier.network.stateDictShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }
             let marker = name == ModelCatalog.defaultModelName ? " (default)" : ""
-            print("  \(name)\(marker): \(c.architecture.familyName), input \(c.inputSize), \(c.numClasses) classes, \(parameters) parameters")
+            print("  \(name)\(marker): \(c.architecture.familyName), input \(c.inputSize), \(c.numClasses) classes, "
+                  + Self.counts(parameters: classifier.network.parameterCount, buffers: classifier.network.bufferCount))
         }
         let table = try TimmModels.shipped()
         print("timm \(table.timmVersion) models (use with --weights FILE; NAME or NAME.TAG):")
         for entry in table.models {
             switch table.status(of: entry) {
             case .supported:
-                print("  \(entry.name): supported, \(entry.timmClass), \(entry.parameters) parameters")
+                print("  \(entry.name): supported, \(entry.timmClass), "
+                      + Self.counts(parameters: entry.parameters, buffers: entry.buffers))
             case .refused(let reason) where !supported:
                 print("  \(entry.name): refused, \(reason)")
             case .refused:
                 break
             }
         }
+    }
+
+    /// `25557032 parameters, 53120 buffer values (running statistics)`, as PyTorch counts them.
+    static func counts(parameters: Int, buffers: Int) -> String {
+        "\(parameters) parameters" + (buffers > 0 ? ", \(buffers) buffer values (running statistics)" : "")
     }
 }

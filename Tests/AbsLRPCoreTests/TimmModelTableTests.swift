@@ -10,8 +10,10 @@ final class TimmModelTableTests: XCTestCase {
         var supported: [String: Int] = [:]
         for entry in table.models where table.status(of: entry) == .supported {
             let configuration = try ModelConfiguration(timmName: entry.name, memoryLimit: .max)
-            let shapes = Classifier(configuration: configuration).network.stateDictShapes
-            XCTAssertEqual(shapes.reduce(0) { $0 + $1.shape.reduce(1, *) }, entry.parameters, entry.name)
+            let network = Classifier(configuration: configuration).network, shapes = network.stateDictShapes
+            XCTAssertEqual(network.parameterCount, entry.parameters, entry.name)
+            XCTAssertEqual(network.bufferCount, entry.buffers, entry.name)
+            XCTAssertEqual(shapes.reduce(0) { $0 + $1.shape.reduce(1, *) }, entry.parameters + entry.buffers, entry.name)
             XCTAssertEqual(TimmModels.shapesChecksum(shapes), entry.shapesChecksum, entry.name)
             supported[entry.timmClass, default: 0] += 1
         }
@@ -19,6 +21,23 @@ final class TimmModelTableTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(supported["VGG"] ?? 0, 8)
         XCTAssertGreaterThanOrEqual(supported["ResNet"] ?? 0, 5)
         XCTAssertGreaterThanOrEqual(supported["VisionTransformer"] ?? 0, 6)
+    }
+
+    /// Parameters are counted as PyTorch's `sum(p.numel() for p in model.parameters())`
+    /// (timm 1.0.11's numbers), BatchNorm's running statistics apart as buffers.
+    func testParameterCountsArePyTorchsWithoutTheBuffers() throws {
+        let table = try TimmModels.shipped()
+        let counts = ["resnet50": (25_557_032, 53_120), "vgg16": (138_357_544, 0), "vgg16_bn": (138_365_992, 8_448),
+                      "vit_base_patch16_224": (86_567_656, 0)]
+        for (name, (parameters, buffers)) in counts {
+            let entry = try XCTUnwrap(table.entry(named: name)).entry
+            XCTAssertEqual([entry.parameters, entry.buffers], [parameters, buffers], name)
+        }
+        // the bundled models: Weights/README.md's counts (model.parameters() in the training script)
+        for (name, parameters) in ["vgg_fmnist": 341_898, "resnet_fmnist": 304_074, "vit_fmnist": 139_018] {
+            let network = try ModelCatalog.load(model: name, weights: nil, config: nil).network
+            XCTAssertEqual(network.parameterCount, parameters, name)
+        }
     }
 
     func testTheChecksumIsTheGeneratorsFNV1a() {

@@ -17,8 +17,8 @@ public final class BatchNorm2d: Layer {
         super.init(name: name)
         registerState("weight", shape: [channels], value: 1)
         registerState("bias", shape: [channels])
-        registerState("running_mean", shape: [channels])
-        registerState("running_var", shape: [channels], value: 1)
+        registerBuffer("running_mean", shape: [channels])
+        registerBuffer("running_var", shape: [channels], value: 1)
     }
 
     /// Per-channel `gamma / sqrt(var + eps)`, as PyTorch folds it.

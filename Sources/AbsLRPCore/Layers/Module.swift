@@ -20,6 +20,8 @@ open class Module {
     private var initialValues: [String: Float] = [:]
     /// Local state names in registration order, with their required shapes.
     public private(set) var stateShapes: [(name: String, shape: [Int])] = []
+    /// The local state names that are buffers (``registerBuffer(_:shape:value:)``), not parameters.
+    public private(set) var bufferNames: Set<String> = []
 
     public init(name: String) { self.name = name }
 
@@ -33,10 +35,17 @@ open class Module {
         return child
     }
 
-    /// Declares a parameter or buffer of fixed shape, initialised to `value`.
+    /// Declares a parameter of fixed shape, initialised to `value`.
     public func registerState(_ local: String, shape: [Int], value: Float = 0) {
         stateShapes.append((local, shape))
         initialValues[local] = value
+    }
+
+    /// Declares a buffer (PyTorch's `register_buffer`: in the state dict,
+    /// not a parameter, e.g. BatchNorm's running statistics) of fixed shape.
+    public func registerBuffer(_ local: String, shape: [Int], value: Float = 0) {
+        registerState(local, shape: shape, value: value)
+        bufferNames.insert(local)
     }
 
     /// Every parameter and buffer by local name.
@@ -74,6 +83,20 @@ open class Module {
     /// State-dict key -> required shape, for this module and all below it.
     public var stateDictShapes: [(key: String, shape: [Int])] {
         allModules.flatMap { m in m.stateShapes.map { (m.childName($0.name), $0.shape) } }
+    }
+
+    /// Values of the parameters at and below this module, as PyTorch's
+    /// `sum(p.numel() for p in model.parameters())` counts them (buffers not).
+    public var parameterCount: Int { stateValueCount(buffers: false) }
+
+    /// Values of the buffers in the state dict at and below this module
+    /// (BatchNorm's `running_mean` and `running_var`).
+    public var bufferCount: Int { stateValueCount(buffers: true) }
+
+    private func stateValueCount(buffers: Bool) -> Int {
+        allModules.reduce(0) { total, m in
+            m.stateShapes.filter { m.bufferNames.contains($0.name) == buffers }.reduce(total) { $0 + $1.shape.reduce(1, *) }
+        }
     }
 
     /// Forward pass; records into `context.tape` when it has one.

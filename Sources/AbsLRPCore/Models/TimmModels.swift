@@ -27,15 +27,19 @@ public struct TimmModels: Decodable, Sendable {
         public let pretrained: [String: JSONValue]
         /// The tag `timm.create_model(name)` uses, if the model has any.
         public let defaultTag: String?
-        /// Values in the state dict (buffers included, `num_batches_tracked` not).
+        /// Values of the parameters (`sum(p.numel() for p in model.parameters())`:
+        /// resnet50 25,557,032), buffers not counted.
         public let parameters: Int
+        /// Values of the buffers in the state dict (BatchNorm's running
+        /// statistics; `num_batches_tracked` not counted, as it is not loaded).
+        public let buffers: Int
         /// 64-bit FNV-1a (hex) of the sorted `key:d0,d1,...` lines of the
         /// state dict, joined by newlines (``TimmModels/shapesChecksum(_:)``).
         public let shapesChecksum: String
 
         enum CodingKeys: String, CodingKey {
             case name, module, timmClass = "class", modelArguments = "model_args", pretrained
-            case defaultTag = "default_tag", parameters, shapesChecksum = "shapes_fnv1a64"
+            case defaultTag = "default_tag", parameters, buffers, shapesChecksum = "shapes_fnv1a64"
         }
     }
 
@@ -84,7 +88,8 @@ public struct TimmModels: Decodable, Sendable {
     /// refused names grouped by what they lack.
     public func markdownList() -> String {
         var lines = ["Generated from timm \(timmVersion) by `scripts/generate_timm_table.py` "
-                     + "(`abslrp models` lists the same with parameter counts).", ""]
+                     + "(`abslrp models` lists the same with parameter counts as PyTorch's `model.parameters()`, "
+                     + "buffer values apart).", ""]
         let statuses = models.map { ($0, status(of: $0)) }
         for timmClass in ModelFamilies.all.map({ $0.timmClass }) {
             let names = statuses.filter { $0.0.timmClass == timmClass && $0.1 == .supported }.map { "`\($0.0.name)`" }
