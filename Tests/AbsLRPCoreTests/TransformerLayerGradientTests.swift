@@ -358,42 +358,89 @@ final class TransformerLayerGradientTests: XCTestCase {
         Self.assertMatches(rv, expected[1], "a @ v absLRP relevance of v")
     }
 
-    /// `a @ v` writing the heads merged into the token layout (B, M, H*D), as
-    /// attention uses it: forward, VJPs, twin and relevance against Double.
-    func testAttentionVMultiplyWithMergedHeads() {
-        let (batch, heads, m, n, d) = (2, 3, 5, 7, 4)
-        let op = AttentionVMultiply(name: "av", mergesHeads: true)
-        let a = Self.awayFromZero([batch, heads, m, n], seed: 31), v = Self.awayFromZero([batch, heads, n, d], seed: 32)
-        let g = Self.normal([batch, m, heads * d], seed: 33)
-        let (a0, v0, g0) = (Self.doubles(a), Self.doubles(v), Self.doubles(g))
-        /// Per-head products, then (B, H, M, D) -> (B, M, H*D).
-        func f(_ a: [Double], _ v: [Double]) -> [Double] {
-            let p = Self.product(a, v, count: batch * heads, m: m, n: d, k: n)
+    /// Part `part` of a fused (B, T, 3*H*D) projection as (B, H, T, D), by index loops.
+    static func fusedPart(_ qkv: [Double], batch: Int, heads: Int, tokens: Int, d: Int, part: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: batch * heads * tokens * d)
+        for b in 0..<batch { for h in 0..<heads { for t in 0..<tokens { for j in 0..<d {
+            out[((b * heads + h) * tokens + t) * d + j] = qkv[(b * tokens + t) * 3 * heads * d + (part * heads + h) * d + j]
+        } } } }
+        return out
+    }
+
+    /// The products reading q, k, v in place from a fused (B, T, 3*H*D) qkv
+    /// tensor (`HeadOperand.fused`), as attention runs them: forward, VJPs
+    /// (with respect to the whole qkv input: zero outside the part), twin and
+    /// absLRP relevance against index loops and central differences in Double.
+    func testAttentionProductsOnFusedQKV() {
+        let (batch, heads, tokens, d) = (2, 3, 5, 4)
+        let c = -0.35
+        let qkv = Self.awayFromZero([batch, tokens, 3 * heads * d], seed: 31)
+        let qkv0 = Self.doubles(qkv)
+        func part(_ x: [Double], _ p: Int) -> [Double] { Self.fusedPart(x, batch: batch, heads: heads, tokens: tokens, d: d, part: p) }
+        func fused(_ p: Int) -> HeadOperand { .fused(heads: heads, parts: 3, part: p) }
+        let count = batch * heads
+
+        // (c q) @ k^T, q from part 0 of the first input, k from part 1 of the second
+        let qk = QKMultiply(name: "qk", scale: Float(c), q: fused(0), k: fused(1))
+        func fqk(_ x: [Double], _ y: [Double]) -> [Double] {
+            Self.product(part(x, 0).map { c * $0 }, part(y, 1), count: count, m: tokens, n: tokens, k: d, transposeB: true)
+        }
+        func twinQK(_ x: [Double], _ y: [Double]) -> [Double] {
+            Self.product(part(x, 0).map { abs(c * $0) }, part(y, 1).map(abs), count: count, m: tokens, n: tokens, k: d, transposeB: true)
+        }
+        let g = Self.normal([batch, heads, tokens, tokens], seed: 33), g0 = Self.doubles(g)
+        let qkRecord = Record(inputs: [qkv, qkv], output: qk.apply(qkv, qkv))
+        XCTAssertEqual(qkRecord.output.shape, [batch, heads, tokens, tokens])
+        Self.assertMatches(qkRecord.output, fqk(qkv0, qkv0), "fused (c q) @ k^T forward")
+        let qkVJP = qk.vjp(g, qkRecord), qkTwin = qk.absoluteVJP(g, qkRecord)
+        XCTAssertEqual(qkVJP[0].shape, qkv.shape)
+        Self.assertMatches(qkVJP[0], Self.numericVJP({ fqk($0, qkv0) }, at: qkv0, g0), "fused q @ k^T VJP for q")
+        Self.assertMatches(qkVJP[1], Self.numericVJP({ fqk(qkv0, $0) }, at: qkv0, g0), "fused q @ k^T VJP for k")
+        Self.assertMatches(qkTwin[0] * qkv.map(signum), Self.numericVJP({ twinQK($0, qkv0) }, at: qkv0, g0),
+                           "fused |c q| @ |k|^T VJP for q * sign")
+        Self.assertMatches(qkTwin[1] * qkv.map(signum), Self.numericVJP({ twinQK(qkv0, $0) }, at: qkv0, g0),
+                           "fused |c q| @ |k|^T VJP for k * sign")
+        let n = qkv0.count
+        let qkExpected = Self.absLRPReference({ x in fqk(Array(x[..<n]), Array(x[n...])) },
+                                              detached: { x in fqk(Array(x[..<n]), Array(x[n...])) },
+                                              twinAtAbs: { x in twinQK(Array(x[..<n]), Array(x[n...])) },
+                                              inputs: [qkv0, qkv0], relevance: g0, batch: batch)
+        let (rq, rk) = Self.absLRP(qk, qkv, qkv, g)
+        Self.assertMatches(rq, qkExpected[0], "fused q @ k^T absLRP relevance of q")
+        Self.assertMatches(rk, qkExpected[1], "fused q @ k^T absLRP relevance of k")
+
+        // a @ v, v from part 2 of the second input, written as (B, T, H*D)
+        let av = AttentionVMultiply(name: "av", v: fused(2))
+        let a = Self.awayFromZero([batch, heads, tokens, tokens], seed: 32), a0 = Self.doubles(a)
+        /// Per-head products, then (B, H, T, D) -> (B, T, H*D).
+        func fav(_ a: [Double], _ x: [Double]) -> [Double] {
+            let p = Self.product(a, part(x, 2), count: count, m: tokens, n: d, k: tokens)
             var y = [Double](repeating: 0, count: p.count)
-            for b in 0..<batch { for h in 0..<heads { for i in 0..<m { for j in 0..<d {
-                y[(b * m + i) * heads * d + h * d + j] = p[((b * heads + h) * m + i) * d + j]
+            for b in 0..<batch { for h in 0..<heads { for i in 0..<tokens { for j in 0..<d {
+                y[(b * tokens + i) * heads * d + h * d + j] = p[((b * heads + h) * tokens + i) * d + j]
             } } } }
             return y
         }
-        let record = Record(inputs: [a, v], output: op.apply(a, v))
-        XCTAssertEqual(record.output.shape, [batch, m, heads * d])
-        Self.assertMatches(record.output, f(a0, v0), "merged a @ v forward")
-        let vjp = op.vjp(g, record)
-        Self.assertMatches(vjp[0], Self.numericVJP({ f($0, v0) }, at: a0, g0), "merged a @ v VJP for a")
-        Self.assertMatches(vjp[1], Self.numericVJP({ f(a0, $0) }, at: v0, g0), "merged a @ v VJP for v")
-        let twin = op.absoluteVJP(g, record)
-        Self.assertMatches(twin[0] * a.map(signum), Self.numericVJP({ f($0.map(abs), v0.map(abs)) }, at: a0, g0),
-                           "merged |a| @ |v| VJP for a * sign(a)")
-        Self.assertMatches(twin[1] * v.map(signum), Self.numericVJP({ f(a0.map(abs), $0.map(abs)) }, at: v0, g0),
-                           "merged |a| @ |v| VJP for v * sign(v)")
-        let expected = Self.absLRPReference(
-            { x in f(Array(x[..<a0.count]), Array(x[a0.count...])) },
-            detached: { x in f(Array(x[..<a0.count]), Array(x[a0.count...])) },
-            twinAtAbs: { x in f(x[..<a0.count].map(abs), x[a0.count...].map(abs)) },
-            inputs: [a0, v0], relevance: g0, batch: batch)
-        let (ra, rv) = Self.absLRP(op, a, v, g)
-        Self.assertMatches(ra, expected[0], "merged a @ v absLRP relevance of a")
-        Self.assertMatches(rv, expected[1], "merged a @ v absLRP relevance of v")
+        let gv = Self.normal([batch, tokens, heads * d], seed: 34), gv0 = Self.doubles(gv)
+        let avRecord = Record(inputs: [a, qkv], output: av.apply(a, qkv))
+        XCTAssertEqual(avRecord.output.shape, [batch, tokens, heads * d])
+        Self.assertMatches(avRecord.output, fav(a0, qkv0), "fused a @ v forward")
+        let avVJP = av.vjp(gv, avRecord), avTwin = av.absoluteVJP(gv, avRecord)
+        XCTAssertEqual(avVJP[1].shape, qkv.shape)
+        Self.assertMatches(avVJP[0], Self.numericVJP({ fav($0, qkv0) }, at: a0, gv0), "fused a @ v VJP for a")
+        Self.assertMatches(avVJP[1], Self.numericVJP({ fav(a0, $0) }, at: qkv0, gv0), "fused a @ v VJP for v")
+        Self.assertMatches(avTwin[0] * a.map(signum), Self.numericVJP({ fav($0.map(abs), qkv0.map(abs)) }, at: a0, gv0),
+                           "fused |a| @ |v| VJP for a * sign(a)")
+        Self.assertMatches(avTwin[1] * qkv.map(signum), Self.numericVJP({ fav(a0.map(abs), $0.map(abs)) }, at: qkv0, gv0),
+                           "fused |a| @ |v| VJP for v * sign(v)")
+        let m = a0.count
+        let avExpected = Self.absLRPReference({ x in fav(Array(x[..<m]), Array(x[m...])) },
+                                              detached: { x in fav(Array(x[..<m]), Array(x[m...])) },
+                                              twinAtAbs: { x in fav(x[..<m].map(abs), x[m...].map(abs)) },
+                                              inputs: [a0, qkv0], relevance: gv0, batch: batch)
+        let (ra, rv) = Self.absLRP(av, a, qkv, gv)
+        Self.assertMatches(ra, avExpected[0], "fused a @ v absLRP relevance of a")
+        Self.assertMatches(rv, avExpected[1], "fused a @ v absLRP relevance of v")
     }
 
     /// The sgemm-batched products against explicit triple loops, on odd

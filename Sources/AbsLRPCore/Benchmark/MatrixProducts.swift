@@ -53,15 +53,15 @@ extension BinaryOperation {
 extension QKMultiply: MatrixProductLayer {
     /// `q @ k^T` per head: `(N, D) x (D, N)`.
     public func forwardProducts(_ record: Record) -> [(m: Int, n: Int, k: Int)] {
-        batchedForwardProducts(record, k: record.inputs[0].shape.last!)
+        batchedForwardProducts(record, k: q.layout(in: record.inputs[0]).cols)
     }
 }
 
 extension AttentionVMultiply: MatrixProductLayer {
     /// `a @ v` per head: `(N, N) x (N, D)` (output in the merged-heads layout).
     public func forwardProducts(_ record: Record) -> [(m: Int, n: Int, k: Int)] {
-        let (a, v) = (record.inputs[0], record.inputs[1])
-        let (m, k, n) = (a.shape[a.rank - 2], a.shape[a.rank - 1], v.shape[v.rank - 1])
+        let a = record.inputs[0]
+        let (m, k, n) = (a.shape[a.rank - 2], a.shape[a.rank - 1], v.layout(in: record.inputs[1]).cols)
         return Array(repeating: (m, n, k), count: a.count / max(1, m * k))
     }
 }

@@ -1,40 +1,142 @@
 /// The two matrix products of self-attention, as two-input operations (the
 /// reference's `QKMultiply` and `AttentionVMultiply`). Both act on batches of
-/// matrices: every axis but the last two is a batch axis (for attention
-/// (B, heads)), and each product is one `sgemm` per matrix of the batch.
+/// matrices, one `sgemm` per matrix of the batch. Each operand is either its
+/// own tensor, a packed batch (..., rows, cols) whose every axis but the last
+/// two is a batch axis, or read in place from the fused projection that
+/// attention computes q, k and v with (`HeadOperand.fused`): no per-head copy
+/// of q, k or v exists, in the forward pass or in any backward pass.
+
+/// Where a product finds its operand in one of its input tensors.
+public enum HeadOperand: Equatable, Sendable {
+    /// The input is the operand: a packed batch of matrices (..., rows, cols).
+    case packed
+    /// The input is a fused projection (B, T, parts * H * d) laid out as
+    /// (B, T, parts, H, d) (timm's qkv output, parts = 3), and the operand is
+    /// its part `part` per head, the (B, H) matrices of T x d that
+    /// `qkv.reshape(B, T, 3, H, d).permute(2, 0, 3, 1, 4)[part]` views:
+    ///
+    ///     operand[b, h, t, j] = input[b, t, part*H*d + h*d + j]
+    ///
+    /// read in place (row stride parts*H*d). The input's VJP and relevance
+    /// are then with respect to the whole fused tensor, zero outside the part,
+    /// as autograd accumulates them at the base of a view; attention adds the
+    /// three parts' shares.
+    case fused(heads: Int, parts: Int, part: Int)
+
+    /// The matrices of this operand inside `input`.
+    func layout(in input: Tensor) -> MatrixLayout {
+        switch self {
+        case .packed: return .packed(input.shape)
+        case let .fused(heads, parts, part):
+            precondition(input.rank == 3 && input.shape[2] % (parts * heads) == 0 && part < parts,
+                         "fused operand: \(input.shape) is not (B, T, \(parts) x \(heads) heads x d)")
+            return .heads(batch: input.shape[0], heads: heads, rows: input.shape[1],
+                          cols: input.shape[2] / (parts * heads), parts: parts, part: part)
+        }
+    }
+
+    /// The batch axes of the operand's matrices: (B, H) when fused.
+    func batchAxes(of input: Tensor) -> [Int] {
+        guard case let .fused(heads, _, _) = self else { return Array(input.shape.dropLast(2)) }
+        return [input.shape[0], heads]
+    }
+
+    /// `|operand|` as its own tensor with its layout: the whole `|input|`
+    /// when packed, only the part's columns (B, T, H*d) when fused.
+    func absolute(of input: Tensor) -> (Tensor, MatrixLayout) {
+        guard case let .fused(heads, _, _) = self else { return (input.absolute, .packed(input.shape)) }
+        let l = layout(in: input)
+        let (batch, tokens, width) = (input.shape[0], l.rows, heads * l.cols)
+        var out = Tensor(shape: [batch, tokens, width])
+        out.storage.withUnsafeMutableBufferPointer { os in
+            input.storage.withUnsafeBufferPointer { xs in
+                for b in 0..<batch {
+                    for t in 0..<tokens {
+                        let src = xs.baseAddress! + l.offset(b * heads) + t * l.rowStride
+                        let dst = os.baseAddress! + (b * tokens + t) * width
+                        for j in 0..<width { dst[j] = abs(src[j]) }
+                    }
+                }
+            }
+        }
+        return (out, .heads(batch: batch, heads: heads, rows: tokens, cols: l.cols, parts: 1, part: 0))
+    }
+
+    /// The operand as a packed (B, H, T, d) tensor (for traces; a copy).
+    func packedHeads(of input: Tensor) -> Tensor {
+        let l = layout(in: input)
+        guard case let .fused(heads, _, _) = self else { return input }
+        var out = Tensor(shape: [input.shape[0], heads, l.rows, l.cols])
+        out.storage.withUnsafeMutableBufferPointer { os in
+            input.storage.withUnsafeBufferPointer { xs in
+                for i in 0..<l.count {
+                    for r in 0..<l.rows {
+                        (os.baseAddress! + (i * l.rows + r) * l.cols)
+                            .update(from: xs.baseAddress! + l.offset(i) + r * l.rowStride, count: l.cols)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
 
 /// `y = (c q) @ k^T` per matrix (`QKMultiply`; in attention the scale `c`
 /// is `head_dim^-0.5`, applied to q first as timm does).
 ///
-/// - `q`: (..., M, D); `k`: (..., N, D); `y`: (..., M, N)
+/// - `q`: (..., M, D); `k`: (..., N, D); `y`: (..., M, N); or both read from
+///   the fused qkv projection (`HeadOperand.fused`, parts 0 and 1), y (B, H, T, T)
 /// - VJP: `c (g @ k)` for q, `g^T @ (c q)` for k
 /// - absolute twin `|c q| @ |k|^T`, VJP: `|c| (s @ |k|)` for q, `s^T @ |c q|` for k
 ///
 /// so every rule's `x_i * VJP_i` products equal those of the product of the
-/// scaled q (the reference's `QKMultiply` input). Traced as `name.0` (q) and `name.1` (k).
+/// scaled q (the reference's `QKMultiply` input). `c` enters each product as
+/// its `alpha`. Traced as `name.0` (q) and `name.1` (k).
 public final class QKMultiply: BinaryOperation {
     /// The factor `c` applied to q.
     public let scale: Float
+    /// Where q (in the first input) and k (in the second) are.
+    public let q: HeadOperand, k: HeadOperand
 
-    public init(name: String, scale: Float = 1) {
+    public init(name: String, scale: Float = 1, q: HeadOperand = .packed, k: HeadOperand = .packed) {
         self.scale = scale
+        self.q = q
+        self.k = k
         super.init(name: name)
     }
 
-    override public func apply(_ q: Tensor, _ k: Tensor) -> Tensor {
-        batchedMatrixProduct(scale == 1 ? q : q * scale, k, transposeB: true)
+    override public func apply(_ qInput: Tensor, _ kInput: Tensor) -> Tensor {
+        let (lq, lk) = (q.layout(in: qInput), k.layout(in: kInput))
+        let shape = q.batchAxes(of: qInput) + [lq.rows, lk.rows]
+        return batchedMatrixProduct(qInput, lq, kInput, lk, transposeB: true, alpha: scale, output: shape, .packed(shape))
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        let (q, k) = (record.inputs[0], record.inputs[1])
-        let gq = batchedMatrixProduct(g, k)
-        return [scale == 1 ? gq : gq * scale, batchedMatrixProduct(g, scale == 1 ? q : q * scale, transposeA: true)]
+        let (qInput, kInput) = (record.inputs[0], record.inputs[1])
+        let (lq, lk, lg) = (q.layout(in: qInput), k.layout(in: kInput), MatrixLayout.packed(g.shape))
+        return [batchedMatrixProduct(g, lg, kInput, lk, alpha: scale, output: qInput.shape, lq),
+                batchedMatrixProduct(g, lg, qInput, lq, transposeA: true, alpha: scale, output: kInput.shape, lk)]
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        let (q, k) = (record.inputs[0], record.inputs[1].absolute)
-        let sq = batchedMatrixProduct(s, k)
-        return [scale == 1 ? sq : sq * abs(scale), batchedMatrixProduct(s, (scale == 1 ? q : q * scale).absolute, transposeA: true)]
+        let (qInput, kInput) = (record.inputs[0], record.inputs[1])
+        let ((qa, lqa), (ka, lka)) = (q.absolute(of: qInput), k.absolute(of: kInput))
+        let ls = MatrixLayout.packed(s.shape)
+        return [batchedMatrixProduct(s, ls, ka, lka, alpha: abs(scale), output: qInput.shape, q.layout(in: qInput)),
+                batchedMatrixProduct(s, ls, qa, lqa, transposeA: true, alpha: abs(scale), output: kInput.shape, k.layout(in: kInput))]
+    }
+
+    override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
+        let (qInput, kInput) = (record.inputs[0], record.inputs[1])
+        let (lq, lk, ls) = (q.layout(in: qInput), k.layout(in: kInput), MatrixLayout.packed(s.shape))
+        let ((qa, lqa), (ka, lka)) = (q.absolute(of: qInput), k.absolute(of: kInput))
+        var dq = batchedMatrixProduct(s, ls, kInput, lk, alpha: scale, output: qInput.shape, lq)
+        let aq = batchedMatrixProduct(s, ls, ka, lka, alpha: abs(scale), output: qa.shape, lqa)
+        fuseContribution(&dq, qInput, lq, absolute: aq, lqa)
+        var dk = batchedMatrixProduct(s, ls, qInput, lq, transposeA: true, alpha: scale, output: kInput.shape, lk)
+        let ak = batchedMatrixProduct(s, ls, qa, lqa, transposeA: true, alpha: abs(scale), output: ka.shape, lka)
+        fuseContribution(&dk, kInput, lk, absolute: ak, lka)
+        return [dq, dk]
     }
 }
 
@@ -44,9 +146,10 @@ public final class QKMultiply: BinaryOperation {
 /// - VJP: `g @ v^T` for a, `a^T @ g` for v
 /// - absolute twin `|a| @ |v|`, VJP: `s @ |v|^T` for a, `|a|^T @ s` for v
 ///
-/// With `mergesHeads` the inputs are (B, H, M, N) and (B, H, N, D) and the
-/// output is written straight into the token layout (B, M, H*D) that the
-/// attention's projection reads (timm's `x.transpose(1, 2).reshape(B, N, C)`):
+/// With v read from the fused qkv projection (`HeadOperand.fused`, part 2)
+/// the attention `a` is (B, H, M, N) and the output is written straight into
+/// the token layout (B, M, H*D) that the attention's projection reads (timm's
+/// `x.transpose(1, 2).reshape(B, N, C)`):
 ///
 ///     y[b, m, h*D + j] = sum_n a[b, h, m, n] v[b, h, n, j]
 ///
@@ -55,45 +158,85 @@ public final class QKMultiply: BinaryOperation {
 ///
 /// Traced as `name.0` (a) and `name.1` (v).
 public final class AttentionVMultiply: BinaryOperation {
-    public let mergesHeads: Bool
+    /// Where v is in the second input.
+    public let v: HeadOperand
 
-    public init(name: String, mergesHeads: Bool = false) {
-        self.mergesHeads = mergesHeads
+    public init(name: String, v: HeadOperand = .packed) {
+        self.v = v
         super.init(name: name)
     }
 
-    /// Layout of the output (and of `g`) for inputs `a` (..., M, N), `v` (..., N, D).
-    private func outputLayout(_ a: Tensor, _ v: Tensor) -> (shape: [Int], layout: MatrixLayout) {
-        let (m, d) = (a.shape[a.rank - 2], v.shape[v.rank - 1])
-        guard mergesHeads else {
+    /// Shape and layout of the output (and of `g`) for the inputs `a` and `vInput`.
+    private func outputLayout(_ a: Tensor, _ vInput: Tensor) -> (shape: [Int], layout: MatrixLayout) {
+        let (m, d) = (a.shape[a.rank - 2], v.layout(in: vInput).cols)
+        guard case let .fused(heads, _, _) = v else {
             let shape = Array(a.shape.dropLast(2)) + [m, d]
             return (shape, .packed(shape))
         }
-        precondition(a.rank == 4, "\(name): merging heads needs (B, H, M, N) attention, got \(a.shape)")
-        let (b, h) = (a.shape[0], a.shape[1])
-        return ([b, m, h * d], .mergedHeads(batch: b, heads: h, rows: m, cols: d))
+        precondition(a.rank == 4 && a.shape[1] == heads, "\(name): merging heads needs (B, \(heads), M, N) attention, got \(a.shape)")
+        let b = a.shape[0]
+        return ([b, m, heads * d], .heads(batch: b, heads: heads, rows: m, cols: d, parts: 1, part: 0))
     }
 
-    override public func apply(_ a: Tensor, _ v: Tensor) -> Tensor {
-        let (shape, layout) = outputLayout(a, v)
-        return batchedMatrixProduct(a, .packed(a.shape), v, .packed(v.shape), output: shape, layout)
-    }
-
-    private func products(_ g: Tensor, _ a: Tensor, _ v: Tensor) -> [Tensor] {
-        let (_, layout) = outputLayout(a, v)
-        return [batchedMatrixProduct(g, layout, v, .packed(v.shape), transposeB: true, output: a.shape, .packed(a.shape)),
-                batchedMatrixProduct(a, .packed(a.shape), g, layout, transposeA: true, output: v.shape, .packed(v.shape))]
+    override public func apply(_ a: Tensor, _ vInput: Tensor) -> Tensor {
+        let (shape, layout) = outputLayout(a, vInput)
+        return batchedMatrixProduct(a, .packed(a.shape), vInput, v.layout(in: vInput), output: shape, layout)
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        products(g, record.inputs[0], record.inputs[1])
+        let (a, vInput) = (record.inputs[0], record.inputs[1])
+        let (la, lv, lg) = (MatrixLayout.packed(a.shape), v.layout(in: vInput), outputLayout(a, vInput).layout)
+        return [batchedMatrixProduct(g, lg, vInput, lv, transposeB: true, output: a.shape, la),
+                batchedMatrixProduct(a, la, g, lg, transposeA: true, output: vInput.shape, lv)]
     }
 
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        let (a, v) = (record.inputs[0], record.inputs[1])
-        let (_, layout) = outputLayout(a, v)
-        return [batchedMatrixProduct(s, layout, v.absolute, .packed(v.shape), transposeB: true, output: a.shape, .packed(a.shape)),
-                batchedMatrixProduct(a.absolute, .packed(a.shape), s, layout, transposeA: true, output: v.shape, .packed(v.shape))]
+        let (a, vInput) = (record.inputs[0], record.inputs[1])
+        let (la, lv, ls) = (MatrixLayout.packed(a.shape), v.layout(in: vInput), outputLayout(a, vInput).layout)
+        let (va, lva) = v.absolute(of: vInput)
+        return [batchedMatrixProduct(s, ls, va, lva, transposeB: true, output: a.shape, la),
+                batchedMatrixProduct(a.absolute, la, s, ls, transposeA: true, output: vInput.shape, lv)]
+    }
+
+    override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
+        let (a, vInput) = (record.inputs[0], record.inputs[1])
+        let (la, lv, ls) = (MatrixLayout.packed(a.shape), v.layout(in: vInput), outputLayout(a, vInput).layout)
+        let aa = a.absolute
+        let (va, lva) = v.absolute(of: vInput)
+        var da = batchedMatrixProduct(s, ls, vInput, lv, transposeB: true, output: a.shape, la)
+        let twinA = batchedMatrixProduct(s, ls, va, lva, transposeB: true, output: a.shape, la)
+        fuseContribution(&da, a, la, absolute: twinA, la)
+        var dv = batchedMatrixProduct(a, la, s, ls, transposeA: true, output: vInput.shape, lv)
+        let twinV = batchedMatrixProduct(aa, la, s, ls, transposeA: true, output: va.shape, lva)
+        fuseContribution(&dv, vInput, lv, absolute: twinV, lva)
+        return [da, dv]
+    }
+}
+
+/// The absLRP contribution of one product operand, in place over the
+/// operand's matrices (`lx`, the same in `d` and in `x`):
+///
+///     d[p] = x[p] * d[p] + |x[p]| * a[p']
+///
+/// with `a` the twin's VJP laid out as `la`; values of `d` outside the
+/// operand (the other parts of a fused projection) stay zero.
+func fuseContribution(_ d: inout Tensor, _ x: Tensor, _ lx: MatrixLayout, absolute a: Tensor, _ la: MatrixLayout) {
+    precondition(d.shape == x.shape && lx.count == la.count && lx.rows == la.rows && lx.cols == la.cols)
+    let (rows, cols) = (lx.rows, lx.cols)
+    d.storage.withUnsafeMutableBufferPointer { ds in
+        x.storage.withUnsafeBufferPointer { xs in
+            a.storage.withUnsafeBufferPointer { av in
+                let (dp, xp, ap) = (ds.baseAddress!, xs.baseAddress!, av.baseAddress!)
+                parallelChunks(lx.count, minimumChunk: max(1, (1 << 15) / max(1, rows * cols))) { range in
+                    for i in range {
+                        for r in 0..<rows {
+                            let (o, oa) = (lx.offset(i) + r * lx.rowStride, la.offset(i) + r * la.rowStride)
+                            for j in 0..<cols { dp[o + j] = xp[o + j] * dp[o + j] + abs(xp[o + j]) * ap[oa + j] }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -114,19 +257,22 @@ struct MatrixLayout {
                             offset: { $0 * rows * cols })
     }
 
-    /// The (B, H) matrices of `rows x cols` inside a (B, rows, H*cols) tensor:
-    /// matrix (b, h) holds columns `h*cols ..< (h+1)*cols` of sample b.
-    static func mergedHeads(batch: Int, heads: Int, rows: Int, cols: Int) -> MatrixLayout {
-        MatrixLayout(count: batch * heads, rows: rows, cols: cols, rowStride: heads * cols,
-                     offset: { ($0 / heads) * rows * heads * cols + ($0 % heads) * cols })
+    /// The (B, H) matrices of `rows x cols` of part `part` inside a
+    /// (B, rows, parts*H*cols) tensor laid out as (B, rows, parts, H, cols):
+    /// matrix (b, h) holds columns `(part*H + h)*cols ..< (part*H + h + 1)*cols`
+    /// of sample b. With one part, the merged-heads token layout (B, rows, H*cols).
+    static func heads(batch: Int, heads: Int, rows: Int, cols: Int, parts: Int, part: Int) -> MatrixLayout {
+        let width = parts * heads * cols
+        return MatrixLayout(count: batch * heads, rows: rows, cols: cols, rowStride: width,
+                            offset: { ($0 / heads) * rows * width + (part * heads + $0 % heads) * cols })
     }
 }
 
-/// `op(A_i) @ op(B_i)` for every matrix `i` of two batches laid out as `la`
-/// and `lb`, written into a new tensor of shape `output` laid out as `lc`;
-/// `op(X)` is `X` or `X^T`. One `sgemm` per matrix.
+/// `alpha op(A_i) @ op(B_i)` for every matrix `i` of two batches laid out as
+/// `la` and `lb`, written into a new tensor of shape `output` laid out as
+/// `lc` (zero outside `lc`); `op(X)` is `X` or `X^T`. One `sgemm` per matrix.
 func batchedMatrixProduct(_ a: Tensor, _ la: MatrixLayout, _ b: Tensor, _ lb: MatrixLayout,
-                          transposeA: Bool = false, transposeB: Bool = false,
+                          transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1,
                           output: [Int], _ lc: MatrixLayout) -> Tensor {
     let (m, k) = transposeA ? (la.cols, la.rows) : (la.rows, la.cols)
     let (kb, n) = transposeB ? (lb.cols, lb.rows) : (lb.rows, lb.cols)
@@ -141,7 +287,7 @@ func batchedMatrixProduct(_ a: Tensor, _ la: MatrixLayout, _ b: Tensor, _ lb: Ma
         a.storage.withUnsafeBufferPointer { av in
             b.storage.withUnsafeBufferPointer { bv in
                 for i in 0..<la.count {
-                    sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                    sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                           a: av.baseAddress! + la.offset(i), lda: la.rowStride,
                           b: bv.baseAddress! + lb.offset(i), ldb: lb.rowStride,
                           c: ys.baseAddress! + lc.offset(i), ldc: lc.rowStride)

@@ -235,23 +235,26 @@ public final class TransformerBlock: Module {
 /// With H heads of width d = C / H and T tokens:
 ///
 ///     qkv  = qkv(x)                                 (B, T, 3C), read as (B, T, 3, H, d)
-///     q, k, v = split heads                         each (B, H, T, d)
+///     q, k, v = split heads                         each (B, H, T, d), views of qkv
 ///     a    = softmax_attention(qk_multiply(q_norm(q) * d^-0.5, k_norm(k)))   (B, H, T, T)
 ///     o    = attention_v_multiply(attn_drop(a), v)  (B, T, C), heads merged
 ///     y    = proj_drop(proj(o))                     (B, T, C)
 ///
 /// Backward: proj_drop, proj, attention_v_multiply (a, v),
 /// attn_drop and softmax for a, qk_multiply (q, k), then q_norm / k_norm,
-/// the three packed back into the (B, T, 3C) qkv layout and through the qkv
+/// the three added in the (B, T, 3C) qkv layout and taken through the qkv
 /// Linear (traced as both `qkv` and `qkv_layer`). The scale `d^-0.5` belongs
 /// to `qk_multiply` (`QKMultiply.scale`): gradients pick it up, and every
 /// rule sees the products of the scaled q, so relevance crosses the scaling
 /// unchanged, as in the reference (where it is not a module).
 ///
-/// The q/k/v copies in head layout are the products' recorded inputs (the
-/// qkv Linear keeps its own output for its rule; the identities' records
-/// share those tensors); `a @ v` writes the merged (B, T, C) layout
-/// directly, so no per-head copy of it exists.
+/// q, k and v are never copied out of the qkv output: the products read
+/// them in place (`HeadOperand.fused`), every record of q_norm, k_norm and
+/// the products holds the qkv Linear's own output, and the value at each of
+/// q, k, v in a backward pass is a (B, T, 3C) tensor that is zero outside
+/// its part, so their sum is the value at the qkv output. `a @ v` writes the
+/// merged (B, T, C) layout directly. Only traces copy the parts out, into the
+/// reference's (B, H, T, d) layout.
 public final class SelfAttention: Module {
     public let heads: Int, headDim: Int
     /// `head_dim^-0.5`, as timm computes it.
@@ -275,9 +278,10 @@ public final class SelfAttention: Module {
         attnDrop = Dropout(name: n("attn_drop"))
         proj = Linear(name: n("proj"), inFeatures: dim, outFeatures: dim)
         projDrop = Dropout(name: n("proj_drop"))
-        qkMultiply = QKMultiply(name: n("qk_multiply"), scale: scale)
+        qkMultiply = QKMultiply(name: n("qk_multiply"), scale: scale,
+                                q: .fused(heads: heads, parts: 3, part: 0), k: .fused(heads: heads, parts: 3, part: 1))
         softmaxAttention = Softmax(name: n("softmax_attention"))
-        attentionVMultiply = AttentionVMultiply(name: n("attention_v_multiply"), mergesHeads: true)
+        attentionVMultiply = AttentionVMultiply(name: n("attention_v_multiply"), v: .fused(heads: heads, parts: 3, part: 2))
         super.init(name: name)
         [qkv, qNorm, kNorm, attnDrop, proj, projDrop, qkMultiply, softmaxAttention, attentionVMultiply]
             .forEach { register($0) }
@@ -285,73 +289,39 @@ public final class SelfAttention: Module {
 
     override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         precondition(x.rank == 3, "\(name): input \(x.shape), expected (B, T, C)")
-        var parts = splitHeads(qkv.forward(x, context), parts: 3)
-        let v = parts.removeLast(), k = kNorm.forward(parts.removeLast(), context)
-        let q = qNorm.forward(parts.removeLast(), context)
+        let fused = qkv.forward(x, context)  // q, k, v are read from it in place
+        let (q, k) = (qNorm.forward(fused, context), kNorm.forward(fused, context))
         var a = qkMultiply.forward(q, k, context)  // scales q by head_dim^-0.5 itself
         a = attnDrop.forward(softmaxAttention.forward(a, context), context)
-        let o = attentionVMultiply.forward(a, v, context)  // heads merged: (B, T, C)
+        let o = attentionVMultiply.forward(a, fused, context)  // heads merged: (B, T, C)
         return projDrop.forward(proj.forward(o, context), context)
     }
 
     override public func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {
         let merged = context.backward(through: [proj, projDrop], r)
-        var (ra, rv) = attentionVMultiply.backward2(merged, context)
-        ra = context.backward(through: [softmaxAttention, attnDrop], ra)
-        var (rq, rk) = qkMultiply.backward2(ra, context)
-        rq = qNorm.backward(rq, context)
-        rk = kNorm.backward(rk, context)
-        let result = qkv.backward(mergeHeads([rq, rk, rv]), context)
+        let av = attentionVMultiply.propagate(merged, context)
+        context.trace(attentionVMultiply.childName("0"), av[0])
+        tracePart(attentionVMultiply.childName("1"), av[1], attentionVMultiply.v, context)
+        let ra = context.backward(through: [softmaxAttention, attnDrop], av[0])
+        let qk = qkMultiply.propagate(ra, context)
+        tracePart(qkMultiply.childName("0"), qk[0], qkMultiply.q, context)
+        tracePart(qkMultiply.childName("1"), qk[1], qkMultiply.k, context)
+        let (rq, rk) = (qNorm.propagate(qk[0], context)[0], kNorm.propagate(qk[1], context)[0])
+        tracePart(qNorm.name, rq, qkMultiply.q, context)
+        tracePart(kNorm.name, rk, qkMultiply.k, context)
+        var sum = rq  // the three parts are disjoint: their sum is the value at the qkv output
+        sum.add(rk)
+        sum.add(av[1])
+        let result = qkv.backward(sum, context)
         context.trace(childName("qkv_layer"), result)
         context.trace(name, result)
         return result
     }
 
-    /// (B, T, P*H*d), read as (B, T, P, H, d), to P tensors (B, H, T, d).
-    private func splitHeads(_ t: Tensor, parts: Int) -> [Tensor] {
-        let (b, tokens, width) = (t.shape[0], t.shape[1], t.shape[2])
-        let d = headDim
-        precondition(width == parts * heads * d, "\(name): \(t.shape) is not \(parts) x \(heads) heads of \(d)")
-        return (0..<parts).map { part in
-            var out = Tensor(shape: [b, heads, tokens, d])
-            out.storage.withUnsafeMutableBufferPointer { os in
-                t.storage.withUnsafeBufferPointer { ts in
-                    for i in 0..<b {
-                        for n in 0..<tokens {
-                            let src = ts.baseAddress! + (i * tokens + n) * width + part * heads * d
-                            for h in 0..<heads {
-                                (os.baseAddress! + ((i * heads + h) * tokens + n) * d).update(from: src + h * d, count: d)
-                            }
-                        }
-                    }
-                }
-            }
-            return out
-        }
-    }
-
-    /// P tensors (B, H, T, d) to (B, T, P*H*d), laid out as (B, T, P, H, d):
-    /// the inverse of `splitHeads`.
-    private func mergeHeads(_ parts: [Tensor]) -> Tensor {
-        let (b, tokens, d) = (parts[0].shape[0], parts[0].shape[2], headDim)
-        let width = parts.count * heads * d
-        var out = Tensor(shape: [b, tokens, width])
-        out.storage.withUnsafeMutableBufferPointer { os in
-            for (part, t) in parts.enumerated() {
-                precondition(t.shape == [b, heads, tokens, d], "\(name): head tensor \(t.shape)")
-                t.storage.withUnsafeBufferPointer { ts in
-                    for i in 0..<b {
-                        for n in 0..<tokens {
-                            let dst = os.baseAddress! + (i * tokens + n) * width + part * heads * d
-                            for h in 0..<heads {
-                                (dst + h * d).update(from: ts.baseAddress! + ((i * heads + h) * tokens + n) * d, count: d)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return out
+    /// Traces the value at one of q, k, v (a (B, T, 3C) tensor, zero outside
+    /// the part) in the reference's layout (B, H, T, d).
+    private func tracePart(_ name: String, _ value: Tensor, _ part: HeadOperand, _ context: BackwardContext) {
+        context.trace(name, part.packedHeads(of: value))
     }
 }
 

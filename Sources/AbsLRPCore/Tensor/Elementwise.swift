@@ -177,13 +177,19 @@ extension Tensor {
     }
 
     /// `self *= other` elementwise; shapes must be equal.
-    public mutating func multiplyElementwise(by other: Tensor) {
+    public mutating func multiplyElementwise(by other: Tensor) { update(with: other, Product()) }
+
+    /// `self += other` elementwise; shapes must be equal.
+    public mutating func add(_ other: Tensor) { update(with: other, Sum()) }
+
+    /// `self[i] = f(self[i], other[i])` in place; shapes must be equal.
+    private mutating func update<F: ElementwiseFunction2>(with other: Tensor, _ f: F) {
         precondition(shape == other.shape, "shape \(shape) vs \(other.shape)")
         storage.withUnsafeMutableBufferPointer { o in
             other.storage.withUnsafeBufferPointer { x in
                 guard let op = o.baseAddress, let xp = x.baseAddress else { return }
                 parallelChunks(o.count) { range in
-                    for i in range { op[i] *= xp[i] }
+                    for i in range { op[i] = f(op[i], xp[i]) }
                 }
             }
         }
