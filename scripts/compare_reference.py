@@ -21,6 +21,15 @@ two runs of a round are seconds apart, under the same load) and their median
 is reported. Peak memory is the process's maximum resident set (VmHWM /
 ru_maxrss): for the relevance runs read at their end, before `abslrp bench`
 measures sgemm; for GAE, of the whole process (/usr/bin/time -v).
+
+Next to each ratio reached, the table shows issue 17's target and the
+ceiling: the reference's time divided by our shape-exact limit from the same
+round's `abslrp bench --json` (`shapeExact`: OpenBLAS's own time on exactly
+the products absLRP needs, threaded as absLRP runs them), i.e. the best ratio
+any implementation calling OpenBLAS on this machine could reach in that
+round. For GAE the ceiling is the bench's `gae.limitImagesPerSecond` (median
+over the rounds of that model, preferring batch GAE_BATCH/4, the size of
+GAE's masked batches) over the reference's images/s.
 """
 import argparse
 import json
@@ -35,6 +44,8 @@ import time
 from pathlib import Path
 
 MODELS = ["resnet50", "vgg16", "vit_base_patch16_224"]
+# issue 17's targets, as ratios to the reference: (absLRP, forward, GAE throughput)
+TARGETS = {"resnet50": (4, 1, 3), "vgg16": (3, 1, None), "vit_base_patch16_224": (1.5, 1, 1.5)}
 
 
 def reference_model(name, weights):
@@ -184,7 +195,8 @@ def run(args):
                 ref = last_json(timed_process(me + ["reference-bench", model, weights, inputs, str(args.iterations)])[0])
                 print(f"[{time.strftime('%H:%M:%S')}] {model} batch {batch} round {r + 1}: abslrp", file=sys.stderr)
                 ours = last_json(timed_process([args.abslrp, "bench", "--model", model, "--weights", weights,
-                                                "--tensor", inputs, "--iterations", str(args.iterations), "--json"])[0])
+                                                "--tensor", inputs, "--iterations", str(args.iterations),
+                                                "--gae-steps", str(args.gae_steps), "--json"])[0])
                 record({"kind": "relevance", "model": model, "batch": batch, "reference": ref, "ours": ours})
                 print(f"    relevance {ref['relevanceSecondsPerImage']:.3f} vs {ours['relevanceSecondsPerImage']:.3f} s/image",
                       file=sys.stderr)
@@ -211,7 +223,8 @@ def render_log(args):
     for e in entries:
         if e["kind"] == "relevance":
             rows.setdefault((e["model"], e["batch"]), []).append((e["reference"], e["ours"]))
-    gae_rows = [(e["model"], e["images"], e["batch"], e["reference"], e["ours"], e["referenceRSS"], e["oursRSS"])
+    gae_rows = [(e["model"], e["images"], e["batch"], e["reference"], e["ours"], e["referenceRSS"], e["oursRSS"],
+                 gae_limit(rows, e["model"], e["batch"], e["steps"]))
                 for e in entries if e["kind"] == "gae"]
     table = render([(m, b, r) for (m, b), r in rows.items()], gae_rows, args)
     print(table)
@@ -219,8 +232,28 @@ def render_log(args):
         write_section(Path(args.markdown), table)
 
 
+def gae_limit(rows, model, batch, steps):
+    """Our GAE limit, images/s: the median `gae.limitImagesPerSecond` of `model`'s bench runs
+    for `steps` steps, from those at batch `batch // 4` when there are any; None without any."""
+    def limits(b=None):
+        return [o["gae"]["limitImagesPerSecond"] for (m, bb), rounds in rows.items() if m == model and b in (None, bb)
+                for _, o in rounds if o.get("gae", {}).get("steps") == steps]
+    found = limits(batch // 4) or limits()
+    return statistics.median(found) if found else None
+
+
+def ratio_cell(value):
+    return "-" if value is None else f"{value:.2f}x"
+
+
 def render(rows, gae_rows, args):
     med = statistics.median
+
+    def ceiling(rounds, ours_limit, reference_key):
+        """Median over rounds of the reference's time / our shape-exact limit (None without one)."""
+        values = [r[reference_key] / ours_limit(o) for r, o in rounds if "shapeExact" in o]
+        return med(values) if values else None
+
     lines = [f"Machine: {machine()}.", "",
              f"Each cell is the median over the rounds measured; in a round the reference and `abslrp` run one after the "
              f"other, each in its own process, each timing {args.iterations} run(s) after a warm-up. Ratios = reference time / "
@@ -228,6 +261,7 @@ def render(rows, gae_rows, args):
              "| model | batch | absLRP s/image: reference | ours | ratio | forward s/image: reference | ours | ratio "
              "| peak RSS GB: reference | ours | fraction of the honest limit (ours) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    ceilings = []
     for model, batch, rounds in rows:
         rr = med([r["relevanceSecondsPerImage"] for r, _ in rounds])
         ro = med([o["relevanceSecondsPerImage"] for _, o in rounds])
@@ -240,13 +274,32 @@ def render(rows, gae_rows, args):
         frac = med([o["fractionOfLimit"] for _, o in rounds])
         lines.append(f"| {model} | {batch} | {rr:.3f} | {ro:.3f} | {ratio:.2f}x | {fr:.3f} | {fo:.3f} | {fratio:.2f}x "
                      f"| {mr:.2f} | {mo:.2f} | {100 * frac:.0f}% |")
+        exact = [o for _, o in rounds if "shapeExact" in o]
+        target = TARGETS.get(model, (None, None, None))
+        ceilings.append(
+            f"| {model} | {batch} | {ratio_cell(target[0])} | {ratio:.2f}x "
+            f"| {ratio_cell(ceiling(rounds, lambda o: o['shapeExact']['absLRPSecondsPerImage'], 'relevanceSecondsPerImage'))} "
+            f"| {ratio_cell(target[1])} | {fratio:.2f}x "
+            f"| {ratio_cell(ceiling(rounds, lambda o: o['shapeExact']['forwardSecondsPerImage'], 'forwardSecondsPerImage'))} "
+            + (f"| {med([o['shapeExact']['absLRPSecondsPerImage'] for o in exact]):.3f} "
+               f"| {med([o['shapeExact']['absLRPGFLOPS'] for o in exact]):.0f} "
+               f"| {100 * med([o['fractionOfShapeExactLimit'] for o in exact]):.0f}% |" if exact else "| - | - | - |"))
+    lines += ["", "Targets (issue 17), ratios reached, and ceilings: the reference's time over our shape-exact limit "
+              "(`abslrp bench`'s `shapeExact`, same round: OpenBLAS's own time on exactly absLRP's products, threaded "
+              "as absLRP runs them), the best ratio any implementation on OpenBLAS here could reach.", "",
+              "| model | batch | absLRP: target | reached | ceiling | forward: target | reached | ceiling "
+              "| shape-exact limit s/image | its GFLOP/s | fraction of it reached |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"] + ceilings
     if gae_rows:
         lines += ["", f"GAE (absLRP, {args.gae_steps} masking steps, one run each, reference first; "
-                  "max RSS of the whole process from /usr/bin/time -v):", "",
-                  "| model | images | batch | reference images/s | ours | ratio | reference max RSS GB | ours |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for model, count, batch, ref, ours, ref_rss, our_rss in gae_rows:
-            lines.append(f"| {model} | {count} | {batch} | {ref:.3f} | {ours:.3f} | {ours / ref:.2f}x "
+                  "max RSS of the whole process from /usr/bin/time -v; ceiling = our GAE limit from the shape-exact "
+                  "limits (`abslrp bench`'s `gae`) / the reference's images/s):", "",
+                  "| model | images | batch | reference images/s | ours | target | ratio | ceiling "
+                  "| reference max RSS GB | ours |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for model, count, batch, ref, ours, ref_rss, our_rss, limit in gae_rows:
+            lines.append(f"| {model} | {count} | {batch} | {ref:.3f} | {ours:.3f} | {ratio_cell(TARGETS.get(model, (0, 0, None))[2])} "
+                         f"| {ours / ref:.2f}x | {ratio_cell(None if limit is None else limit / ref)} "
                          f"| {ref_rss / 1e9:.2f} | {our_rss / 1e9:.2f} |")
     return "\n".join(lines)
 

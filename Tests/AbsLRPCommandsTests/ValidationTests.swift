@@ -76,6 +76,7 @@ final class ValidationTests: XCTestCase {
         assertRefused(["bench", "--batch", "0"], "--batch must be between 1 and 1024, got 0")
         assertRefused(["bench", "--batch", "\(Int.max)"], "--batch must be between 1 and 1024")
         assertRefused(["bench", "--iterations", "0"], "--iterations must be between 1 and 10000, got 0")
+        assertRefused(["bench", "--gae-steps", "0"], "--gae-steps must be between 1 and 1000, got 0")
     }
 
     func testSizesNearIntMaxAreRefusedNotTrapped() {

@@ -1,15 +1,16 @@
 import XCTest
 @testable import AbsLRPCore
 
-/// `Classifier.absLRPProductCount`, the honest limit of `abslrp bench`,
-/// against the products counted by hand for a tiny ViT.
+/// `Classifier.absLRPProducts`, behind the honest and shape-exact limits of
+/// `abslrp bench`: its GEMM shapes and their count against products counted
+/// by hand (a tiny ViT) and by naive loops over the layers (a tiny ResNet).
 final class ProductCountTests: XCTestCase {
     /// TinyModels.vit: 16x16 images, 4x4 patches (16 patches + class token = 17
     /// tokens), width 12, 3 heads of 4, MLP 24, 2 blocks, 5 classes.
     func testVisionTransformerCountsEveryProductOfTheReferencesRule() {
         let classifier = TinyModels.vit()
         let (_, tape) = classifier.recordedForward(TinyModels.input(for: classifier, batch: 1))
-        let count = classifier.absLRPProductCount(tape, images: 1)
+        let count = classifier.absLRPProducts(tape, images: 1).count
         let (tokens, width, heads, headDim, hidden) = (17, 12, 3, 4, 24)
         // multiply-adds of each forward product
         let patchEmbedding = Double(width * 16 * 48)
@@ -29,6 +30,77 @@ final class ProductCountTests: XCTestCase {
         XCTAssertEqual(count.attentionInPasses, gflop(2 * 4 * 2 * attention), accuracy: 1e-15)
         XCTAssertEqual(count.shortcutBranchGradients, gflop(2 * branches), accuracy: 1e-15)
         XCTAssertEqual(count.total, gflop(forward + 2 * pass + 2 * branches), accuracy: 1e-15)
+        XCTAssertEqual(count.inputGradient, gflop(affine + 2 * 2 * attention), accuracy: 1e-15)
+    }
+
+    /// The ViT's shapes at batch 2, as the layers call sgemm: linear layers
+    /// over all tokens of both images, attention per image and head.
+    func testVisionTransformerShapesAreTheProductsAsCalled() {
+        let classifier = TinyModels.vit()
+        let (_, tape) = classifier.recordedForward(TinyModels.input(for: classifier, batch: 2))
+        let products = classifier.absLRPProducts(tape, images: 2)
+        let rows = 2 * 17, perHead = 2 * 3
+        func occurrences(_ shape: GEMMShape, in shapes: [GEMMShape]) -> Int { shapes.filter { $0 == shape }.count }
+        // qkv: x[rows, 12] W[36, 12]^T forward, g[rows, 36] W[36, 12] backward (twice per pass: W and |W|)
+        XCTAssertEqual(occurrences(GEMMShape(transposeB: true, m: rows, n: 36, k: 12), in: products.forward), 2)
+        XCTAssertEqual(occurrences(GEMMShape(m: rows, n: 12, k: 36), in: products.relevancePass), 2 * 2)
+        // q k^T per head: q[17, 4] k[17, 4]^T; VJPs g k and g^T q; a v: a[17, 17] v[17, 4]; VJPs g v^T and a^T g
+        XCTAssertEqual(occurrences(GEMMShape(transposeB: true, m: 17, n: 17, k: 4), in: products.forward), 2 * perHead)
+        XCTAssertEqual(occurrences(GEMMShape(m: 17, n: 4, k: 17), in: products.forward), 2 * perHead)
+        XCTAssertEqual(occurrences(GEMMShape(m: 17, n: 4, k: 17), in: products.inputGradient), 2 * perHead)
+        XCTAssertEqual(occurrences(GEMMShape(transposeA: true, m: 17, n: 4, k: 17), in: products.inputGradient), 2 * 2 * perHead)
+        XCTAssertEqual(occurrences(GEMMShape(transposeB: true, m: 17, n: 17, k: 4), in: products.attentionInPass), 2 * 2 * perHead)
+        // the patch embedding: W[12, 48] cols[48, 2*16]; backward W^T S as a transposed-A GEMM
+        XCTAssertEqual(occurrences(GEMMShape(m: 12, n: 32, k: 48), in: products.forward), 1)
+        XCTAssertEqual(occurrences(GEMMShape(transposeA: true, m: 48, n: 32, k: 12), in: products.relevancePass), 2)
+        // the head reads the class token only
+        XCTAssertEqual(occurrences(GEMMShape(transposeB: true, m: 2, n: 5, k: 12), in: products.forward), 1)
+    }
+
+    /// A tiny ResNet's count against naive loops over its convolutions and
+    /// linear layer: a direct convolution does `C/G * kh * kw` multiply-adds
+    /// per output value; each pass multiplies once per layer with a
+    /// nonnegative input and twice otherwise, and once more per layer of a
+    /// block without downsample. BasicBlocks [2, 1, 1, 1], widths [4, 8, 8, 8]
+    /// (layer1's second block has the identity shortcut), 64x64 inputs.
+    func testResNetCountIsTheNaiveCountOfItsLayers() {
+        let architecture = Architecture.resnet(ResNetConfiguration(block: .basic, layers: [2, 1, 1, 1], channels: [4, 8, 8, 8],
+                                                                   numClasses: 5))
+        let classifier = Classifier(configuration: ModelConfiguration(
+            architecture: architecture, inputSize: [3, 64, 64], mean: imagenetDefaultMean, std: imagenetDefaultStd,
+            cropPct: 0.875, name: "tiny_resnet"))
+        classifier.randomizeWeights(seed: 2)
+        let batch = 3
+        let (_, tape) = classifier.recordedForward(TinyModels.input(for: classifier, batch: batch))
+        let products = classifier.absLRPProducts(tape, images: batch)
+        func macs(_ module: Module) -> Double {
+            let record = tape.record(for: module)
+            if let conv = module as? Conv2d {
+                return Double(record.output.count * conv.inChannels / conv.groups * conv.kernelSize * conv.kernelSize)
+            }
+            let linear = module as! Linear
+            return Double(record.output.count * linear.inFeatures)
+        }
+        let layers = classifier.network.allModules.filter { ($0 is Conv2d || $0 is Linear) && tape.has($0) }
+        XCTAssertEqual(layers.count, 1 + 5 * 2 + 4 + 1, "stem, two convolutions per block, four downsamples, the head")
+        let forward = layers.reduce(0) { $0 + macs($1) }
+        let pass = layers.reduce(0) { $0 + macs($1) * (tape.record(for: $1).nonnegativeInput ? 1 : 2) }
+        let blocks = classifier.network.allModules.compactMap { $0 as? ResidualBlock }.filter { $0.downsample == nil }
+        XCTAssertEqual(blocks.count, 1, "only layer1's second block keeps its width and resolution")
+        let branch = blocks.flatMap(\.mainBranch).filter { $0 is Conv2d }.reduce(0) { $0 + macs($1) }
+        let perImage = { (macs: Double) in 2 * macs / 1e9 / Double(batch) }
+        let count = products.count
+        XCTAssertEqual(count.forward, perImage(forward), accuracy: 1e-15)
+        XCTAssertEqual(count.relevancePasses, perImage(2 * pass), accuracy: 1e-15)
+        XCTAssertEqual(count.shortcutBranchGradients, perImage(2 * branch), accuracy: 1e-15)
+        XCTAssertEqual(count.inputGradient, perImage(forward), accuracy: 1e-15)
+        XCTAssertEqual(count.attentionInPasses, 0)
+        // after the first ReLU every convolution's input is nonnegative: one product each
+        XCTAssertLessThan(pass, 2 * forward)
+        // every convolution's shapes cover all images at once
+        let stem = layers[0] as! Conv2d, y = tape.record(for: stem).output
+        XCTAssertEqual(products.forward[0], GEMMShape(m: stem.outChannels, n: batch * y.shape[2] * y.shape[3],
+                                                      k: 3 * stem.kernelSize * stem.kernelSize))
     }
 
     /// Counts are per image: a batch of 3 gives the counts of one image.
@@ -36,8 +108,54 @@ final class ProductCountTests: XCTestCase {
         let classifier = TinyModels.resnet()
         let (_, one) = classifier.recordedForward(TinyModels.input(for: classifier, batch: 1))
         let (_, three) = classifier.recordedForward(TinyModels.input(for: classifier, batch: 3))
-        let a = classifier.absLRPProductCount(one, images: 1), b = classifier.absLRPProductCount(three, images: 3)
+        let a = classifier.absLRPProducts(one, images: 1).count, b = classifier.absLRPProducts(three, images: 3).count
         XCTAssertEqual(a.forward, b.forward, accuracy: 1e-15)
         XCTAssertEqual(a.shortcutBranchGradients, b.shortcutBranchGradients, accuracy: 1e-15)
+    }
+
+    /// Grouped convolutions: one product per group, of the group's extents.
+    func testGroupedConvolutionHasOneProductPerGroup() {
+        let conv = Conv2d(name: "c", inChannels: 6, outChannels: 4, kernelSize: 3, padding: 1, groups: 2)
+        let record = Record(inputs: [Tensor(shape: [2, 6, 5, 5])], output: Tensor(shape: [2, 4, 5, 5]))
+        XCTAssertEqual(conv.forwardGEMMs(record), [GEMMShape(m: 2, n: 50, k: 27)].repeated(2))
+        XCTAssertEqual(conv.backwardGEMMs(record), [GEMMShape(transposeA: true, m: 27, n: 50, k: 2)].repeated(2))
+        XCTAssertEqual(conv.relevanceGEMMs(record).count, 4, "signed input: W^T S and |W|^T S per group")
+    }
+
+    /// GAE's count per dataset image (spec section 6) with 10 steps: of 16
+    /// images, 16 + 4 + 2*10*4 forwards, 2*10*4 gradients, 4 + 4 + 2*9*4 maps.
+    func testGAELimitCountsTheSpecsPhases() {
+        let count = ProductCount(forward: 1, relevancePasses: 5, attentionInPasses: 0, shortcutBranchGradients: 2,
+                                 inputGradient: 3)
+        let limit = ShapeExactLimit(forwardSecondsPerImage: 0.1, passesSecondsPerImage: 0.4, inputGradientSecondsPerImage: 0.2,
+                                    absLRPSecondsPerImage: 0.5, forwardGFLOPS: 0, passesGFLOPS: 0, absLRPGFLOPS: 0,
+                                    distinctShapes: 0, measurementSeconds: 0)
+        let gae = GAELimit(steps: 10, count: count, limit: limit)
+        XCTAssertEqual(gae.forwardsPerImage, Double(16 + 4 + 80) / 16)
+        XCTAssertEqual(gae.inputGradientsPerImage, 80.0 / 16)
+        XCTAssertEqual(gae.relevanceMapsPerImage, Double(4 + 4 + 72) / 16)
+        XCTAssertEqual(gae.gflopPerImage, 6.25 + 15.0 + 40.0, accuracy: 1e-12)
+        let seconds: Double = 6.25 * 0.1 + 5.0 * 0.2 + 5.0 * 0.5
+        XCTAssertEqual(gae.limitSecondsPerImage, seconds, accuracy: 1e-12)
+        XCTAssertEqual(gae.limitImagesPerSecond, 1 / gae.limitSecondsPerImage, accuracy: 1e-12)
+    }
+
+    /// Wide products are timed as slabs of `slabColumns` that add up to the product.
+    func testWideProductsAreTimedInSlabsThatCoverThem() {
+        let wide = GEMMShape(transposeA: true, m: 576, n: 4 * 224 * 224, k: 64)
+        let slabs = GEMMTiming.slabs(of: wide)
+        XCTAssertEqual(slabs.map(\.shape.n), [GEMMTiming.slabColumns, 4 * 224 * 224 % GEMMTiming.slabColumns])
+        XCTAssertEqual(slabs.reduce(0) { $0 + $1.shape.flop * Double($1.count) }, wide.flop)
+        XCTAssertTrue(slabs.allSatisfy { $0.shape.transposeA && $0.shape.m == 576 && $0.shape.k == 64 })
+        let small = GEMMShape(m: 64, n: 3136, k: 576)
+        XCTAssertEqual(GEMMTiming.slabs(of: small).map(\.shape), [small])
+    }
+
+    /// Identical shapes are timed once.
+    func testTimingTimesEachDistinctShapeOnce() {
+        let shapes = [GEMMShape(m: 8, n: 8, k: 8)].repeated(5) + [GEMMShape(transposeA: true, m: 8, n: 8, k: 8)]
+        let (seconds, distinct) = GEMMTiming.totalSeconds(shapes, .concurrentPair, rounds: 1)
+        XCTAssertEqual(distinct, 2)
+        XCTAssertGreaterThan(seconds, 0)
     }
 }

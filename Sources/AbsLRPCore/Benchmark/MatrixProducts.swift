@@ -1,68 +1,122 @@
-/// A layer whose cost is matrix products, and the shapes of those products
-/// in one recorded forward: `(m, n, k)` per GEMM, `m x k` times `k x n`.
+/// One matrix product as BLAS sees it (`sgemm`, row-major):
 ///
-/// Each backward product of such a layer has the size of a forward one
-/// (the same three extents, in another order), so its backward costs are
-/// counted in multiples of the forward's:
-/// - `relevanceProductFactor`: products of one absLRP pass;
-/// - `gradientProductFactor`: products of one (detached) gradient.
-public protocol MatrixProductLayer: Module {
-    func forwardProducts(_ record: Record) -> [(m: Int, n: Int, k: Int)]
-    func relevanceProductFactor(_ record: Record) -> Int
-    var gradientProductFactor: Int { get }
+///     C[m x n] = op(A)[m x k] · op(B)[k x n],   op(X) = X or X^T
+///
+/// A is stored `[k, m]` when `transposeA`, else `[m, k]`; B `[n, k]` when
+/// `transposeB`, else `[k, n]`.
+public struct GEMMShape: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var transposeA = false
+    public var transposeB = false
+    public var m: Int
+    public var n: Int
+    public var k: Int
+
+    public init(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int) {
+        self.transposeA = transposeA; self.transposeB = transposeB; self.m = m; self.n = n; self.k = k
+    }
+
+    /// 2 FLOPs per multiply-add.
+    public var flop: Double { 2 * Double(m) * Double(n) * Double(k) }
+
+    public var description: String { "\(transposeA ? "A^T" : "A")\(transposeB ? "B^T" : "B") \(m)x\(n)x\(k)" }
 }
 
-extension AffineLayer {
+/// A layer whose cost is matrix products, and those products on a recorded
+/// batch, over the whole batch at once (the products any implementation
+/// must compute; ours may cut them into slabs or images):
+/// - `forwardGEMMs`: the forward;
+/// - `backwardGEMMs`: one gradient through the layer, the VJP `M^T g` for
+///   every input that needs one;
+/// - `relevanceGEMMs`: one absLRP pass through the layer.
+public protocol MatrixProductLayer: Module {
+    func forwardGEMMs(_ record: Record) -> [GEMMShape]
+    func backwardGEMMs(_ record: Record) -> [GEMMShape]
+    func relevanceGEMMs(_ record: Record) -> [GEMMShape]
+}
+
+extension Array {
+    func repeated(_ times: Int) -> [Element] { (0..<times).flatMap { _ in self } }
+}
+
+extension MatrixProductLayer where Self: AffineLayer {
     /// `x (W^T S) + |x| (|W|^T S)`: two products for inputs of both signs,
     /// one (`(W + |W|)^T S`) for nonnegative inputs.
-    public func relevanceProductFactor(_ record: Record) -> Int { record.nonnegativeInput ? 1 : 2 }
-    /// `W^T g`.
-    public var gradientProductFactor: Int { 1 }
+    public func relevanceGEMMs(_ record: Record) -> [GEMMShape] {
+        backwardGEMMs(record).repeated(record.nonnegativeInput ? 1 : 2)
+    }
 }
 
 extension Conv2d: MatrixProductLayer {
-    /// One `[O/G, (C/G)*kh*kw] x [(C/G)*kh*kw, OH*OW]` product per image and group (`G` groups).
-    public func forwardProducts(_ record: Record) -> [(m: Int, n: Int, k: Int)] {
+    /// Per group (`G` groups), `W_g[O/G, K] · cols[K, B*OH*OW]` with
+    /// `K = (C/G)*kh*kw`, all images' columns side by side.
+    public func forwardGEMMs(_ record: Record) -> [GEMMShape] {
         let y = record.output
-        return Array(repeating: (outChannels / groups, y.shape[2] * y.shape[3], inChannels / groups * kernelSize * kernelSize),
-                     count: y.shape[0] * groups)
+        return [GEMMShape(m: outChannels / groups, n: y.shape[0] * y.shape[2] * y.shape[3], k: inChannels / groups * kernelSize * kernelSize)].repeated(groups)
+    }
+
+    /// Per group, `M_g^T · S[O/G, B*OH*OW]` with `M_g` stored `[O/G, K]`
+    /// (a transposed-A GEMM), before `col2im`.
+    public func backwardGEMMs(_ record: Record) -> [GEMMShape] {
+        forwardGEMMs(record).map { GEMMShape(transposeA: true, m: $0.k, n: $0.n, k: $0.m) }
     }
 }
 
 extension Linear: MatrixProductLayer {
-    /// One `[rows, in] x [in, out]` product.
-    public func forwardProducts(_ record: Record) -> [(m: Int, n: Int, k: Int)] {
-        [(record.inputs[0].count / inFeatures, outFeatures, inFeatures)]
+    /// `x[rows, in] · W[out, in]^T`, rows = every token of every image.
+    public func forwardGEMMs(_ record: Record) -> [GEMMShape] {
+        [GEMMShape(transposeB: true, m: record.inputs[0].count / inFeatures, n: outFeatures, k: inFeatures)]
+    }
+
+    /// `g[rows, out] · M[out, in]`.
+    public func backwardGEMMs(_ record: Record) -> [GEMMShape] {
+        [GEMMShape(m: record.inputs[0].count / inFeatures, n: inFeatures, k: outFeatures)]
     }
 }
 
-extension BinaryOperation {
-    /// One product per matrix of the batch: `(..., m, k) x (..., k, n)`.
-    func batchedForwardProducts(_ record: Record, k: Int) -> [(m: Int, n: Int, k: Int)] {
-        let y = record.output
-        let (m, n) = (y.shape[y.rank - 2], y.shape[y.rank - 1])
-        return Array(repeating: (m, n, k), count: y.count / max(1, m * n))
-    }
-
+extension MatrixProductLayer where Self: BinaryOperation {
     /// The VJPs for both inputs, of the layer and of its absolute twin.
-    public func relevanceProductFactor(_ record: Record) -> Int { 4 }
-    /// The VJPs for both inputs.
-    public var gradientProductFactor: Int { 2 }
+    public func relevanceGEMMs(_ record: Record) -> [GEMMShape] {
+        backwardGEMMs(record).repeated(2)
+    }
 }
 
 extension QKMultiply: MatrixProductLayer {
-    /// `q @ k^T` per head: `(N, D) x (D, N)`.
-    public func forwardProducts(_ record: Record) -> [(m: Int, n: Int, k: Int)] {
-        batchedForwardProducts(record, k: q.layout(in: record.inputs[0]).cols)
+    /// q's and k's matrices, per image and head (in place when fused).
+    private func layouts(_ record: Record) -> (q: MatrixLayout, k: MatrixLayout) {
+        (q.layout(in: record.inputs[0]), k.layout(in: record.inputs[1]))
+    }
+
+    /// `q @ k^T` per head: `q[M, D] · k[N, D]^T`.
+    public func forwardGEMMs(_ record: Record) -> [GEMMShape] {
+        let (lq, lk) = layouts(record)
+        return [GEMMShape(transposeB: true, m: lq.rows, n: lk.rows, k: lq.cols)].repeated(lq.count)
+    }
+
+    /// Per head `g[M, N] · k[N, D]` (for q) and `g^T · q` (for k, `g` stored `[M, N]`).
+    public func backwardGEMMs(_ record: Record) -> [GEMMShape] {
+        let (lq, lk) = layouts(record)
+        return [GEMMShape(m: lq.rows, n: lq.cols, k: lk.rows),
+                GEMMShape(transposeA: true, m: lk.rows, n: lq.cols, k: lq.rows)].repeated(lq.count)
     }
 }
 
 extension AttentionVMultiply: MatrixProductLayer {
-    /// `a @ v` per head: `(N, N) x (N, D)` (output in the merged-heads layout).
-    public func forwardProducts(_ record: Record) -> [(m: Int, n: Int, k: Int)] {
-        let a = record.inputs[0]
-        let (m, k, n) = (a.shape[a.rank - 2], a.shape[a.rank - 1], v.layout(in: record.inputs[1]).cols)
-        return Array(repeating: (m, n, k), count: a.count / max(1, m * k))
+    /// The attention matrices' count and extents `(M, N)`, and v's width `D`.
+    private func extents(_ record: Record) -> (count: Int, m: Int, n: Int, d: Int) {
+        let a = MatrixLayout.packed(record.inputs[0].shape)
+        return (a.count, a.rows, a.cols, v.layout(in: record.inputs[1]).cols)
+    }
+
+    /// `a @ v` per head: `a[M, N] · v[N, D]`.
+    public func forwardGEMMs(_ record: Record) -> [GEMMShape] {
+        let (count, m, n, d) = extents(record)
+        return [GEMMShape(m: m, n: d, k: n)].repeated(count)
+    }
+
+    /// Per head `g[M, D] · v[N, D]^T` (for a) and `a^T · g` (for v, `a` stored `[M, N]`).
+    public func backwardGEMMs(_ record: Record) -> [GEMMShape] {
+        let (count, m, n, d) = extents(record)
+        return [GEMMShape(transposeB: true, m: m, n: n, k: d), GEMMShape(transposeA: true, m: n, n: d, k: m)].repeated(count)
     }
 }
 
@@ -74,6 +128,36 @@ public protocol IdentityShortcutModule: Module {
     /// The modules of each branch whose input is also its shortcut (empty
     /// when the shortcut is not the identity).
     var identityShortcutBranches: [[Module]] { get }
+}
+
+/// The matrix products that absLRP, as the reference defines it, needs on
+/// one recorded batch of `images` images, as GEMM shapes over the whole batch.
+public struct AbsLRPProducts: Sendable {
+    public var images: Int
+    /// The recorded forward (linear layers, convolutions, attention products).
+    public var forward: [GEMMShape]
+    /// One relevance pass, layer by layer (absLRP runs two, for the
+    /// positive and the negative target, concurrently).
+    public var relevancePass: [GEMMShape]
+    /// Of `relevancePass`, the attention products.
+    public var attentionInPass: [GEMMShape]
+    /// One pass's gradients through the identity-shortcut branches.
+    public var shortcutBranchGradients: [GEMMShape]
+    /// One gradient of the logits with respect to the input (every layer's
+    /// VJP, first layer included): GAE's masking steps.
+    public var inputGradient: [GEMMShape]
+
+    /// Everything one relevance pass multiplies.
+    public var pass: [GEMMShape] { relevancePass + shortcutBranchGradients }
+
+    /// GFLOP per image, by kind.
+    public var count: ProductCount {
+        let perImage = { (shapes: [GEMMShape]) in shapes.reduce(0.0) { $0 + $1.flop } / 1e9 / Double(max(1, images)) }
+        return ProductCount(forward: perImage(forward), relevancePasses: 2 * perImage(relevancePass),
+                            attentionInPasses: 2 * perImage(attentionInPass),
+                            shortcutBranchGradients: 2 * perImage(shortcutBranchGradients),
+                            inputGradient: perImage(inputGradient))
+    }
 }
 
 /// The multiply-adds of the matrix products that absLRP, as the reference
@@ -89,33 +173,30 @@ public struct ProductCount: Codable, Sendable, Equatable {
     public var attentionInPasses: Double
     /// Both passes' gradients through the identity-shortcut branches.
     public var shortcutBranchGradients: Double
+    /// One input gradient (not part of absLRP; GAE's masking steps need it).
+    public var inputGradient: Double
 
-    /// forward + relevancePasses + shortcutBranchGradients.
+    /// forward + relevancePasses + shortcutBranchGradients: absLRP's products.
     public var total: Double { forward + relevancePasses + shortcutBranchGradients }
 }
 
 extension Classifier {
-    /// The GEMM shapes of one forward over `tape` (recorded on this classifier).
-    public func forwardProducts(_ tape: Tape) -> [(m: Int, n: Int, k: Int)] {
-        productLayers(network.allModules, tape).flatMap { $0.forwardProducts(tape.record(for: $0)) }
-    }
-
-    /// What absLRP's products cost on the images recorded in `tape`, per image
-    /// (two relevance passes, as `AbsLRP` runs them).
-    public func absLRPProductCount(_ tape: Tape, images: Int) -> ProductCount {
-        func flop(_ layer: MatrixProductLayer) -> Double {
-            layer.forwardProducts(tape.record(for: layer)).reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k) }
-        }
+    /// The products absLRP needs on the batch of `images` images recorded in
+    /// `tape` (recorded on this classifier).
+    public func absLRPProducts(_ tape: Tape, images: Int) -> AbsLRPProducts {
         let layers = productLayers(network.allModules, tape)
-        let attention = layers.filter { $0 is BinaryOperation }
-        let passes = 2.0, perImage = 1e9 * Double(max(1, images))
         let branches = network.allModules.compactMap { $0 as? IdentityShortcutModule }
             .flatMap(\.identityShortcutBranches).flatMap { $0.flatMap(\.allModules) }
-        return ProductCount(
-            forward: layers.reduce(0) { $0 + flop($1) } / perImage,
-            relevancePasses: passes * layers.reduce(0) { $0 + Double($1.relevanceProductFactor(tape.record(for: $1))) * flop($1) } / perImage,
-            attentionInPasses: passes * attention.reduce(0) { $0 + Double($1.relevanceProductFactor(tape.record(for: $1))) * flop($1) } / perImage,
-            shortcutBranchGradients: passes * productLayers(branches, tape).reduce(0) { $0 + Double($1.gradientProductFactor) * flop($1) } / perImage)
+        func shapes(_ layers: [MatrixProductLayer], _ kind: (MatrixProductLayer, Record) -> [GEMMShape]) -> [GEMMShape] {
+            layers.flatMap { kind($0, tape.record(for: $0)) }
+        }
+        return AbsLRPProducts(
+            images: images,
+            forward: shapes(layers) { $0.forwardGEMMs($1) },
+            relevancePass: shapes(layers) { $0.relevanceGEMMs($1) },
+            attentionInPass: shapes(layers.filter { $0 is BinaryOperation }) { $0.relevanceGEMMs($1) },
+            shortcutBranchGradients: shapes(productLayers(branches, tape)) { $0.backwardGEMMs($1) },
+            inputGradient: shapes(layers) { $0.backwardGEMMs($1) })
     }
 
     private func productLayers(_ modules: [Module], _ tape: Tape) -> [MatrixProductLayer] {

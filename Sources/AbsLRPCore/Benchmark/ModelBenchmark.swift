@@ -1,22 +1,22 @@
 import Foundation
 
 /// Times a model's forward pass and a relevancy method, and relates the
-/// relevance time to this machine's limit for absLRP as the reference
-/// defines it:
+/// times to two limits of this machine for absLRP as the reference defines
+/// it, both measured in the same run after the relevance runs (so they are
+/// properties of this machine as loaded now):
 ///
-///     limit FLOPs   = every matrix product the reference's absLRP needs
-///                     (`ProductCount`: the forward, both relevance passes
-///                      with two products per affine layer for signed inputs
-///                      and one for nonnegative ones, four per attention
-///                      product, the identity-shortcut branch gradients;
-///                      2 FLOPs per multiply-add)
-///     limit seconds = limit FLOPs / peak sgemm FLOP/s
+/// - the honest limit: every matrix product the reference's absLRP needs
+///   (`ProductCount`: the forward, both relevance passes with two products
+///   per affine layer for signed inputs and one for nonnegative ones, four
+///   per attention product, the identity-shortcut branch gradients; 2 FLOPs
+///   per multiply-add) at the peak sgemm rate of a large square product
+///   (`peakSquareSize`);
+/// - the shape-exact limit (`ShapeExactLimit`): the same products, each
+///   timed in OpenBLAS on its own shape and threaded as absLRP runs it.
 ///
-/// where the peak is measured in the same run on a large square product
-/// (`peakSquareSize`), after the relevance runs, so the fraction of the
-/// limit reached is a property of our code on this machine as loaded now.
-/// Weights are random unless `weights` names a file; inputs are random
-/// normal unless `input` is given.
+/// From the shape-exact limits it derives GAE's (`GAELimit`, `gaeSteps`
+/// masking steps). Weights are random unless `weights` names a file; inputs
+/// are random normal unless `input` is given.
 public struct ModelBenchmark {
     public var model: String
     public var batch: Int
@@ -27,6 +27,8 @@ public struct ModelBenchmark {
     public var weights: URL?
     /// The input batch (B, C, H, W); nil: `batch` random normal images.
     public var input: Tensor?
+    /// GAE's masking steps for `GAELimit`.
+    public var gaeSteps = 10
     /// Side of the square product on which the peak sgemm rate is measured.
     public static let peakSquareSize = 2048
 
@@ -55,15 +57,20 @@ public struct ModelBenchmark {
         /// Peak sgemm rate, GFLOP/s: the best of several runs of one
         /// `peakSquareSize`-sided square product, measured now.
         public var peakSgemmGFLOPS: Double
-        /// sgemm rate on the model's own forward GEMM shapes, GFLOP/s (for
-        /// comparison: how much of the peak those shapes allow).
-        public var modelShapesSgemmGFLOPS: Double
         /// Seconds per image the products take at the peak rate.
         public var limitSecondsPerImage: Double
         /// limit seconds / relevance seconds.
         public var fractionOfLimit: Double
         /// Achieved GFLOP/s of the relevance map, counted as the limit's FLOPs.
         public var relevanceGFLOPS: Double
+        /// OpenBLAS's time on absLRP's own product shapes, at this batch.
+        public var shapeExact: ShapeExactLimit
+        /// shapeExact.absLRPSecondsPerImage / relevance seconds.
+        public var fractionOfShapeExactLimit: Double
+        /// shapeExact.forwardSecondsPerImage / forward seconds.
+        public var forwardFractionOfShapeExactLimit: Double
+        /// GAE's products and limit (absLRP, `gaeSteps` steps).
+        public var gae: GAELimit
         /// Peak resident memory of the process (VmHWM), bytes, up to the end of
         /// the relevance runs (the sgemm measurements come after them).
         public var peakResidentBytes: Int
@@ -104,64 +111,24 @@ public struct ModelBenchmark {
         // before the sgemm measurements, whose matrices are not the method's memory
         let peakResident = Self.peakResidentBytes()
 
-        let (_, tape) = classifier.recordedForward(x.batchSlice(0..<1))
-        let products = classifier.absLRPProductCount(tape, images: 1)
-        log("measuring sgemm: \(Self.peakSquareSize)^3 and \(model)'s GEMM shapes")
-        let peak = Self.measurePeakSgemm(size: Self.peakSquareSize)
-        let shapesRate = Self.measureSgemm(classifier.forwardProducts(tape))
+        let (_, tape) = classifier.recordedForward(x)
+        let products = classifier.absLRPProducts(tape, images: images), count = products.count
+        let size = Self.peakSquareSize
+        log("measuring sgemm: \(size)^3 and \(model)'s GEMM shapes at batch \(images)")
+        let peak = 2 * pow(Double(size), 3) / GEMMTiming.seconds(GEMMShape(m: size, n: size, k: size), .openBLASThreads, rounds: 7) / 1e9
+        let shapeExact = ShapeExactLimit.measure(products)
         let relevance = Self.median(relevanceTimes) / Double(images)
-        let limitSeconds = products.total / peak
+        let limitSeconds = count.total / peak
         return Report(model: model, method: method.name, batch: images, iterations: iterations, threads: blasThreadCount,
                       blasKernel: BLASKernel.selected,
                       forwardSecondsPerImage: forward / Double(images), relevanceSecondsPerImage: relevance,
-                      products: products, limitGFLOPPerImage: products.total,
-                      peakSgemmGFLOPS: peak, modelShapesSgemmGFLOPS: shapesRate, limitSecondsPerImage: limitSeconds,
-                      fractionOfLimit: limitSeconds / relevance, relevanceGFLOPS: products.total / relevance,
+                      products: count, limitGFLOPPerImage: count.total,
+                      peakSgemmGFLOPS: peak, limitSecondsPerImage: limitSeconds,
+                      fractionOfLimit: limitSeconds / relevance, relevanceGFLOPS: count.total / relevance,
+                      shapeExact: shapeExact, fractionOfShapeExactLimit: shapeExact.absLRPSecondsPerImage / relevance,
+                      forwardFractionOfShapeExactLimit: shapeExact.forwardSecondsPerImage * Double(images) / forward,
+                      gae: GAELimit(steps: gaeSteps, count: count, limit: shapeExact),
                       peakResidentBytes: peakResident)
-    }
-
-    /// The best sgemm GFLOP/s of `repeats` runs of one `size x size x size`
-    /// product on random data (after one untimed run).
-    static func measurePeakSgemm(size: Int, repeats: Int = 7) -> Double {
-        var rng = SplitMix64(seed: 7)
-        let a = (0..<(size * size)).map { _ in rng.nextUniform() - 0.5 }
-        let b = (0..<(size * size)).map { _ in rng.nextUniform() - 0.5 }
-        var c = [Float](repeating: 0, count: size * size)
-        let run = {
-            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-                sgemm(m: size, n: size, k: size, a: ap.baseAddress!, b: bp.baseAddress!, c: cp.baseAddress!)
-            } } }
-        }
-        run()
-        let best = (0..<repeats).map { _ in time(run) }.min()!
-        return 2 * Double(size * size * size) / best / 1e9
-    }
-
-    /// sgemm GFLOP/s over the given products (each distinct shape timed on
-    /// random data, weighted by how often it occurs).
-    static func measureSgemm(_ products: [(m: Int, n: Int, k: Int)]) -> Double {
-        var counts: [[Int]: Int] = [:]
-        for p in products { counts[[p.m, p.n, p.k], default: 0] += 1 }
-        var totalFLOP = 0.0, totalSeconds = 0.0
-        var rng = SplitMix64(seed: 7)
-        for (shape, count) in counts {
-            let (m, n, k) = (shape[0], shape[1], shape[2])
-            let a = (0..<(m * k)).map { _ in rng.nextUniform() - 0.5 }
-            let b = (0..<(k * n)).map { _ in rng.nextUniform() - 0.5 }
-            var c = [Float](repeating: 0, count: m * n)
-            let flop = 2 * Double(m * n * k)
-            let repeats = max(2, min(50, Int(2e9 / max(flop, 1))))
-            let run = {
-                a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-                    sgemm(m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: cp.baseAddress!)
-                } } }
-            }
-            run()
-            let seconds = median((0..<repeats).map { _ in time(run) })
-            totalFLOP += flop * Double(count)
-            totalSeconds += seconds * Double(count)
-        }
-        return totalFLOP / totalSeconds / 1e9
     }
 
     static func time(_ body: () -> Void) -> Double {

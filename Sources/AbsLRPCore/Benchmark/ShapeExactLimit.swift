@@ -1,0 +1,59 @@
+/// The time absLRP would take on this machine, now, if it did nothing but
+/// its matrix products, each at OpenBLAS's own rate on that product's shape
+/// (`AbsLRPProducts`: the real M, N, K and transposes over the whole batch),
+/// run the way absLRP runs them:
+///
+///     forward seconds = sum over the forward's GEMMs of their time on
+///                       OpenBLAS's threads, one after another
+///     passes seconds  = sum over one pass's GEMMs (relevance products and
+///                       shortcut-branch gradients) of the time of two of
+///                       them at once, one per core, OpenBLAS single-
+///                       threaded (the two passes run concurrently)
+///     absLRP limit    = forward seconds + passes seconds
+///
+/// Unlike the honest limit (every FLOP at the peak rate of a 2048^3
+/// product), this one charges each shape what OpenBLAS needs for it: thin
+/// products (K = 64 in VGG-16's first layers, 7x7 maps, attention's
+/// 197 x 64 heads) run below the peak. No implementation calling OpenBLAS
+/// for these products can be faster than this limit (short of changing the
+/// products themselves).
+public struct ShapeExactLimit: Codable, Sendable {
+    /// Seconds per image of the forward's products.
+    public var forwardSecondsPerImage: Double
+    /// Seconds per image of both relevance passes' products (run in pairs).
+    public var passesSecondsPerImage: Double
+    /// Seconds per image of one input gradient's products, two gradients at
+    /// once as the passes (GAE's MoRF and LeRF steps): half the pair's time.
+    public var inputGradientSecondsPerImage: Double
+    /// forward + passes: absLRP's limit, seconds per image.
+    public var absLRPSecondsPerImage: Double
+    /// The forward's GFLOP / its limit seconds.
+    public var forwardGFLOPS: Double
+    /// Both passes' GFLOP / their limit seconds.
+    public var passesGFLOPS: Double
+    /// absLRP's GFLOP (`ProductCount.total`) / absLRP's limit seconds.
+    public var absLRPGFLOPS: Double
+    /// Distinct shapes timed (after slabbing), and how long timing them took.
+    public var distinctShapes: Int
+    public var measurementSeconds: Double
+
+    /// Times `products` now (seconds to a minute, depending on the model).
+    public static func measure(_ products: AbsLRPProducts) -> ShapeExactLimit {
+        var distinct = 0
+        var timing = (forward: 0.0, passes: 0.0, gradient: 0.0)
+        let elapsed = ModelBenchmark.time {
+            let forward = GEMMTiming.totalSeconds(products.forward, .openBLASThreads)
+            let passes = GEMMTiming.totalSeconds(products.pass, .concurrentPair)
+            let gradient = GEMMTiming.totalSeconds(products.inputGradient, .concurrentPair)
+            timing = (forward.seconds, passes.seconds, gradient.seconds / 2)
+            distinct = forward.distinct + passes.distinct + gradient.distinct
+        }
+        let images = Double(max(1, products.images)), count = products.count
+        let (forward, passes) = (timing.forward / images, timing.passes / images)
+        return ShapeExactLimit(
+            forwardSecondsPerImage: forward, passesSecondsPerImage: passes, inputGradientSecondsPerImage: timing.gradient / images,
+            absLRPSecondsPerImage: forward + passes, forwardGFLOPS: count.forward / forward,
+            passesGFLOPS: (count.relevancePasses + count.shortcutBranchGradients) / passes,
+            absLRPGFLOPS: count.total / (forward + passes), distinctShapes: distinct, measurementSeconds: elapsed)
+    }
+}
