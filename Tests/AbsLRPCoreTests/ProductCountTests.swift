@@ -154,7 +154,7 @@ final class ProductCountTests: XCTestCase {
     /// Identical shapes are timed once.
     func testTimingTimesEachDistinctShapeOnce() {
         let shapes = [GEMMShape(m: 8, n: 8, k: 8)].repeated(5) + [GEMMShape(transposeA: true, m: 8, n: 8, k: 8)]
-        let (seconds, distinct) = GEMMTiming.totalSeconds(shapes, .concurrentPair, rounds: 1)
+        let (seconds, distinct) = GEMMTiming.totalSeconds(shapes, .pair, rounds: 1)
         XCTAssertEqual(distinct, 2)
         XCTAssertGreaterThan(seconds, 0)
     }

@@ -115,7 +115,7 @@ public struct ModelBenchmark {
         let products = classifier.absLRPProducts(tape, images: images), count = products.count
         let size = Self.peakSquareSize
         log("measuring sgemm: \(size)^3 and \(model)'s GEMM shapes at batch \(images)")
-        let peak = 2 * pow(Double(size), 3) / GEMMTiming.seconds(GEMMShape(m: size, n: size, k: size), .openBLASThreads, rounds: 7) / 1e9
+        let peak = 2 * pow(Double(size), 3) / GEMMTiming.seconds(threads: GEMMShape(m: size, n: size, k: size), rounds: 7) / 1e9
         let shapeExact = ShapeExactLimit.measure(products)
         let relevance = Self.median(relevanceTimes) / Double(images)
         let limitSeconds = count.total / peak

@@ -1,29 +1,30 @@
 /// The time absLRP would take on this machine, now, if it did nothing but
 /// its matrix products, each at OpenBLAS's own rate on that product's shape
-/// (`AbsLRPProducts`: the real M, N, K and transposes over the whole batch),
-/// run the way absLRP runs them:
+/// (`AbsLRPProducts`: the real M, N, K and transposes over the whole batch):
 ///
-///     forward seconds = sum over the forward's GEMMs of their time on
-///                       OpenBLAS's threads, one after another
+///     forward seconds = sum over the forward's GEMMs of the faster of: on
+///                       OpenBLAS's threads, or its two row halves at once,
+///                       one per core
 ///     passes seconds  = sum over one pass's GEMMs (relevance products and
-///                       shortcut-branch gradients) of the time of two of
-///                       them at once, one per core, OpenBLAS single-
-///                       threaded (the two passes run concurrently)
+///                       shortcut-branch gradients) of the faster of: two of
+///                       them at once, one per core, OpenBLAS single-threaded
+///                       (as our two passes run), or the two one after the
+///                       other on OpenBLAS's threads
 ///     absLRP limit    = forward seconds + passes seconds
 ///
-/// Unlike the honest limit (every FLOP at the peak rate of a 2048^3
-/// product), this one charges each shape what OpenBLAS needs for it: thin
-/// products (K = 64 in VGG-16's first layers, 7x7 maps, attention's
+/// (`GEMMTiming`). Unlike the honest limit (every FLOP at the peak rate of a
+/// 2048^3 product), this one charges each shape what OpenBLAS needs for it:
+/// thin products (K = 64 in VGG-16's first layers, 7x7 maps, attention's
 /// 197 x 64 heads) run below the peak. No implementation calling OpenBLAS
-/// for these products can be faster than this limit (short of changing the
-/// products themselves).
+/// for these products on both cores can be faster than this limit (short of
+/// changing the products themselves).
 public struct ShapeExactLimit: Codable, Sendable {
     /// Seconds per image of the forward's products.
     public var forwardSecondsPerImage: Double
-    /// Seconds per image of both relevance passes' products (run in pairs).
+    /// Seconds per image of both relevance passes' products.
     public var passesSecondsPerImage: Double
-    /// Seconds per image of one input gradient's products, two gradients at
-    /// once as the passes (GAE's MoRF and LeRF steps): half the pair's time.
+    /// Seconds per image of one input gradient's products, timed as two
+    /// gradients like the passes (GAE's MoRF and LeRF steps): half the pair's time.
     public var inputGradientSecondsPerImage: Double
     /// forward + passes: absLRP's limit, seconds per image.
     public var absLRPSecondsPerImage: Double
@@ -42,9 +43,9 @@ public struct ShapeExactLimit: Codable, Sendable {
         var distinct = 0
         var timing = (forward: 0.0, passes: 0.0, gradient: 0.0)
         let elapsed = ModelBenchmark.time {
-            let forward = GEMMTiming.totalSeconds(products.forward, .openBLASThreads)
-            let passes = GEMMTiming.totalSeconds(products.pass, .concurrentPair)
-            let gradient = GEMMTiming.totalSeconds(products.inputGradient, .concurrentPair)
+            let forward = GEMMTiming.totalSeconds(products.forward, .one)
+            let passes = GEMMTiming.totalSeconds(products.pass, .pair)
+            let gradient = GEMMTiming.totalSeconds(products.inputGradient, .pair)
             timing = (forward.seconds, passes.seconds, gradient.seconds / 2)
             distinct = forward.distinct + passes.distinct + gradient.distinct
         }
