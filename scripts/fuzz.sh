@@ -26,6 +26,16 @@ swift build -c release --scratch-path .build-fuzz --product abslrp-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address
 binary=.build-fuzz/release/abslrp-fuzz
 
+# The targets write the bytes they parse into files (FuzzTargets' Scratch):
+# in a folder of this run (in /dev/shm, so that fuzzing does not wear the
+# disk), removed on every exit of this script, a crashed target's included.
+shm=/dev/shm; [ -d "$shm" ] && [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+scratch=$(mktemp -d "$shm/abslrp-fuzz-run.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+export ABSLRP_FUZZ_SCRATCH=$scratch
+
 # Test fixtures that are seeds too (small enough to mutate).
 fixture_seeds() {
     case "$1" in

@@ -93,13 +93,22 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 }
 
-/// One private folder per process for the files the targets read (in
-/// `/dev/shm` when there is one, so that fuzzing does not wear the disk).
+/// One private folder per process for the files the targets read,
+/// `abslrp-fuzz-<pid>` in `$ABSLRP_FUZZ_SCRATCH` (`scripts/fuzz.sh`'s folder
+/// of the run, which its trap removes on every exit, crashes included), else
+/// in `/dev/shm` when there is one (so that fuzzing does not wear the disk),
+/// else in the temporary folder. The process removes it when it exits
+/// normally (`atexit`: a replay, `swift test`, libFuzzer's time limit).
 enum Scratch {
+    /// The environment variable naming the folder to make the scratch folder in.
+    static let environmentVariable = "ABSLRP_FUZZ_SCRATCH"
+
     static let folder: URL = {
-        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        let base = ProcessInfo.processInfo.environment[environmentVariable]
+            ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
         let url = URL(fileURLWithPath: base).appendingPathComponent("abslrp-fuzz-\(getpid())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: Scratch.folder) }
         return url
     }()
 

@@ -29,6 +29,36 @@ final class FuzzRegressionTests: XCTestCase {
         XCTAssertGreaterThan(count, 0)
     }
 
+    /// A replay (`abslrp-fuzz TARGET FILE...`, built beside the test bundle)
+    /// leaves no scratch folder behind: neither in the folder
+    /// `$ABSLRP_FUZZ_SCRATCH` names (`scripts/fuzz.sh`'s) nor in `/dev/shm`.
+    func testAReplayRemovesItsScratchFolder() throws {
+        let executable = Bundle.main.bundleURL.appendingPathComponent("abslrp-fuzz")
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            return XCTFail("\(executable.path) is missing: build it with `swift build --build-tests`")
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("abslrp-scratch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        for environment in [["ABSLRP_FUZZ_SCRATCH": scratch.path], [:]] {
+            for target in [FuzzTarget.csv, .safetensors] {
+                let process = Process()
+                process.executableURL = executable
+                process.arguments = [target.rawValue] + (try files("fuzz-seeds", target)).prefix(3).map(\.path)
+                process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "ABSLRP_FUZZ_SCRATCH" }
+                    .merging(environment) { $1 }
+                process.standardOutput = FileHandle.nullDevice
+                try process.run()
+                process.waitUntilExit()
+                XCTAssertEqual(process.terminationStatus, 0, "\(target)")
+                let folder = URL(fileURLWithPath: environment["ABSLRP_FUZZ_SCRATCH"] ?? "/dev/shm")
+                    .appendingPathComponent("abslrp-fuzz-\(process.processIdentifier)")
+                XCTAssertFalse(FileManager.default.fileExists(atPath: folder.path), "\(folder.path) left behind")
+            }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path), [])
+    }
+
     /// The seeds run to an outcome (most are valid files).
     func testSeedsRun() throws {
         for target in FuzzTarget.allCases {
