@@ -162,4 +162,52 @@ final class StaleStagingTests: TemporaryFolderTestCase {
         XCTAssertEqual(try contents(destination.deletingLastPathComponent()), ["relevance.safetensors"])
         XCTAssertEqual(try contents(parent), ["out", "rel"])
     }
+
+    /// A file written straight into `--out` (GAE's journal) by a writer
+    /// killed mid-write leaves its temporary; the next run for that `--out`
+    /// removes it, by the staging folders' rules: only regular files of this
+    /// pattern whose writers are gone and whose locks are free.
+    func testOnlyStaleTemporariesOfDeadWritersAreRemoved() throws {
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let dead = try deadOwner()
+        let stale = out.appendingPathComponent(".journal.gae.\(dead.token)-0a1b2c3d.tmp")
+        try Data("{\"torn".utf8).write(to: stale)
+        let liveSleeper = Process()
+        liveSleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        liveSleeper.arguments = ["60"]
+        try liveSleeper.run()
+        defer { liveSleeper.terminate(); liveSleeper.waitUntilExit() }
+        let sleeper = RunOwner(pid: liveSleeper.processIdentifier,
+                               startTime: try XCTUnwrap(RunOwner.startTime(of: liveSleeper.processIdentifier)),
+                               boot: RunOwner.current.boot)
+        let keptFiles = [
+            ".journal.gae.\(sleeper.token)-11111111.tmp",               // a live writer
+            ".results.json.\(dead.token)-22222222.tmp",                 // locked: a live writer in another pid namespace
+            ".results.json.6F9619FF-8B86-D011-B42D-00C04FC964FF.tmp",  // an older version's name
+            "results.json.\(dead.token)-33333333.tmp",                  // not hidden
+            ".results.json.\(dead.token)-3333333.tmp",                  // not the pattern
+        ]
+        for name in keptFiles { try Data("x".utf8).write(to: out.appendingPathComponent(name)) }
+        let locked = open(out.appendingPathComponent(keptFiles[1]).path, O_RDONLY)
+        XCTAssertEqual(flock(locked, LOCK_EX | LOCK_NB), 0)
+        defer { close(locked) }
+        let folderNamedLikeOne = ".a.\(dead.token)-44444444.tmp", linkNamedLikeOne = ".b.\(dead.token)-55555555.tmp"
+        try FileManager.default.createDirectory(at: out.appendingPathComponent(folderNamedLikeOne), withIntermediateDirectories: true)
+        let precious = parent.appendingPathComponent("precious")
+        try Data("keep".utf8).write(to: precious)
+        try FileManager.default.createSymbolicLink(at: out.appendingPathComponent(linkNamedLikeOne), withDestinationURL: precious)
+        // this process writing: its temporary carries its own tag and is kept
+        let writing = try AtomicFile(destination: out.appendingPathComponent("index.html"))
+        let own = try contents(out).filter { $0.hasPrefix(".index.html.\(RunOwner.current.token)-") && $0.hasSuffix(".tmp") }
+        XCTAssertEqual(own.count, 1, "\(own)")
+
+        var notices: [String] = []
+        let run = try RunOutput(folder: out) { notices.append($0) }
+        XCTAssertEqual(notices, ["removed \(stale.path): a temporary file of run \(dead.pid), which is no longer running "
+                                 + "(killed while writing it)"])
+        run.discard()
+        writing.discard()
+        XCTAssertEqual(try contents(out), (keptFiles + [folderNamedLikeOne, linkNamedLikeOne]).sorted())
+        XCTAssertEqual(try String(contentsOf: precious), "keep")
+    }
 }

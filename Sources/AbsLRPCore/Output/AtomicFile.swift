@@ -1,11 +1,14 @@
 import Foundation
 
 /// The one way files are written: bytes go to a hidden temporary file in the
-/// destination's folder (`.<name>.<uuid>.tmp`), are flushed to disk, and the
+/// destination's folder (`.<name>.<owner>-<8 hex>.tmp`, `flock`ed while it is
+/// written: an ``AbandonedEntry``), are flushed to disk, and the
 /// file is renamed over the destination by ``commit()``. A reader, or a run
 /// interrupted at any point, sees the previous file or the complete new one,
 /// never a part; ``discard()`` (or dropping an uncommitted writer) removes
-/// the temporary file.
+/// the temporary file. One left by a killed writer is removed by
+/// ``removeStaleTemporaries(in:)``, which every ``RunOutput`` calls for its
+/// folders (temporaries inside a staging folder go with the folder).
 ///
 ///     let file = try AtomicFile(destination: url)
 ///     try file.append(header)
@@ -29,11 +32,33 @@ public final class AtomicFile {
         self.destination = destination
         let folder = destination.deletingLastPathComponent()
         temporary = folder.appendingPathComponent(
-            HiddenName.beside(destination.lastPathComponent, suffix: "\(UUID().uuidString).tmp")).path
+            HiddenName.beside(destination.lastPathComponent, suffix: "\(AbandonedEntry.newTag())\(Self.temporarySuffix)")).path
         descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw OutputError.cannotWrite(path: destination.path,
                                           reason: "cannot create a file in \(folder.path): \(Self.errorText())")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = Self.errorText()
+            discard()
+            throw OutputError.cannotWrite(path: destination.path, reason: "cannot lock \(temporary): \(reason)")
+        }
+    }
+
+    private static let temporarySuffix = ".tmp"
+
+    /// Removes the temporary files in `folder` of writers that are no longer
+    /// running (`.<name>.<owner>-<8 hex>.tmp`, by ``AbandonedEntry``'s rules;
+    /// an older version's `.<name>.<uuid>.tmp` is left alone).
+    /// - Returns: what was removed.
+    static func removeStaleTemporaries(in folder: URL) -> [AbandonedEntry] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
+        return entries.sorted().compactMap { entry in
+            guard entry.hasPrefix("."), entry.hasSuffix(temporarySuffix) else { return nil }
+            let stem = entry.dropLast(temporarySuffix.count)
+            guard let dot = stem.lastIndex(of: "."), dot != stem.startIndex,
+                  let owner = AbandonedEntry.owner(ofTag: stem[stem.index(after: dot)...]) else { return nil }
+            return AbandonedEntry.remove(folder.appendingPathComponent(entry), owner: owner, isFolder: false)
         }
     }
 

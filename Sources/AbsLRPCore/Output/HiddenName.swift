@@ -4,8 +4,8 @@
 /// ``maximumNameBytes`` bytes of UTF-8 (whole characters), so that any name
 /// a file system takes (255 bytes) still leaves room for the suffix.
 enum HiddenName {
-    /// Leaves 73 bytes for the suffix: a UUID temporary (`<36>.tmp`) or a
-    /// staging suffix (`staging-<pid>-<start>-<boot>-<8 hex>`, at most 62).
+    /// Leaves 73 bytes for the suffix: a temporary's (`<pid>-<start>-<boot>-<8 hex>.tmp`,
+    /// at most 58) or a staging folder's (`staging-<pid>-<start>-<boot>-<8 hex>`, at most 62).
     static let maximumNameBytes = 180
 
     static func beside(_ name: String, suffix: String) -> String {

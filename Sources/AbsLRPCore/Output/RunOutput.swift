@@ -26,7 +26,9 @@ import Foundation
 /// of the new files moved, and a process killed before it leaves its hidden
 /// staging folders behind. The next run for the same output folder (or the
 /// same external file) removes those of runs that are no longer running, and
-/// says so (``StagingFolder/removeStale(for:)``: a live run's are never touched).
+/// says so (``StagingFolder/removeStale(for:)``: a live run's are never touched),
+/// and so are the temporary files of writes straight into ``folder`` (GAE's
+/// journal) that were cut by a kill (``AtomicFile/removeStaleTemporaries(in:)``).
 public final class RunOutput {
     /// The output folder (`--out`).
     public let folder: URL
@@ -52,6 +54,7 @@ public final class RunOutput {
         try Self.prepareFolder(self.folder)
         let stagingTarget = Self.stagingTarget(for: self.folder)
         Self.removeStaleStaging(for: stagingTarget, notice: notice)
+        Self.removeStaleTemporaries(in: self.folder, notice: notice)
         stagingFolder = try StagingFolder(for: stagingTarget)
     }
 
@@ -77,6 +80,16 @@ public final class RunOutput {
         for stale in StagingFolder.removeStale(for: target) {
             notice("removed \(stale.url.path): the staging folder of run \(stale.owner.pid), which is no longer running "
                    + "(killed before it finished)")
+        }
+    }
+
+    /// Removes the temporary files in `folder` of ``AtomicFile`` writes
+    /// killed before they finished (files written straight into `--out`,
+    /// such as GAE's journal, or beside an external destination).
+    private static func removeStaleTemporaries(in folder: URL, notice: (String) -> Void) {
+        for stale in AtomicFile.removeStaleTemporaries(in: folder) {
+            notice("removed \(stale.url.path): a temporary file of run \(stale.owner.pid), which is no longer running "
+                   + "(killed while writing it)")
         }
     }
 
@@ -106,6 +119,7 @@ public final class RunOutput {
         let destination = destination.standardizedFileURL
         try Self.prepareFileDestination(destination)
         Self.removeStaleStaging(for: destination, notice: notice)
+        Self.removeStaleTemporaries(in: destination.deletingLastPathComponent(), notice: notice)
         let folder = try StagingFolder(for: destination)
         let staged = folder.url.appendingPathComponent(destination.lastPathComponent)
         external.append((staged, destination, folder))
