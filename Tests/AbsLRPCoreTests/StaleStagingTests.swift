@@ -77,6 +77,16 @@ final class StaleStagingTests: TemporaryFolderTestCase {
         return RunOwner(pid: process.processIdentifier, startTime: 12345, boot: RunOwner.current.boot)
     }
 
+    /// The owner of a live process (`sleep 60`; the caller terminates it).
+    private func liveOwner() throws -> (RunOwner, Process) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        process.arguments = ["60"]
+        try process.run()
+        let start = try XCTUnwrap(RunOwner.startTime(of: process.processIdentifier))
+        return (RunOwner(pid: process.processIdentifier, startTime: start, boot: RunOwner.current.boot), process)
+    }
+
     private func makeFolder(_ name: String) throws -> URL {
         let url = parent.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -101,14 +111,8 @@ final class StaleStagingTests: TemporaryFolderTestCase {
         let staleOtherBoot = try makeFolder(".out.staging-\(otherBoot.token)-00000000")
 
         // Not ours or not stale: all kept.
-        let liveSleeper = Process()
-        liveSleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        liveSleeper.arguments = ["60"]
-        try liveSleeper.run()
+        let (sleeper, liveSleeper) = try liveOwner()
         defer { liveSleeper.terminate(); liveSleeper.waitUntilExit() }
-        let sleeper = RunOwner(pid: liveSleeper.processIdentifier,
-                               startTime: try XCTUnwrap(RunOwner.startTime(of: liveSleeper.processIdentifier)),
-                               boot: RunOwner.current.boot)
         let kept = [
             ".out.staging-\(sleeper.token)-11111111",             // a live run
             ".out.staging-\(dead.token)-22222222",                // locked: a live run in another pid namespace
@@ -172,14 +176,8 @@ final class StaleStagingTests: TemporaryFolderTestCase {
         let dead = try deadOwner()
         let stale = out.appendingPathComponent(".journal.gae.\(dead.token)-0a1b2c3d.tmp")
         try Data("{\"torn".utf8).write(to: stale)
-        let liveSleeper = Process()
-        liveSleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        liveSleeper.arguments = ["60"]
-        try liveSleeper.run()
+        let (sleeper, liveSleeper) = try liveOwner()
         defer { liveSleeper.terminate(); liveSleeper.waitUntilExit() }
-        let sleeper = RunOwner(pid: liveSleeper.processIdentifier,
-                               startTime: try XCTUnwrap(RunOwner.startTime(of: liveSleeper.processIdentifier)),
-                               boot: RunOwner.current.boot)
         let keptFiles = [
             ".journal.gae.\(sleeper.token)-11111111.tmp",               // a live writer
             ".results.json.\(dead.token)-22222222.tmp",                 // locked: a live writer in another pid namespace
