@@ -104,62 +104,72 @@ public final class Conv2d: AffineLayer {
         }
     }
 
-    /// `M · im2col(x_b) + bias` for every image, cut as `Tiling` says.
+    /// `M · im2col(x_b) + bias` for every image: the batch in parts, one per
+    /// core (`forEachBatchPart`), each part cut as `Tiling` says.
     private func product(_ x: Tensor, _ matrix: WeightMatrix, bias: [Float]?) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == inChannels, "\(name): input \(x.shape), expected (B, \(inChannels), H, W)")
         let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let geo = geometry(height: h, width: w)
-        let (oh, ow, l, p, imageSize) = (geo.outputHeight, geo.outputWidth, geo.outputPixels, patchSize, inChannels * h * w)
+        precondition(geo.outputHeight > 0 && geo.outputWidth > 0,
+                     "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel (dilation \(dilation))")
+        let weight = parameter("weight")
+        return x.storage.withUnsafeBufferPointer { xs in
+            Tensor(shape: [b, outChannels, geo.outputHeight, geo.outputWidth]) { ys in
+                forEachBatchPart(b) { images in
+                    product(xs.baseAddress!, images, geo, matrix, of: weight, bias: bias, into: ys)
+                }
+            }
+        }
+    }
+
+    /// `product` of the images `images` of `x` into their images of `y`.
+    private func product(_ x: UnsafePointer<Float>, _ images: Range<Int>, _ geo: ConvGeometry, _ matrix: WeightMatrix,
+                         of weight: Tensor, bias: [Float]?, into y: UnsafeMutablePointer<Float>) {
+        let (oh, ow, l, p, imageSize) = (geo.outputHeight, geo.outputWidth, geo.outputPixels, patchSize, geo.channels * geo.height * geo.width)
         let k = groupPatchSize
-        precondition(oh > 0 && ow > 0, "\(name): input \(h)x\(w) smaller than the \(kernelSize)x\(kernelSize) kernel (dilation \(dilation))")
-        let tile = tiling(batch: b, geo)
+        let tile = tiling(batch: images.count, geo)
         let direct = isPointwise && tile.images == 1
         let columns = Scratch(count: direct ? 0 : p * tile.images * tile.rows * ow)
         let product = Scratch(count: tile.images == 1 ? 0 : outChannels * tile.images * l)
         defer { columns.free(); product.free() }
-        let weight = parameter("weight")
-        return x.storage.withUnsafeBufferPointer { xs in
-            Tensor(shape: [b, outChannels, oh, ow]) { ys in
-                for first in Swift.stride(from: 0, to: b, by: tile.images) {
-                    let n = min(tile.images, b - first)
-                    for top in Swift.stride(from: 0, to: oh, by: tile.rows) {
-                        let rows = top..<min(oh, top + tile.rows), width = rows.count * ow, ld = n * width
-                        // columns [p, n * width]: image j's at column offset j * width
-                        if !direct {
-                            for j in 0..<n {
-                                let image = xs.baseAddress! + (first + j) * imageSize
-                                if isPointwise {
-                                    for c in 0..<p { (columns.base + c * ld + j * width).update(from: image + c * l, count: l) }
-                                } else {
-                                    im2col(image, geo, columns.base + j * width, ldc: ld, outputRows: rows)
-                                }
-                            }
+        for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: tile.images) {
+            let n = min(tile.images, images.upperBound - first)
+            for top in Swift.stride(from: 0, to: oh, by: tile.rows) {
+                let rows = top..<min(oh, top + tile.rows), width = rows.count * ow, ld = n * width
+                // columns [p, n * width]: image j's at column offset j * width
+                if !direct {
+                    for j in 0..<n {
+                        let image = x + (first + j) * imageSize
+                        if isPointwise {
+                            for c in 0..<p { (columns.base + c * ld + j * width).update(from: image + c * l, count: l) }
+                        } else {
+                            im2col(image, geo, columns.base + j * width, ldc: ld, outputRows: rows)
                         }
-                        let cols = direct ? UnsafePointer(xs.baseAddress! + first * imageSize) : UnsafePointer(columns.base)
-                        // each block of output channels of M writes its own rows,
-                        // from its group's rows of the column matrix
-                        forEachGroupBlock(matrix, of: weight) { group, block, m, _ in
-                            let groupColumns = cols + group * k * ld
-                            if n == 1 {
-                                sgemm(m: block.count, n: width, k: k, a: m, b: groupColumns,
-                                      c: ys + first * outChannels * l + block.lowerBound * l + top * ow, ldc: l)
-                            } else {
-                                sgemm(m: block.count, n: ld, k: k, a: m, b: groupColumns, c: product.base + block.lowerBound * ld)
-                            }
-                        }
-                        if n > 1 {
-                            for j in 0..<n {
-                                let image = ys + (first + j) * outChannels * l
-                                for o in 0..<outChannels { (image + o * l).update(from: product.base + o * ld + j * l, count: l) }
-                            }
-                        }
-                    }
-                    guard let bias else { continue }
-                    for plane in (first * outChannels)..<((first + n) * outChannels) {
-                        let v = bias[plane % outChannels], out = ys + plane * l
-                        for k in 0..<l { out[k] += v }
                     }
                 }
+                let cols = direct ? x + first * imageSize : UnsafePointer(columns.base)
+                // each block of output channels of M writes its own rows,
+                // from its group's rows of the column matrix
+                forEachGroupBlock(matrix, of: weight) { group, block, m, _ in
+                    let groupColumns = cols + group * k * ld
+                    if n == 1 {
+                        sgemm(m: block.count, n: width, k: k, a: m, b: groupColumns,
+                              c: y + first * outChannels * l + block.lowerBound * l + top * ow, ldc: l)
+                    } else {
+                        sgemm(m: block.count, n: ld, k: k, a: m, b: groupColumns, c: product.base + block.lowerBound * ld)
+                    }
+                }
+                if n > 1 {
+                    for j in 0..<n {
+                        let image = y + (first + j) * outChannels * l
+                        for o in 0..<outChannels { (image + o * l).update(from: product.base + o * ld + j * l, count: l) }
+                    }
+                }
+            }
+            guard let bias else { continue }
+            for plane in (first * outChannels)..<((first + n) * outChannels) {
+                let v = bias[plane % outChannels], out = y + plane * l
+                for k in 0..<l { out[k] += v }
             }
         }
     }

@@ -44,6 +44,30 @@ public func concurrently<A, B>(_ first: () -> A, _ second: () -> B) -> (A, B) {
     return (results.first!, results.second!)
 }
 
+/// Runs `body` on the batch `0..<count` cut into `parallelWidth` contiguous
+/// parts (fewer for a smaller batch), one part per core at the same time,
+/// with OpenBLAS single-threaded inside and `parallelChunks` inline, as in
+/// `concurrently`: a layer's products of the batch's images then need no
+/// hand-off inside a product and no OpenBLAS worker yielding between products.
+/// The parts depend only on `count` and `parallelWidth`, never on where this
+/// is called: inside a `concurrently` body they run one after the other on
+/// the calling thread, so a layer computes the same values in every pass
+/// (the inference forward's logits equal the recorded forward's). With one
+/// part (batch 1) `body(0..<count)` runs on the calling thread as usual,
+/// OpenBLAS threaded.
+public func forEachBatchPart(_ count: Int, _ body: (Range<Int>) -> Void) {
+    let parts = min(parallelWidth, count)
+    guard parts > 1 else { return body(0..<count) }
+    let ranges = (0..<parts).map { ($0 * count / parts)..<(($0 + 1) * count / parts) }
+    if ConcurrentWork.isInside { return ranges.forEach(body) }
+    let threads = blasThreadCount
+    blasThreadCount = 1
+    defer { blasThreadCount = threads }
+    DispatchQueue.concurrentPerform(iterations: parts) { i in
+        ConcurrentWork.$isInside.withValue(true) { body(ranges[i]) }
+    }
+}
+
 enum ConcurrentWork {
     /// Whether the current thread runs one of `concurrently`'s bodies.
     @TaskLocal static var isInside = false
