@@ -19,8 +19,10 @@ public final class MaxPool2d: Layer {
 
     /// Calls `body(outputIndex, argmax of x, argmax of |x|)` for every window
     /// (flat indices into the input); image planes run in parallel, and each
-    /// window's indices stay inside its own plane.
-    private func forEachWindow(_ x: Tensor, _ body: (Int, Int, Int) -> Void) {
+    /// window's indices stay inside its own plane. Without `magnitudes` (the
+    /// forward) the argmax of `|x|` is not searched and is passed as -1.
+    @inline(__always)
+    private func forEachWindow(_ x: Tensor, magnitudes: Bool = true, _ body: (Int, Int, Int) -> Void) {
         let g = geometry(x.shape)
         let (oh, ow, h, w) = (g.outputHeight, g.outputWidth, g.height, g.width)
         x.storage.withUnsafeBufferPointer { xs in
@@ -38,7 +40,7 @@ public final class MaxPool2d: Layer {
                                 for j in max(x0, 0)..<min(x0 + kernelSize, w) {
                                     let index = inBase + i * w + j, v = xp[index], a = abs(v)
                                     if v > best || v.isNaN || bestIndex < 0 { best = v; bestIndex = index }
-                                    if a > bestAbsolute || a.isNaN || bestAbsoluteIndex < 0 {
+                                    if magnitudes && (a > bestAbsolute || a.isNaN || bestAbsoluteIndex < 0) {
                                         bestAbsolute = a; bestAbsoluteIndex = index
                                     }
                                 }
@@ -53,13 +55,12 @@ public final class MaxPool2d: Layer {
 
     override public func apply(_ x: Tensor) -> Tensor {
         let g = geometry(x.shape)
-        var y = Tensor(shape: [x.shape[0], x.shape[1], g.outputHeight, g.outputWidth])
-        y.storage.withUnsafeMutableBufferPointer { ys in
-            x.storage.withUnsafeBufferPointer { xs in
-                forEachWindow(x) { o, i, _ in ys[o] = xs[i] }
+        // every window holds at least one input pixel, so every output is written
+        return x.storage.withUnsafeBufferPointer { xs in
+            Tensor(shape: [x.shape[0], x.shape[1], g.outputHeight, g.outputWidth]) { ys in
+                forEachWindow(x, magnitudes: false) { o, i, _ in ys[o] = xs[i] }
             }
         }
-        return y
     }
 
     /// `g` summed into each window's argmax of `x` (or of `|x|`).
