@@ -341,6 +341,22 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The inference forward's fused kernels equal the layers one after the other, bit for bit.
+    func testFusedRectifiedKernelsEqualTheLayersInSequence() {
+        let norm = BatchNorm2d(name: "bn", channels: 3)
+        norm.setParameter("weight", randomTensor([3], seed: 31))
+        norm.setParameter("bias", randomTensor([3], seed: 32))
+        norm.setParameter("running_mean", randomTensor([3], seed: 33))
+        norm.setParameter("running_var", randomTensor([3], seed: 34).map { abs($0) + 0.1 })
+        var x = randomTensor([2, 3, 5, 4], seed: 35)
+        x.storage[0] = .nan; x.storage[1] = 0
+        let relu = ReLU(name: "relu")
+        XCTAssertEqual(norm.rectified(x).storage.map(\.bitPattern), relu.apply(norm.apply(x)).storage.map(\.bitPattern))
+        let b = randomTensor(x.shape, seed: 36), sum = ResidualAddition(name: "add")
+        XCTAssertEqual(sum.rectifiedSum(x, b).storage.map(\.bitPattern), relu.apply(sum.apply(x, b)).storage.map(\.bitPattern))
+        XCTAssertEqual(norm.rectified(x).storage[0], 0, "NaN gives 0, as ReLU does")
+    }
+
     func testBatchNormMatchesFormula() {
         let bn = BatchNorm2d(name: "bn", channels: 3)
         bn.setParameter("weight", randomTensor([3], seed: 9))

@@ -27,6 +27,16 @@ final class ModelGoldenTests: XCTestCase {
         for name in Self.fixtures { try GoldenModel(name).checkLogits() }
     }
 
+    /// The inference-only forward (fused BatchNorm + ReLU and residual sum +
+    /// ReLU, the batch's images in parts on the cores) computes exactly the
+    /// recorded forward's logits, as ``VisionTransformerTests`` holds the ViT to.
+    func testInferenceLogitsEqualRecordedLogits() throws {
+        for name in Self.fixtures {
+            let model = try GoldenModel(name), input = try model.tensor("input")
+            XCTAssertEqual(model.classifier.logits(input), model.classifier.recordedForward(input).logits, name)
+        }
+    }
+
     func testInputGradientMatchesReference() throws {
         for name in Self.fixtures { try GoldenModel(name).checkInputGradient() }
     }

@@ -29,10 +29,21 @@ public final class BatchNorm2d: Layer {
 
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.rank == 4 && x.shape[1] == channels, "\(name): input \(x.shape), expected (B, \(channels), H, W)")
-        let alpha = scale
-        let m = parameter("running_mean").storage, b = parameter("bias").storage
-        let beta = (0..<channels).map { b[$0] - m[$0] * alpha[$0] }
-        return channelAffine(x, alpha, beta)
+        return channelAffine(x, scale, shift, then: Unchanged())
+    }
+
+    /// `ReLU(apply(x))` in one pass, the same arithmetic on every value as
+    /// the two layers one after the other (so bit for bit the same result):
+    /// the inference forward's fusion (`ForwardContext.forward(through:_:)`).
+    func rectified(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 4 && x.shape[1] == channels, "\(name): input \(x.shape), expected (B, \(channels), H, W)")
+        return channelAffine(x, scale, shift, then: ReLU.Rectifier())
+    }
+
+    /// Per-channel `beta - mu * gamma / sqrt(var + eps)`.
+    private var shift: [Float] {
+        let alpha = scale, m = parameter("running_mean").storage, b = parameter("bias").storage
+        return (0..<channels).map { b[$0] - m[$0] * alpha[$0] }
     }
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
@@ -51,9 +62,10 @@ public final class BatchNorm2d: Layer {
         return [diagonalContribution(r, record, planeSize: plane, Rule(alpha: alpha, alphaAbs: alphaAbs, channels: c))]
     }
 
-    /// `t[:, c] * alpha[c] + beta[c]` over an NCHW tensor, into a new tensor
+    /// `f(t[:, c] * alpha[c] + beta[c])` over an NCHW tensor, into a new tensor
     /// (one read and one write per value: `t` is usually held by the tape).
-    private func channelAffine(_ t: Tensor, _ alpha: [Float], _ beta: [Float]?) -> Tensor {
+    private func channelAffine<F: ElementwiseFunction>(_ t: Tensor, _ alpha: [Float], _ beta: [Float]?,
+                                                       then f: F = Unchanged()) -> Tensor {
         let plane = t.shape[2] * t.shape[3]
         return t.storage.withUnsafeBufferPointer { ts in
             Tensor(shape: t.shape) { out in
@@ -61,11 +73,16 @@ public final class BatchNorm2d: Layer {
                 parallelChunks(t.shape[0] * channels, minimumChunk: max(1, (1 << 15) / max(1, plane))) { planes in
                     for k in planes {
                         let c = k % channels, a = alpha[c], b = beta?[c] ?? 0, base = k * plane
-                        for i in base..<(base + plane) { out[i] = tp[i] * a + b }
+                        for i in base..<(base + plane) { out[i] = f(tp[i] * a + b) }
                     }
                 }
             }
         }
+    }
+
+    /// `x`: `channelAffine` without a function after it.
+    private struct Unchanged: ElementwiseFunction {
+        @inline(__always) func callAsFunction(_ x: Float) -> Float { x }
     }
 
     /// `alpha_c x + |alpha_c| |x|` for plane `k` (channel `k mod C`).

@@ -123,7 +123,7 @@ open class Sequential: Module {
     override public init(name: String) { super.init(name: name) }
 
     override open func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        children.reduce(x) { $1.forward($0, context) }
+        context.forward(through: children, x)
     }
 
     override open func backward(_ r: Tensor, _ context: BackwardContext) -> Tensor {

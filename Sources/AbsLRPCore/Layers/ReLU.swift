@@ -23,7 +23,14 @@ public final class ReLU: Layer {
         func callAsFunction(_ k: Int, _ x: Float) -> Float { x > 0 ? x + x : abs(x) }
     }
 
-    private struct Rectifier: ElementwiseFunction {
-        func callAsFunction(_ x: Float) -> Float { x > 0 ? x : 0 }
+    /// `max(x, 0)` as this layer computes it (NaN gives 0); the fused
+    /// inference kernels (`BatchNorm2d.rectified`, `ResidualAddition.rectifiedSum`) call it too.
+    struct Rectifier: ElementwiseFunction {
+        @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? x : 0 }
+    }
+
+    /// `max(a + b, 0)`: a residual addition and this layer in one pass.
+    struct RectifiedSum: ElementwiseFunction2 {
+        @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { Rectifier()(a + b) }
     }
 }

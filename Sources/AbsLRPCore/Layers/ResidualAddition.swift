@@ -4,6 +4,10 @@
 /// `normalize_sum(2 relu(b) S)` when `a` and `b` come from separate branches.
 public final class ResidualAddition: BinaryOperation {
     override public func apply(_ a: Tensor, _ b: Tensor) -> Tensor { a + b }
+
+    /// `ReLU(apply(a, b))` in one pass, bit for bit the two layers' result
+    /// (the inference forward of a ResNet block's sum and final activation).
+    func rectifiedSum(_ a: Tensor, _ b: Tensor) -> Tensor { a.zipMap(b, ReLU.RectifiedSum()) }
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g, g] }
 
     /// Backward when the shortcut `b` is itself the input of the branch that

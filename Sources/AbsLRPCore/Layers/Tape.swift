@@ -75,6 +75,29 @@ public final class ForwardContext {
 
     public init(tape: Tape? = nil) { self.tape = tape }
 
+    /// `modules` applied one after another. Without a tape (inference), a
+    /// `BatchNorm2d` followed by a `ReLU`, with only `Identity`s between
+    /// them (a ResNet block's `drop_block`), runs as one pass
+    /// (`BatchNorm2d.rectified`): the same arithmetic on every value, so
+    /// the logits equal the recorded forward's, with one pass over the tensor
+    /// and one tensor less.
+    func forward(through modules: [Module], _ x: Tensor) -> Tensor {
+        guard tape == nil else { return modules.reduce(x) { $1.forward($0, self) } }
+        var y = x, i = 0
+        while i < modules.count {
+            var next = i + 1
+            while next < modules.count, modules[next] is Identity { next += 1 }
+            if let norm = modules[i] as? BatchNorm2d, next < modules.count, modules[next] is ReLU {
+                y = norm.rectified(y)
+                i = next + 1
+            } else {
+                y = modules[i].forward(y, self)
+                i += 1
+            }
+        }
+        return y
+    }
+
     /// Records `op`'s inputs and output; `nonnegativeInput` is evaluated only when recording.
     @inline(__always)
     func save(_ op: Module, inputs: [Tensor], output: Tensor, nonnegativeInput: @autoclosure () -> Bool = false) {

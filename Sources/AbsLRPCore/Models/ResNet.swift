@@ -180,8 +180,10 @@ public class ResidualBlock: Module {
     }
 
     override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        let main = mainBranch.reduce(x) { $1.forward($0, context) }
+        let main = context.forward(through: mainBranch, x)
         let shortcut = downsample?.forward(x, context) ?? x
+        // inference: the sum and the final ReLU in one pass, the same values
+        if context.tape == nil { return residualAddition.rectifiedSum(main, shortcut) }
         return finalActivation.forward(residualAddition.forward(main, shortcut, context), context)
     }
 
