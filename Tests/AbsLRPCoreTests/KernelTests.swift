@@ -95,6 +95,59 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The stride-1 backward products, which for "same" convolutions
+    /// (`2p = d (k - 1)`) run as a convolution of the gradient with the
+    /// flipped, channel-transposed kernel (and otherwise, 1x1 kernels,
+    /// unpadded or overpadded ones, as `col2im(M^T g)`), against direct loops
+    /// for the three matrices absLRP uses: `W^T g` (vjp), `|W|^T g` (absolute
+    /// VJP) and, from a relevance `R` with `S = R / (|y| + eps)` formed inside
+    /// the products, `x W^T S + |x| |W|^T S` (signed `x`) and `x (W + |W|)^T S`
+    /// (`x >= 0`). Kernels 1/2/3/7, paddings 0 up to past `d (k - 1)`,
+    /// dilations 1-3, groups, 3 images; budgets that cut the column matrix
+    /// in slabs of 1 or a few output rows (halo rows at both ends) or put
+    /// 1 to 3 images side by side.
+    func testStrideOneBackwardProductsMatchDirectLoops() {
+        let saved = Conv2d.columnBudget
+        defer { Conv2d.columnBudget = saved }
+        let cases: [(c: Int, o: Int, g: Int, h: Int, w: Int, k: Int, p: Int, d: Int)] = [
+            (3, 4, 1, 9, 11, 3, 1, 1), (4, 3, 1, 8, 7, 3, 0, 1), (2, 3, 1, 12, 10, 7, 3, 1), (3, 2, 1, 9, 8, 7, 0, 1),
+            (3, 5, 1, 7, 9, 1, 0, 1), (2, 3, 1, 6, 5, 1, 1, 1), (3, 3, 1, 8, 9, 2, 0, 1), (2, 4, 1, 7, 6, 3, 3, 1),
+            (3, 4, 1, 10, 9, 3, 2, 2), (2, 3, 1, 11, 12, 3, 0, 3), (4, 6, 2, 8, 9, 3, 1, 1), (6, 3, 3, 7, 8, 3, 2, 2),
+            (2, 3, 1, 9, 10, 3, 3, 3), (3, 2, 1, 8, 8, 5, 2, 1),
+        ]
+        for budget in [40, 200, 2000, 1 << 20] {
+            Conv2d.columnBudget = budget
+            for (i, t) in cases.enumerated() {
+                let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, padding: t.p, dilation: t.d,
+                                  groups: t.g)
+                conv.setParameter("weight", randomTensor([t.o, t.c / t.g, t.k, t.k], seed: UInt64(120 + i)))
+                conv.setParameter("bias", randomTensor([t.o], seed: UInt64(130 + i)))
+                let w = conv.parameter("weight"), label = "budget \(budget), case \(i)"
+                func transposed(_ g: Tensor, _ m: Tensor) -> Tensor {
+                    Self.naiveConvInputGradient(g, m, inputShape: [3, t.c, t.h, t.w], stride: 1, padding: t.p, dilation: t.d,
+                                                groups: t.g)
+                }
+                let signed = randomTensor([3, t.c, t.h, t.w], seed: UInt64(140 + i))
+                let record = recordOf(conv, signed)
+                let g = randomTensor(record.output.shape, seed: UInt64(150 + i))
+                assertClose(conv.vjp(g, record)[0], transposed(g, w), rtol: 1e-5, atol: 1e-5, "W^T g, \(label)")
+                assertClose(conv.absoluteVJP(g, record)[0], transposed(g, w.absolute), rtol: 1e-5, atol: 1e-5,
+                            "|W|^T g, \(label)")
+                for x in [signed, signed.map { max($0, 0) }] {
+                    let record = recordOf(conv, x)
+                    let s = Tensor(shape: g.shape) { j in g.storage[j] / (abs(record.output.storage[j]) + relevanceEpsilon) }
+                    let (d, a) = (transposed(s, w), transposed(s, w.absolute))
+                    let expected = Tensor(shape: x.shape) { j in
+                        Float(Double(x.storage[j]) * Double(d.storage[j]) + Double(abs(x.storage[j])) * Double(a.storage[j]))
+                    }
+                    let scale = expected.storage.map { abs($0) }.max() ?? 1
+                    assertClose(conv.absLRPContributions(relevance: g, record)[0], expected, rtol: 1e-4, atol: 1e-5 * scale,
+                                "contributions, \(record.nonnegativeInput ? "x >= 0" : "signed x"), \(label)")
+                }
+            }
+        }
+    }
+
     /// Grouped convolutions (ResNeXt's `cardinality`; depthwise when G = C):
     /// forward, input gradient and the absolute twin's input gradient against
     /// direct loops, whole, in slabs of output rows and with images side by side.

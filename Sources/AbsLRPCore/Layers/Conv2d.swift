@@ -12,9 +12,12 @@
 /// the column matrix of the whole image is unfolded once, and its rows
 /// `g*(C/G)*kh*kw ..< (g+1)*(C/G)*kh*kw` (group g's channels, as `im2col`
 /// orders rows by channel) are multiplied by group g's rows of `W`, one GEMM
-/// per group (`forEachGroupBlock`). Backward products are
-/// `col2im(M^T · g_b)` with `M` one of `W`, `|W|`, `W + |W|` (`WeightMatrix`;
-/// the rules are `AffineLayer`'s), group by group in the same way.
+/// per group (`forEachGroupBlock`). Backward products `M^T g_b`, with `M`
+/// one of `W`, `|W|`, `W + |W|` (`WeightMatrix`; the rules are
+/// `AffineLayer`'s), are at stride 1 a convolution of `g_b` with `M`'s
+/// kernel flipped and transposed in its channels (`transposedConvolution`:
+/// im2col of `g_b` and one GEMM of inner extent `(O/G)*kh*kw` per group,
+/// no col2im), and otherwise `col2im(M^T · g_b)`, group by group in the same way.
 public final class Conv2d: AffineLayer {
     public let inChannels, outChannels, kernelSize, stride, padding, dilation, groups: Int
 
@@ -63,11 +66,19 @@ public final class Conv2d: AffineLayer {
     }
 
     private func tiling(batch: Int, _ geo: ConvGeometry) -> Tiling {
-        let perImage = patchSize * geo.outputPixels
-        if perImage <= Self.columnBudget || isPointwise {
-            return Tiling(images: max(1, min(batch, Self.columnBudget / max(1, perImage))), rows: geo.outputHeight)
+        tiling(batch: batch, patchSize: patchSize, height: geo.outputHeight, width: geo.outputWidth, direct: isPointwise)
+    }
+
+    /// The cut of a product whose column matrix has `patchSize` rows and one
+    /// column per pixel of a `height` x `width` result; `direct` products
+    /// read their right-hand side without a column matrix and are never cut
+    /// in slabs.
+    private func tiling(batch: Int, patchSize: Int, height: Int, width: Int, direct: Bool) -> Tiling {
+        let perImage = patchSize * height * width
+        if perImage <= Self.columnBudget || direct {
+            return Tiling(images: max(1, min(batch, Self.columnBudget / max(1, perImage))), rows: height)
         }
-        return Tiling(images: 1, rows: max(1, Self.columnBudget / (patchSize * geo.outputWidth)))
+        return Tiling(images: 1, rows: max(1, Self.columnBudget / (patchSize * width)))
     }
 
     override public func apply(_ x: Tensor) -> Tensor {
@@ -214,12 +225,133 @@ public final class Conv2d: AffineLayer {
         }
     }
 
-    /// `col2im(M^T · g)`, cut as in the forward (`Tiling`); `finish(b, image)`
-    /// is called on each image of the result once it is complete. With
-    /// `dividedBy: y` the right-hand side is `g / (|y| + 1e-9)` (`y` of
-    /// `g`'s shape), formed as each slab of it is gathered.
+    /// `M^T · g` at the input's shape; `finish(b, image)` is called on each
+    /// image of the result once it is complete. With `dividedBy: y` the
+    /// right-hand side is `g / (|y| + 1e-9)` (`y` of `g`'s shape), formed
+    /// as each slab of it is gathered. A stride-1 convolution whose
+    /// transpose is a convolution (`transposeGeometry`) runs as one
+    /// (`transposedConvolution`), the others as `col2im(M^T · g)`
+    /// (`foldedBackwardProduct`).
     private func backwardProduct(_ g: Tensor, dividedBy y: Tensor? = nil, inputShape: [Int], matrix: WeightMatrix,
                                  finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        if let transpose = transposeGeometry(outputHeight: g.shape[2], outputWidth: g.shape[3]) {
+            return transposedConvolution(g, dividedBy: y, inputShape: inputShape, matrix: matrix, transpose, finish: finish)
+        }
+        return foldedBackwardProduct(g, dividedBy: y, inputShape: inputShape, matrix: matrix, finish: finish)
+    }
+
+    /// The convolution that is this one's transpose, over an output `g` of
+    /// `O` channels and `OH x OW` pixels: tap `(i, j)` of `W` moves input
+    /// pixel `(y, x)` to output pixel `(y + p - i d, x + p - j d)` at
+    /// stride 1, so input pixel `(y, x)` gathers from `g` at
+    /// `(y - p' + i' d, x - p' + j' d)` with the flipped tap `i' = kh - 1 - i`
+    /// and `p' = d (kh - 1) - p`, a convolution of `g` with padding `p'`
+    /// whose output is `H x W` again:
+    ///
+    ///     dx = W'^T ⊛ g,   W'^T[c, o, i', j'] = W[o, c, kh-1-i', kw-1-j']
+    ///
+    /// Used for "same" convolutions only (stride 1, `2p = d (kh - 1)`, so
+    /// `p' = p` and `H x W = OH x OW`: the same multiply-adds as
+    /// `col2im(M^T g)`), with a kernel wider than 1x1 (a pointwise product
+    /// reads `g` directly). Otherwise nil: an unpadded convolution's
+    /// transpose would multiply the zeros of its wide padding (VGG's 7x7
+    /// `pre_logits.fc1` on a 7x7 map: 49 times the products of `col2im(W^T g)`).
+    private func transposeGeometry(outputHeight: Int, outputWidth: Int) -> ConvGeometry? {
+        guard stride == 1, kernelSize > 1, 2 * padding == dilation * (kernelSize - 1) else { return nil }
+        return ConvGeometry(channels: outChannels, height: outputHeight, width: outputWidth, kernelHeight: kernelSize,
+                            kernelWidth: kernelSize, stride: 1, padding: padding, dilation: dilation)
+    }
+
+    /// `W'^T` of `matrix` as the `[C, (O/G)*kh*kw]` matrix (group `g`'s
+    /// rows `g*C/G ..< (g+1)*C/G` read its own output channels), for `body`.
+    private func withTransposedKernel(_ matrix: WeightMatrix, _ body: (UnsafePointer<Float>) -> Void) {
+        let (taps, perGroup, inPerGroup) = (kernelSize * kernelSize, outChannels / groups, inChannels / groups)
+        let columns = perGroup * taps
+        weightMatrices.withRearranged(matrix, of: parameter("weight"), rearrange: { w, a in
+            // W[o, c, u, v] (c within o's group) goes to row (group start + c), column (o within group, flipped tap)
+            for o in 0..<outChannels {
+                for c in 0..<inPerGroup {
+                    let source = w + (o * inPerGroup + c) * taps
+                    let target = a + ((o / perGroup) * inPerGroup + c) * columns + (o % perGroup) * taps
+                    for tap in 0..<taps { target[tap] = source[taps - 1 - tap] }
+                }
+            }
+        }, body)
+    }
+
+    /// `dx = M'^T ⊛ S` (`transposeGeometry`), `S` being `g` or the ratio
+    /// `g / (|y| + 1e-9)`: `im2col(S)` `[O*kh*kw, pixels]` and one GEMM per
+    /// group with inner extent `(O/G)*kh*kw` writes `dx` `[C, pixels]`
+    /// directly, cut as `Tiling` says for that column matrix. A slab of
+    /// output rows reads rows `top - p' ..< bottom - p' + d (kh - 1)` of `S`
+    /// (the halo), which with a `y` are divided into a buffer first.
+    private func transposedConvolution(_ g: Tensor, dividedBy y: Tensor?, inputShape: [Int], matrix: WeightMatrix,
+                                       _ geo: ConvGeometry, finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
+        let (oh, ow, l, pixels, imageSize) = (geo.height, geo.width, geo.height * geo.width, h * w, inChannels * h * w)
+        precondition(geo.outputHeight == h && geo.outputWidth == w, "\(name): gradient \(g.shape) for input \(inputShape)")
+        let (k, inPerGroup, halo) = (geo.patchSize / groups, inChannels / groups, dilation * (kernelSize - 1))
+        let tile = tiling(batch: b, patchSize: geo.patchSize, height: h, width: w, direct: false)
+        let columns = Scratch(count: geo.patchSize * tile.images * tile.rows * w)
+        let product = Scratch(count: tile.images == 1 ? 0 : inChannels * tile.images * pixels)
+        let ratioRows = Scratch(count: y == nil ? 0 : outChannels * min(oh, tile.rows + halo) * ow)
+        defer { columns.free(); product.free(); ratioRows.free() }
+        let ratio = RatioGather(y: y)
+        var output = Tensor(shape: inputShape, filling: { _ in })
+        withTransposedKernel(matrix) { kernel in
+        ratio.withDenominators { ys in
+        g.storage.withUnsafeBufferPointer { gs in
+            output.storage.withUnsafeMutableBufferPointer { os in
+                for first in Swift.stride(from: 0, to: b, by: tile.images) {
+                    let n = min(tile.images, b - first), base = os.baseAddress! + first * imageSize
+                    for top in Swift.stride(from: 0, to: h, by: tile.rows) {
+                        let rows = top..<min(h, top + tile.rows), width = rows.count * w, ld = n * width
+                        // columns [O*kh*kw, n * width]: image j's at column offset j * width
+                        for j in 0..<n {
+                            let offset = (first + j) * outChannels * l
+                            guard let ys else {
+                                im2col(gs.baseAddress! + offset, geo, columns.base + j * width, ldc: ld, outputRows: rows)
+                                continue
+                            }
+                            // rows of S this slab reads, divided into a buffer seen as an image of those rows
+                            let read = max(0, top - geo.padding)..<max(max(0, top - geo.padding), min(oh, rows.upperBound - geo.padding + halo))
+                            ratio.gather(gs.baseAddress! + offset + read.lowerBound * ow, ys + offset + read.lowerBound * ow,
+                                         rows: outChannels, count: read.count * ow, sourceStride: l,
+                                         into: ratioRows.base, stride: read.count * ow)
+                            var slab = geo
+                            slab.height = read.count
+                            im2col(ratioRows.base, slab, columns.base + j * width, ldc: ld,
+                                   outputRows: (rows.lowerBound - read.lowerBound)..<(rows.upperBound - read.lowerBound))
+                        }
+                        for group in 0..<groups {
+                            let a = kernel + group * inPerGroup * k, cols = UnsafePointer(columns.base + group * k * ld)
+                            if n == 1 {
+                                sgemm(m: inPerGroup, n: width, k: k, a: a, b: cols,
+                                      c: base + group * inPerGroup * pixels + top * w, ldc: pixels)
+                            } else {
+                                sgemm(m: inPerGroup, n: ld, k: k, a: a, b: cols, c: product.base + group * inPerGroup * ld)
+                            }
+                        }
+                        if n > 1 {
+                            for j in 0..<n {
+                                let image = base + j * imageSize
+                                for c in 0..<inChannels { (image + c * pixels).update(from: product.base + c * ld + j * pixels, count: pixels) }
+                            }
+                        }
+                    }
+                    for j in 0..<n { finish(first + j, base + j * imageSize) }
+                }
+            }
+        }
+        }
+        }
+        return output
+    }
+
+    /// `col2im(M^T · g)`, cut as in the forward (`Tiling`), for
+    /// `backwardProduct`.
+    private func foldedBackwardProduct(_ g: Tensor, dividedBy y: Tensor?, inputShape: [Int], matrix: WeightMatrix,
+                                       finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let geo = geometry(height: h, width: w)
         let (oh, ow, l, p, imageSize) = (geo.outputHeight, geo.outputWidth, geo.outputPixels, patchSize, inChannels * h * w)

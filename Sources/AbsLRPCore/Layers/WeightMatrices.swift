@@ -50,6 +50,10 @@ enum WeightMatrix: Hashable {
 /// product, about 1% of its GEMM time, instead of another copy of the
 /// model in memory (100 MB for ResNet-50).
 ///
+/// A layer may also multiply with its matrices' values in another order
+/// (`withRearranged`: Conv2d's flipped, channel-transposed kernel), kept in
+/// the same way under its own key.
+///
 /// Products may run on several threads at once (the two relevance passes run
 /// concurrently, see `concurrently`), so the cache is filled under a lock.
 final class WeightMatrices: @unchecked Sendable {
@@ -57,7 +61,11 @@ final class WeightMatrices: @unchecked Sendable {
     /// Values per block for uncached matrices (16 MB: every ViT-B and
     /// ResNet-50 matrix in one block, so its product is one GEMM).
     static let blockValues = 1 << 22
-    private var cached: [WeightMatrix: [Float]] = [:]
+    private struct Key: Hashable {
+        let matrix: WeightMatrix
+        let rearranged: Bool
+    }
+    private var cached: [Key: [Float]] = [:]
     private let lock = NSLock()
 
     func invalidate() { lock.withLock { cached = [:] } }
@@ -65,11 +73,48 @@ final class WeightMatrices: @unchecked Sendable {
     /// The cached `matrix` of `weight`, built on first use.
     private func cachedMatrix(_ matrix: WeightMatrix, of weight: Tensor) -> [Float] {
         lock.withLock {
-            if let m = cached[matrix] { return m }
+            let key = Key(matrix: matrix, rearranged: false)
+            if let m = cached[key] { return m }
             let m = weight.storage.map(matrix.transform)
-            cached[matrix] = m
+            cached[key] = m
             return m
         }
+    }
+
+    /// `body(A)` with `A` the `matrix` of `weight` in another order:
+    /// `rearrange(W, A)` writes every value of `W` once into `A` (the same
+    /// permutation on every call to one instance: the owning layer's
+    /// layout), then `A`'s values are transformed in place. Cached per
+    /// `matrix` as the plain matrices are; a weight above `cacheLimit` is
+    /// rearranged into a buffer for this call only (whole, since rearranged
+    /// rows may take values from every row of `W`).
+    func withRearranged(_ matrix: WeightMatrix, of weight: Tensor,
+                        rearrange: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+                        _ body: (UnsafePointer<Float>) -> Void) {
+        let count = weight.count
+        func derive(into a: UnsafeMutablePointer<Float>) {
+            weight.storage.withUnsafeBufferPointer { rearrange($0.baseAddress!, a) }
+            if matrix != .weight {
+                for i in 0..<count { a[i] = matrix.transform(a[i]) }
+            }
+        }
+        guard count > Self.cacheLimit else {
+            let m: [Float] = lock.withLock {
+                let key = Key(matrix: matrix, rearranged: true)
+                if let m = cached[key] { return m }
+                let m = [Float](unsafeUninitializedCapacity: count) { a, initialized in
+                    derive(into: a.baseAddress!)
+                    initialized = count
+                }
+                cached[key] = m
+                return m
+            }
+            return m.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
+        let a = Scratch(count: count)
+        defer { a.free() }
+        derive(into: a.base)
+        body(UnsafePointer(a.base))
     }
 
     /// Calls `body(rowRange, M[rowRange, :], isFirstBlock)` for blocks of rows
