@@ -73,6 +73,7 @@ struct BenchCommand: ParsableCommand {
               shape-exact limit: \(f(e.absLRPSecondsPerImage)) s/image (\(f(e.absLRPGFLOPS, 1)) GFLOP/s) = forward \(f(e.forwardSecondsPerImage)) (\(f(e.forwardGFLOPS, 1)) GFLOP/s) + passes \(f(e.passesSecondsPerImage)) (\(f(e.passesGFLOPS, 1)) GFLOP/s); \(e.distinctShapes) shapes timed in \(f(e.measurementSeconds, 1)) s
               achieved:   \(f(100 * report.fractionOfShapeExactLimit, 0))% of it (forward \(f(100 * report.forwardFractionOfShapeExactLimit, 0))%)
               GAE limit:  \(f(g.limitImagesPerSecond, 3)) images/s (\(g.steps) steps, \(f(g.gflopPerImage, 0)) GFLOP/image; input gradient \(f(e.inputGradientSecondsPerImage)) s/image)
+              most time in the passes: \(e.passShapes.prefix(3).map { "\($0.shape) x\($0.occurrences) at \(f($0.gflops, 0)) GFLOP/s" }.joined(separator: ", "))
               peak RSS:   \(f(Double(report.peakResidentBytes) / 1e9, 2)) GB
             """)
     }

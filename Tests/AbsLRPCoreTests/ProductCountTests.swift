@@ -129,7 +129,7 @@ final class ProductCountTests: XCTestCase {
                                  inputGradient: 3)
         let limit = ShapeExactLimit(forwardSecondsPerImage: 0.1, passesSecondsPerImage: 0.4, inputGradientSecondsPerImage: 0.2,
                                     absLRPSecondsPerImage: 0.5, forwardGFLOPS: 0, passesGFLOPS: 0, absLRPGFLOPS: 0,
-                                    distinctShapes: 0, measurementSeconds: 0)
+                                    distinctShapes: 0, measurementSeconds: 0, forwardShapes: [], passShapes: [])
         let gae = GAELimit(steps: 10, count: count, limit: limit)
         XCTAssertEqual(gae.forwardsPerImage, Double(16 + 4 + 80) / 16)
         XCTAssertEqual(gae.inputGradientsPerImage, 80.0 / 16)
@@ -151,11 +151,11 @@ final class ProductCountTests: XCTestCase {
         XCTAssertEqual(GEMMTiming.slabs(of: small).map(\.shape), [small])
     }
 
-    /// Identical shapes are timed once.
+    /// Identical shapes are timed once and counted as often as they occur.
     func testTimingTimesEachDistinctShapeOnce() {
         let shapes = [GEMMShape(m: 8, n: 8, k: 8)].repeated(5) + [GEMMShape(transposeA: true, m: 8, n: 8, k: 8)]
-        let (seconds, distinct) = GEMMTiming.totalSeconds(shapes, .pair, rounds: 1)
-        XCTAssertEqual(distinct, 2)
-        XCTAssertGreaterThan(seconds, 0)
+        let timed = GEMMTiming.time(shapes, .pair, rounds: 1)
+        XCTAssertEqual(timed.map(\.occurrences).sorted(), [1, 5])
+        XCTAssertTrue(timed.allSatisfy { $0.seconds > 0 && $0.gflops > 0 })
     }
 }

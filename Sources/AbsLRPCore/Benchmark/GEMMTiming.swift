@@ -32,20 +32,20 @@ enum GEMMTiming {
     static let largestOperand = 1 << 24
     static let roundSeconds = 0.01
 
-    /// Seconds of `work` on every product of `shapes`, one after another:
-    /// each distinct shape timed once and counted as often as it occurs.
-    /// Returns the total and the number of distinct shapes timed.
-    static func totalSeconds(_ shapes: [GEMMShape], _ work: Work, rounds: Int = 3) -> (seconds: Double, distinct: Int) {
+    /// `work` on every product of `shapes`, one after another: each
+    /// distinct shape (after slabbing) timed once, slowest in total first.
+    static func time(_ shapes: [GEMMShape], _ work: Work, rounds: Int = 3) -> [TimedGEMM] {
         var counts: [GEMMShape: Int] = [:]
-        for shape in shapes { counts[shape, default: 0] += 1 }
-        var timed = Set<GEMMShape>()
-        let total = counts.reduce(0.0) { sum, entry in
-            sum + Double(entry.value) * slabs(of: entry.key).reduce(0.0) { slabSum, slab in
-                timed.insert(slab.shape)
-                return slabSum + Double(slab.count) * seconds(slab.shape, work, rounds: rounds)
-            }
+        for shape in shapes {
+            for slab in slabs(of: shape) { counts[slab.shape, default: 0] += slab.count }
         }
-        return (total, timed.count)
+        return counts.map { shape, count in
+            let (seconds, onThreads) = self.seconds(shape, work, rounds: rounds)
+            let products = work == .pair ? 2.0 : 1.0
+            return TimedGEMM(shape: shape, occurrences: count, seconds: seconds,
+                             gflops: products * shape.flop / seconds / 1e9,
+                             fasterWay: onThreads ? "OpenBLAS threads" : "one per core")
+        }.sorted { $0.totalSeconds > $1.totalSeconds }
     }
 
     /// `shape` as `(shape, count)` slabs along N whose operands fit `largestOperand`.
@@ -57,18 +57,22 @@ enum GEMMTiming {
         return [(slab, shape.n / slabColumns)] + (rest.n > 0 ? [(rest, 1)] : [])
     }
 
-    /// Seconds of `work` on `shape`: the faster way of running it.
-    static func seconds(_ shape: GEMMShape, _ work: Work, rounds: Int = 3) -> Double {
+    /// Seconds of `work` on `shape` the faster way of running it, and
+    /// whether that is on OpenBLAS's threads.
+    static func seconds(_ shape: GEMMShape, _ work: Work, rounds: Int = 3) -> (Double, onThreads: Bool) {
+        let perCore: Double
+        var threaded = seconds(threads: shape, rounds: rounds)
         switch work {
         case .one:
             var top = shape, bottom = shape
             top.m = shape.m / 2
             bottom.m = shape.m - top.m
-            let threaded = seconds(threads: shape, rounds: rounds)
-            return top.m == 0 ? threaded : min(threaded, seconds(perCore: top, bottom, rounds: rounds))
+            perCore = top.m == 0 ? .infinity : seconds(perCore: top, bottom, rounds: rounds)
         case .pair:
-            return min(2 * seconds(threads: shape, rounds: rounds), seconds(perCore: shape, shape, rounds: rounds))
+            threaded *= 2
+            perCore = seconds(perCore: shape, shape, rounds: rounds)
         }
+        return (min(threaded, perCore), threaded <= perCore)
     }
 
     /// One `shape` product on OpenBLAS's threads.
@@ -122,4 +126,20 @@ enum GEMMTiming {
 
         deinit { base.deallocate() }
     }
+}
+
+/// One distinct product shape as `GEMMTiming` timed it.
+public struct TimedGEMM: Codable, Sendable {
+    public var shape: GEMMShape
+    /// How often it occurs in the batch's products.
+    public var occurrences: Int
+    /// Seconds of one (of a pair, for the passes: both passes' products).
+    public var seconds: Double
+    /// Its rate, GFLOP/s.
+    public var gflops: Double
+    /// "OpenBLAS threads" or "one per core", whichever was faster.
+    public var fasterWay: String
+
+    /// occurrences * seconds.
+    public var totalSeconds: Double { Double(occurrences) * seconds }
 }

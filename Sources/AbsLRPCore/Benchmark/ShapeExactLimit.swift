@@ -37,24 +37,28 @@ public struct ShapeExactLimit: Codable, Sendable {
     /// Distinct shapes timed (after slabbing), and how long timing them took.
     public var distinctShapes: Int
     public var measurementSeconds: Double
+    /// The forward's and one pass's distinct shapes as timed (for the
+    /// passes, each as a pair: both passes' products), slowest in total first.
+    public var forwardShapes: [TimedGEMM]
+    public var passShapes: [TimedGEMM]
 
     /// Times `products` now (seconds to a minute, depending on the model).
     public static func measure(_ products: AbsLRPProducts) -> ShapeExactLimit {
-        var distinct = 0
-        var timing = (forward: 0.0, passes: 0.0, gradient: 0.0)
+        var timed: (forward: [TimedGEMM], passes: [TimedGEMM], gradient: [TimedGEMM]) = ([], [], [])
         let elapsed = ModelBenchmark.time {
-            let forward = GEMMTiming.totalSeconds(products.forward, .one)
-            let passes = GEMMTiming.totalSeconds(products.pass, .pair)
-            let gradient = GEMMTiming.totalSeconds(products.inputGradient, .pair)
-            timing = (forward.seconds, passes.seconds, gradient.seconds / 2)
-            distinct = forward.distinct + passes.distinct + gradient.distinct
+            timed = (GEMMTiming.time(products.forward, .one), GEMMTiming.time(products.pass, .pair),
+                     GEMMTiming.time(products.inputGradient, .pair))
         }
+        let total = { (shapes: [TimedGEMM]) in shapes.reduce(0.0) { $0 + $1.totalSeconds } }
         let images = Double(max(1, products.images)), count = products.count
-        let (forward, passes) = (timing.forward / images, timing.passes / images)
+        let (forward, passes) = (total(timed.forward) / images, total(timed.passes) / images)
         return ShapeExactLimit(
-            forwardSecondsPerImage: forward, passesSecondsPerImage: passes, inputGradientSecondsPerImage: timing.gradient / images,
+            forwardSecondsPerImage: forward, passesSecondsPerImage: passes,
+            inputGradientSecondsPerImage: total(timed.gradient) / 2 / images,
             absLRPSecondsPerImage: forward + passes, forwardGFLOPS: count.forward / forward,
             passesGFLOPS: (count.relevancePasses + count.shortcutBranchGradients) / passes,
-            absLRPGFLOPS: count.total / (forward + passes), distinctShapes: distinct, measurementSeconds: elapsed)
+            absLRPGFLOPS: count.total / (forward + passes),
+            distinctShapes: timed.forward.count + timed.passes.count + timed.gradient.count, measurementSeconds: elapsed,
+            forwardShapes: timed.forward, passShapes: timed.passes)
     }
 }
