@@ -113,13 +113,20 @@ final class ProductCountTests: XCTestCase {
         XCTAssertEqual(a.shortcutBranchGradients, b.shortcutBranchGradients, accuracy: 1e-15)
     }
 
-    /// Grouped convolutions: one product per group, of the group's extents.
+    /// Grouped convolutions: one product per group, of the group's extents;
+    /// backward as the code computes it: a stride-1 "same" convolution's as
+    /// the convolution of S with the flipped kernel, a strided one's as
+    /// `M^T S` before col2im.
     func testGroupedConvolutionHasOneProductPerGroup() {
-        let conv = Conv2d(name: "c", inChannels: 6, outChannels: 4, kernelSize: 3, padding: 1, groups: 2)
+        let same = Conv2d(name: "c", inChannels: 6, outChannels: 4, kernelSize: 3, padding: 1, groups: 2)
         let record = Record(inputs: [Tensor(shape: [2, 6, 5, 5])], output: Tensor(shape: [2, 4, 5, 5]))
-        XCTAssertEqual(conv.forwardGEMMs(record), [GEMMShape(m: 2, n: 50, k: 27)].repeated(2))
-        XCTAssertEqual(conv.backwardGEMMs(record), [GEMMShape(transposeA: true, m: 27, n: 50, k: 2)].repeated(2))
-        XCTAssertEqual(conv.relevanceGEMMs(record).count, 4, "signed input: W^T S and |W|^T S per group")
+        XCTAssertEqual(same.forwardGEMMs(record), [GEMMShape(m: 2, n: 50, k: 27)].repeated(2))
+        XCTAssertEqual(same.backwardGEMMs(record), [GEMMShape(m: 3, n: 50, k: 18)].repeated(2))
+        XCTAssertEqual(same.relevanceGEMMs(record).count, 4, "signed input: W^T S and |W|^T S per group")
+        let strided = Conv2d(name: "s", inChannels: 6, outChannels: 4, kernelSize: 3, stride: 2, padding: 1, groups: 2)
+        let halved = Record(inputs: [Tensor(shape: [2, 6, 5, 5])], output: Tensor(shape: [2, 4, 3, 3]))
+        XCTAssertEqual(strided.forwardGEMMs(halved), [GEMMShape(m: 2, n: 18, k: 27)].repeated(2))
+        XCTAssertEqual(strided.backwardGEMMs(halved), [GEMMShape(transposeA: true, m: 27, n: 18, k: 2)].repeated(2))
     }
 
     /// GAE's count per dataset image (spec section 6) with 10 steps: of 16

@@ -54,10 +54,18 @@ extension Conv2d: MatrixProductLayer {
         return [GEMMShape(m: outChannels / groups, n: y.shape[0] * y.shape[2] * y.shape[3], k: inChannels / groups * kernelSize * kernelSize)].repeated(groups)
     }
 
-    /// Per group, `M_g^T · S[O/G, B*OH*OW]` with `M_g` stored `[O/G, K]`
-    /// (a transposed-A GEMM), before `col2im`.
+    /// Per group, as `backwardProduct` computes `M^T S` (same multiply-adds
+    /// either way): for a stride-1 "same" convolution (`transposeGeometry`)
+    /// the convolution of `S` with the flipped kernel, `M'_g[C/G, (O/G)*kh*kw]
+    /// · im2col(S)[(O/G)*kh*kw, B*H*W]`; otherwise `M_g^T · S[O/G, B*OH*OW]`
+    /// with `M_g` stored `[O/G, (C/G)*kh*kw]` (a transposed-A GEMM), before `col2im`.
     public func backwardGEMMs(_ record: Record) -> [GEMMShape] {
-        forwardGEMMs(record).map { GEMMShape(transposeA: true, m: $0.k, n: $0.n, k: $0.m) }
+        let y = record.output
+        if transposeGeometry(outputHeight: y.shape[2], outputWidth: y.shape[3]) != nil {
+            let n = y.shape[0] * y.shape[2] * y.shape[3]
+            return [GEMMShape(m: inChannels / groups, n: n, k: outChannels / groups * kernelSize * kernelSize)].repeated(groups)
+        }
+        return forwardGEMMs(record).map { GEMMShape(transposeA: true, m: $0.k, n: $0.n, k: $0.m) }
     }
 }
 

@@ -256,7 +256,7 @@ public final class Conv2d: AffineLayer {
     /// reads `g` directly). Otherwise nil: an unpadded convolution's
     /// transpose would multiply the zeros of its wide padding (VGG's 7x7
     /// `pre_logits.fc1` on a 7x7 map: 49 times the products of `col2im(W^T g)`).
-    private func transposeGeometry(outputHeight: Int, outputWidth: Int) -> ConvGeometry? {
+    func transposeGeometry(outputHeight: Int, outputWidth: Int) -> ConvGeometry? {
         guard stride == 1, kernelSize > 1, 2 * padding == dilation * (kernelSize - 1) else { return nil }
         return ConvGeometry(channels: outChannels, height: outputHeight, width: outputWidth, kernelHeight: kernelSize,
                             kernelWidth: kernelSize, stride: 1, padding: padding, dilation: dilation)
