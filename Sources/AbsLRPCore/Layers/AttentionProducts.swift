@@ -41,44 +41,51 @@ public enum HeadOperand: Equatable, Sendable {
         return [input.shape[0], heads]
     }
 
-    /// `|operand|` as its own tensor with its layout: the whole `|input|`
-    /// when packed, only the part's columns (B, T, H*d) when fused.
-    func absolute(of input: Tensor) -> (Tensor, MatrixLayout) {
-        guard case let .fused(heads, _, _) = self else { return (input.absolute, .packed(input.shape)) }
+    /// Shape and layout of a tensor that holds only the operand: the input's
+    /// own when packed, (B, T, H*d) in the merged-heads layout when fused.
+    func compact(of input: Tensor) -> (shape: [Int], layout: MatrixLayout) {
+        guard case let .fused(heads, _, _) = self else { return (input.shape, .packed(input.shape)) }
         let l = layout(in: input)
-        let (batch, tokens, width) = (input.shape[0], l.rows, heads * l.cols)
-        var out = Tensor(shape: [batch, tokens, width])
-        out.storage.withUnsafeMutableBufferPointer { os in
-            input.storage.withUnsafeBufferPointer { xs in
-                for b in 0..<batch {
-                    for t in 0..<tokens {
-                        let src = xs.baseAddress! + l.offset(b * heads) + t * l.rowStride
-                        let dst = os.baseAddress! + (b * tokens + t) * width
-                        for j in 0..<width { dst[j] = abs(src[j]) }
-                    }
-                }
-            }
-        }
-        return (out, .heads(batch: batch, heads: heads, rows: tokens, cols: l.cols, parts: 1, part: 0))
+        return ([input.shape[0], l.rows, heads * l.cols],
+                .heads(batch: input.shape[0], heads: heads, rows: l.rows, cols: l.cols, parts: 1, part: 0))
+    }
+
+    /// `|operand|` as its own tensor laid out as `compact(of:)`.
+    func absolute(of input: Tensor) -> (Tensor, MatrixLayout) {
+        guard case .fused = self else { return (input.absolute, .packed(input.shape)) }
+        let (shape, lc) = compact(of: input)
+        return (gathered(input, shape: shape, lc, Magnitude()), lc)
     }
 
     /// The operand as a packed (B, H, T, d) tensor (for traces; a copy).
     func packedHeads(of input: Tensor) -> Tensor {
-        let l = layout(in: input)
         guard case let .fused(heads, _, _) = self else { return input }
-        var out = Tensor(shape: [input.shape[0], heads, l.rows, l.cols])
+        let l = layout(in: input), shape = [input.shape[0], heads, l.rows, l.cols]
+        return gathered(input, shape: shape, .packed(shape), Unchanged())
+    }
+
+    /// `f` of the operand's values, in a new tensor of `shape` laid out as `lc`.
+    private func gathered<F: ElementwiseFunction>(_ input: Tensor, shape: [Int], _ lc: MatrixLayout, _ f: F) -> Tensor {
+        let l = layout(in: input)
+        precondition(lc.count == l.count && lc.rows == l.rows && lc.cols == l.cols)
+        var out = Tensor(shape: shape)
         out.storage.withUnsafeMutableBufferPointer { os in
             input.storage.withUnsafeBufferPointer { xs in
                 for i in 0..<l.count {
                     for r in 0..<l.rows {
-                        (os.baseAddress! + (i * l.rows + r) * l.cols)
-                            .update(from: xs.baseAddress! + l.offset(i) + r * l.rowStride, count: l.cols)
+                        let (src, dst) = (xs.baseAddress! + l.offset(i) + r * l.rowStride, os.baseAddress! + lc.offset(i) + r * lc.rowStride)
+                        for j in 0..<l.cols { dst[j] = f(src[j]) }
                     }
                 }
             }
         }
         return out
     }
+}
+
+/// `x`.
+private struct Unchanged: ElementwiseFunction {
+    func callAsFunction(_ x: Float) -> Float { x }
 }
 
 /// `y = (c q) @ k^T` per matrix (`QKMultiply`; in attention the scale `c`
@@ -126,16 +133,23 @@ public final class QKMultiply: BinaryOperation {
                 batchedMatrixProduct(s, ls, qa, lqa, transposeA: true, alpha: abs(scale), output: kInput.shape, k.layout(in: kInput))]
     }
 
+    /// Each input's contribution in turn, its temporaries (`|k|` or `|q|`
+    /// and the twin's product) freed before the next one's.
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let (qInput, kInput) = (record.inputs[0], record.inputs[1])
         let (lq, lk, ls) = (q.layout(in: qInput), k.layout(in: kInput), MatrixLayout.packed(s.shape))
-        let ((qa, lqa), (ka, lka)) = (q.absolute(of: qInput), k.absolute(of: kInput))
         var dq = batchedMatrixProduct(s, ls, kInput, lk, alpha: scale, output: qInput.shape, lq)
-        let aq = batchedMatrixProduct(s, ls, ka, lka, alpha: abs(scale), output: qa.shape, lqa)
-        fuseContribution(&dq, qInput, lq, absolute: aq, lqa)
+        do {
+            let ((ka, lka), (shape, lc)) = (k.absolute(of: kInput), q.compact(of: qInput))
+            let aq = batchedMatrixProduct(s, ls, ka, lka, alpha: abs(scale), output: shape, lc)
+            fuseContribution(&dq, qInput, lq, absolute: aq, lc)
+        }
         var dk = batchedMatrixProduct(s, ls, qInput, lq, transposeA: true, alpha: scale, output: kInput.shape, lk)
-        let ak = batchedMatrixProduct(s, ls, qa, lqa, transposeA: true, alpha: abs(scale), output: ka.shape, lka)
-        fuseContribution(&dk, kInput, lk, absolute: ak, lka)
+        do {
+            let ((qa, lqa), (shape, lc)) = (q.absolute(of: qInput), k.compact(of: kInput))
+            let ak = batchedMatrixProduct(s, ls, qa, lqa, transposeA: true, alpha: abs(scale), output: shape, lc)
+            fuseContribution(&dk, kInput, lk, absolute: ak, lc)
+        }
         return [dq, dk]
     }
 }
@@ -198,17 +212,23 @@ public final class AttentionVMultiply: BinaryOperation {
                 batchedMatrixProduct(a.absolute, la, s, ls, transposeA: true, output: vInput.shape, lv)]
     }
 
+    /// Each input's contribution in turn, its temporaries (`|v|` or `|a|`
+    /// and the twin's product) freed before the next one's.
     override public func absLRPContributions(_ s: Tensor, _ record: Record) -> [Tensor] {
         let (a, vInput) = (record.inputs[0], record.inputs[1])
         let (la, lv, ls) = (MatrixLayout.packed(a.shape), v.layout(in: vInput), outputLayout(a, vInput).layout)
-        let aa = a.absolute
-        let (va, lva) = v.absolute(of: vInput)
         var da = batchedMatrixProduct(s, ls, vInput, lv, transposeB: true, output: a.shape, la)
-        let twinA = batchedMatrixProduct(s, ls, va, lva, transposeB: true, output: a.shape, la)
-        fuseContribution(&da, a, la, absolute: twinA, la)
+        do {
+            let (va, lva) = v.absolute(of: vInput)
+            let twinA = batchedMatrixProduct(s, ls, va, lva, transposeB: true, output: a.shape, la)
+            fuseContribution(&da, a, la, absolute: twinA, la)
+        }
         var dv = batchedMatrixProduct(a, la, s, ls, transposeA: true, output: vInput.shape, lv)
-        let twinV = batchedMatrixProduct(aa, la, s, ls, transposeA: true, output: va.shape, lva)
-        fuseContribution(&dv, vInput, lv, absolute: twinV, lva)
+        do {
+            let (shape, lc) = v.compact(of: vInput)
+            let twinV = batchedMatrixProduct(a.absolute, la, s, ls, transposeA: true, output: shape, lc)
+            fuseContribution(&dv, vInput, lv, absolute: twinV, lc)
+        }
         return [da, dv]
     }
 }
