@@ -59,6 +59,13 @@ public final class Linear: AffineLayer {
         return out
     }
 
+    /// Values per block of a derived matrix in `backwardProducts` (1M, 4 MB):
+    /// the blocks are the products' inner dimension, so ViT-B's largest
+    /// matrices (fc1, fc2: 2.4M values) take three GEMMs of K >= 256 each
+    /// instead of one, and each of the two concurrent relevance passes holds
+    /// 4 MB of `|W|` instead of 9.4 MB at their start, where the tape is whole.
+    static let backwardBlockValues = 1 << 20
+
     /// `g · M` (rows, in) for each `M` in `matrices`.
     override func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
         let (rows, inFeatures, outFeatures) = (g.count / self.outFeatures, self.inFeatures, self.outFeatures)
@@ -73,7 +80,7 @@ public final class Linear: AffineLayer {
                         sgemm(m: rows, n: inFeatures, k: block.count, a: gs.baseAddress! + block.lowerBound,
                               lda: outFeatures, b: m, beta: first ? 0 : 1, c: c)
                     }
-                    weightMatrices.forEachBlock(matrix, of: weight, rows: outFeatures, product)
+                    weightMatrices.forEachBlock(matrix, of: weight, rows: outFeatures, blockValues: Self.backwardBlockValues, product)
                 }
             }
             return out

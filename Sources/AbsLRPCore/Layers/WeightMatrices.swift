@@ -119,9 +119,10 @@ final class WeightMatrices: @unchecked Sendable {
 
     /// Calls `body(rowRange, M[rowRange, :], isFirstBlock)` for blocks of rows
     /// of `matrix` covering all of `weight`, so callers accumulate
-    /// (`beta = isFirst ? 0 : 1`). `W` itself is one block.
-    func forEachBlock(_ matrix: WeightMatrix, of weight: Tensor, rows: Int,
-                               _ body: (Range<Int>, UnsafePointer<Float>, Bool) -> Void) {
+    /// (`beta = isFirst ? 0 : 1`). `W` itself is one block; uncached matrices
+    /// come in blocks of about `blockValues` values, of equal row counts.
+    func forEachBlock(_ matrix: WeightMatrix, of weight: Tensor, rows: Int, blockValues: Int = WeightMatrices.blockValues,
+                      _ body: (Range<Int>, UnsafePointer<Float>, Bool) -> Void) {
         if matrix == .weight {
             weight.storage.withUnsafeBufferPointer { body(0..<rows, $0.baseAddress!, true) }
             return
@@ -131,7 +132,8 @@ final class WeightMatrices: @unchecked Sendable {
             cachedMatrix(matrix, of: weight).withUnsafeBufferPointer { body(0..<rows, $0.baseAddress!, true) }
             return
         }
-        let blockRows = max(1, Self.blockValues / max(1, cols))
+        let blocks = (weight.count + blockValues - 1) / max(1, blockValues)  // as even as the rows allow
+        let blockRows = max(1, (rows + blocks - 1) / blocks)
         let block = Scratch(count: blockRows * cols)
         defer { block.free() }
         weight.storage.withUnsafeBufferPointer { w in
