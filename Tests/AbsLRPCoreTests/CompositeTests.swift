@@ -92,6 +92,8 @@ final class CompositeTests: XCTestCase {
             (vgg, LayerMapComposite([(.type(MaxPool2d.self), PassRule())]), pool, "MaxPool2d", "the pass rule needs one input of the output's size"),
             (resnet, LayerMapComposite([(.type(ResidualAddition.self), PassRule())]), "layer1.0.residual_addition",
              "ResidualAddition", "the pass rule needs one input of the output's size"),
+            (vgg, SpecialFirstLayerMapComposite(LayerMapComposite([]), firstMap: [(.convolution, ZBoxRule(low: [0, 0], high: [1, 1]))]),
+             vgg.network.operations.first { $0 is Conv2d }!.name, "Conv2d", "the z-box rule has 2 bounds per side for"),
         ]
         for (classifier, composite, layer, type, reason) in cases {
             for make in [{ _ = try AbsLRP(classifier: classifier, composite: composite) },

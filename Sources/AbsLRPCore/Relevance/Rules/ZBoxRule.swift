@@ -25,7 +25,13 @@ public struct ZBoxRule: RelevanceRule {
         return Tensor(shape: shape) { (i: Int) -> Float in bounds.count == 1 ? bounds[0] : bounds[(i / plane) % channels] }
     }
 
-    public func refusal(at operation: Operation) -> String? { operation.affineRefusal(rule: "z-box") }
+    /// Refuses every layer but Conv2d and Linear, and a convolution whose
+    /// input channels the bounds do not match (one bound, or one per channel).
+    public func refusal(at operation: Operation) -> String? {
+        if let refusal = operation.affineRefusal(rule: "z-box") { return refusal }
+        guard let convolution = operation as? Conv2d, low.count != 1, low.count != convolution.inChannels else { return nil }
+        return "the z-box rule has \(low.count) bounds per side for \(convolution.inChannels) input channels (give 1 or one per channel)"
+    }
 
     public func propagate(_ r: Tensor, at operation: Operation, _ record: Record) -> [Tensor] {
         let layer = operation.affineLayer(for: "z-box")
