@@ -52,9 +52,14 @@ public struct GAEConfiguration: Equatable, Sendable {
 /// 6. per method (a method with a random stream restarted at the batch's
 ///    number, ``RelevancyMethod/restartRandomness(at:)``), the relevance `rel = normalize_max(relu(R))` of `xp`, of
 ///    the mosaics and of every masked step (all for `yp`), and the scores
-///    (``Scoring``, ``GAEScores``).
+///    (``Scoring``, ``GAEScores``). A method that explains the classifier's
+///    own recorded forward (``RecordedRelevancyMethod``: absLRP without
+///    canonizers) explains the masked steps during the masking, from the
+///    forward the masking records anyway; the others explain both orders of
+///    a step in one call of `2M` images after it.
 ///
-/// Everything runs on the calling thread (the matrix products may use BLAS
+/// The two orders' masking runs on two threads, one core each (``concurrently``),
+/// everything else on the calling thread (the matrix products may use BLAS
 /// threads); results depend only on the data, the model, the sampling and,
 /// in the last float digits, BLAS's thread count (``SeededSampling``).
 public final class GlobalAttributionEvaluation {
@@ -265,8 +270,11 @@ public final class GlobalAttributionEvaluation {
         let yp = positives.map { predictions[$0] }
 
         let steps = configuration.steps
-        let morf = StepwiseMasking.run(classifier: classifier, x: xp, targets: yp, order: .mostRelevantFirst, steps: steps)
-        let lerf = StepwiseMasking.run(classifier: classifier, x: xp, targets: yp, order: .leastRelevantFirst, steps: steps)
+        // methods that explain the classifier's own record take the masked inputs' relevance from the masking's forwards
+        let recorded = methods.compactMap { $0 as? RecordedRelevancyMethod }
+            .filter { $0.explainsClassifierRecord && $0.classifier === classifier }
+        let (morf, lerf) = try StepwiseMasking.runBothOrders(classifier: classifier, x: xp, targets: yp, steps: steps,
+                                                             explaining: recorded)
         let impactMap = Scoring.combinedImpactMap(morf: morf.maps, lerf: lerf.maps)
         let scoreMosaic = Mosaic.scoreMosaics(pairing.tileScores(positives: positives, logits: logits, labels: labels),
                                               channels: c, imageHeight: h, imageWidth: w)
@@ -283,12 +291,17 @@ public final class GlobalAttributionEvaluation {
             })
             let mosaic = try Scoring.positiveRelevance(method, mosaics, targets: yp)
             var morfRelevance: [Tensor] = [], lerfRelevance: [Tensor] = []
-            for k in 1..<steps {
-                // One call for both orders of a step: rows 0..<M MoRF, M..<2M LeRF.
-                let both = try Scoring.positiveRelevance(method, Tensor.concatenateBatch([morf.inputs[k], lerf.inputs[k]]),
-                                                         targets: yp + yp)
-                morfRelevance.append(both.batchSlice(0..<mosaicCount))
-                lerfRelevance.append(both.batchSlice(mosaicCount..<(2 * mosaicCount)))
+            if let i = recorded.firstIndex(where: { $0 === method }) {
+                morfRelevance = morf.relevance[i].map(Scoring.positivePart)
+                lerfRelevance = lerf.relevance[i].map(Scoring.positivePart)
+            } else {
+                for k in 1..<steps {
+                    // One call for both orders of a step: rows 0..<M MoRF, M..<2M LeRF.
+                    let both = try Scoring.positiveRelevance(method, Tensor.concatenateBatch([morf.inputs[k], lerf.inputs[k]]),
+                                                             targets: yp + yp)
+                    morfRelevance.append(both.batchSlice(0..<mosaicCount))
+                    lerfRelevance.append(both.batchSlice(mosaicCount..<(2 * mosaicCount)))
+                }
             }
             let scores = Scoring.scores(initial: initial, mosaic: mosaic, morf: morfRelevance, lerf: lerfRelevance,
                                         morfOutputs: morf.outputs, lerfOutputs: lerf.outputs, impactMap: impactMap,

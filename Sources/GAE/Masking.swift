@@ -16,6 +16,11 @@ struct MaskingTrajectory {
     var outputs: [[Float]]
     /// The input-times-gradient map `r` of each step, (M, C, H, W).
     var maps: [Tensor]
+    /// Per method of ``StepwiseMasking/runBothOrders(classifier:x:targets:steps:explaining:)``,
+    /// the relevance of the inputs of steps `1..<steps` (each (M, C, H, W),
+    /// as ``RelevancyMethod/relevance(_:targets:)`` returns it), from the
+    /// masking's own record of each step: `relevance[method][step - 1]`.
+    var relevance: [[Tensor]]
 }
 
 /// Stepwise masking of the reference's `_stepwise_masking`, with the
@@ -47,12 +52,17 @@ enum StepwiseMasking {
     ///    chosen over all channels and pixels as `torch.topk` chooses them
     ///    (``TopKSelection``). Earlier masks stay; entries already masked have
     ///    `r = 0`.
-    static func run(classifier: Classifier, x: Tensor, targets: [Int], order: MaskOrder,
-                    steps: Int) -> MaskingTrajectory {
+    ///
+    /// After the gradient of each step, `record(step, logits, tape)`
+    /// may run more passes over the step's recorded forward (and release
+    /// its records): GAE explains every masked input with it
+    /// (``runBothOrders(classifier:x:targets:steps:explaining:)``).
+    static func run(classifier: Classifier, x: Tensor, targets: [Int], order: MaskOrder, steps: Int,
+                    record: (_ step: Int, _ logits: Tensor, _ tape: Tape) -> Void = { _, _, _ in }) -> MaskingTrajectory {
         let m = x.shape[0], n = x.sampleCount
-        var trajectory = MaskingTrajectory(inputs: [], outputs: [], maps: [])
+        var trajectory = MaskingTrajectory(inputs: [], outputs: [], maps: [], relevance: [])
         var xm = x
-        for p in fractions(steps: steps) {
+        for (step, p) in fractions(steps: steps).enumerated() {
             let (logits, tape) = classifier.recordedForward(xm)
             let k = logits.shape[1]
             let targetLogits = (0..<m).map { logits.storage[$0 * k + targets[$0]] }
@@ -60,6 +70,7 @@ enum StepwiseMasking {
             let inverseBatch = 1 / Float(m)
             for b in 0..<m { seed.storage[b * k + targets[b]] = signum(targetLogits[b]) * inverseBatch }
             let gradient = classifier.backward(seed, tape: tape, rules: .gradient).input
+            record(step, logits, tape)
             let map = (gradient * xm).absolute.normalizedSum()
             trajectory.inputs.append(xm)
             trajectory.outputs.append(targetLogits)
@@ -78,5 +89,43 @@ enum StepwiseMasking {
             }
         }
         return trajectory
+    }
+
+    /// MoRF and LeRF from `x` (M, C, H, W) for `targets` (M), at the same
+    /// time, one core each (``concurrently``): each order's steps depend on
+    /// each other, the orders do not. Each order runs at batch `M` on its
+    /// own thread with single-threaded products, so no product waits for
+    /// the other core; the masks equal two calls of
+    /// ``run(classifier:x:targets:order:steps:record:)``.
+    ///
+    /// From step 1 on, each of `methods` (which must explain `classifier`'s
+    /// own record, ``RecordedRelevancyMethod/explainsClassifierRecord``)
+    /// also explains the step's input for `targets` from the step's recorded
+    /// forward, into the trajectory's `relevance`: GAE needs every masked
+    /// input's relevance, and this spares it a second forward of each.
+    /// - Throws: ``NonFiniteRelevanceError`` when a method's relevance is not finite.
+    static func runBothOrders(classifier: Classifier, x: Tensor, targets: [Int], steps: Int,
+                              explaining methods: [RecordedRelevancyMethod] = []) throws
+        -> (morf: MaskingTrajectory, lerf: MaskingTrajectory) {
+        func trajectory(_ order: MaskOrder) -> MaskingTrajectory {
+            var relevance: [[Tensor]] = methods.map { _ in [] }
+            var trajectory = run(classifier: classifier, x: x, targets: targets, order: order, steps: steps) { step, logits, tape in
+                guard step > 0 else { return }
+                for (i, method) in methods.enumerated() {
+                    relevance[i].append(method.relevance(recorded: tape, logits: logits, targets: targets))
+                }
+            }
+            trajectory.relevance = relevance
+            return trajectory
+        }
+        let (morf, lerf) = concurrently({ trajectory(.mostRelevantFirst) }, { trajectory(.leastRelevantFirst) })
+        for trajectory in [morf, lerf] {
+            for (method, maps) in zip(methods, trajectory.relevance) {
+                for (step, map) in zip(1..., maps) {
+                    try method.requireFiniteRelevance(map, input: trajectory.inputs[step], targets: targets)
+                }
+            }
+        }
+        return (morf, lerf)
     }
 }

@@ -9,7 +9,7 @@
 /// release each layer's record once both have passed it. The
 /// rules are the family's (`Classifier.absLRPComposite`) unless a composite
 /// is given (with the canonizers it is used with: `NamedComposites`).
-public final class AbsLRP: RelevancyMethod {
+public final class AbsLRP: RecordedRelevancyMethod {
     public let name: String
     public let classifier: Classifier
     /// Which rule each layer takes.
@@ -47,7 +47,12 @@ public final class AbsLRP: RelevancyMethod {
     public func explain(_ x: Tensor, targets: [Int]? = nil, traces: Bool) throws -> Explanation {
         try classifier.validateInput(x)
         let (logits, tape) = canonized.recordedForward(x)
-        let t = try resolveTargets(targets, logits: logits)
+        return explain(recorded: tape, logits: logits, targets: try resolveTargets(targets, logits: logits), traces: traces)
+    }
+
+    /// Both passes over a recorded forward of `canonized`, releasing its
+    /// records as they go (the tape serves no pass after them).
+    private func explain(recorded tape: Tape, logits: Tensor, targets t: [Int], traces: Bool) -> Explanation {
         let k = logits.shape[1]
         let positiveSeed = Tensor.oneHot(t, classes: k)
         let negativeSeed = positiveSeed.map { 1 - $0 }.normalizedSum()
@@ -63,6 +68,15 @@ public final class AbsLRP: RelevancyMethod {
 
     public func explain(_ x: Tensor, targets: [Int]? = nil) throws -> Explanation {
         try explain(x, targets: targets, traces: false)
+    }
+
+    /// Without canonizers the passes run on `classifier` itself, so any
+    /// recorded forward of it will do.
+    public var explainsClassifierRecord: Bool { canonized === classifier }
+
+    public func relevance(recorded tape: Tape, logits: Tensor, targets: [Int]) -> Tensor {
+        precondition(explainsClassifierRecord, "\(name) runs on a canonized copy of the classifier, not on its record")
+        return explain(recorded: tape, logits: logits, targets: targets, traces: false).relevance
     }
 
     /// The positive pass, traced.
