@@ -130,7 +130,8 @@ final class ProductCountTests: XCTestCase {
     }
 
     /// GAE's count per dataset image (spec section 6) with 10 steps: of 16
-    /// images, 16 + 4 + 2*10*4 forwards, 2*10*4 gradients, 4 + 4 + 2*9*4 maps.
+    /// images, 16 + 4 + 2*10*4 forwards, 2*10*4 gradients, 4 + 4 + 2*9*4 maps,
+    /// of which the 2*9*4 masked ones run on the masking's forwards.
     func testGAELimitCountsTheSpecsPhases() {
         let count = ProductCount(forward: 1, relevancePasses: 5, attentionInPasses: 0, shortcutBranchGradients: 2,
                                  inputGradient: 3)
@@ -141,8 +142,9 @@ final class ProductCountTests: XCTestCase {
         XCTAssertEqual(gae.forwardsPerImage, Double(16 + 4 + 80) / 16)
         XCTAssertEqual(gae.inputGradientsPerImage, 80.0 / 16)
         XCTAssertEqual(gae.relevanceMapsPerImage, Double(4 + 4 + 72) / 16)
-        XCTAssertEqual(gae.gflopPerImage, 6.25 + 15.0 + 40.0, accuracy: 1e-12)
-        let seconds: Double = 6.25 * 0.1 + 5.0 * 0.2 + 5.0 * 0.5
+        XCTAssertEqual(gae.mapsOnMaskingForwardsPerImage, 72.0 / 16)
+        XCTAssertEqual(gae.gflopPerImage, 6.25 + 15.0 + 40.0 - 4.5, accuracy: 1e-12)
+        let seconds: Double = 6.25 * 0.1 + 5.0 * 0.2 + 5.0 * 0.5 - 4.5 * 0.1
         XCTAssertEqual(gae.limitSecondsPerImage, seconds, accuracy: 1e-12)
         XCTAssertEqual(gae.limitImagesPerSecond, 1 / gae.limitSecondsPerImage, accuracy: 1e-12)
     }
