@@ -250,14 +250,22 @@ public final class Conv2d: AffineLayer {
     ///
     ///     dx = W'^T ⊛ g,   W'^T[c, o, i', j'] = W[o, c, kh-1-i', kw-1-j']
     ///
-    /// Used for "same" convolutions only (stride 1, `2p = d (kh - 1)`, so
-    /// `p' = p` and `H x W = OH x OW`: the same multiply-adds as
-    /// `col2im(M^T g)`), with a kernel wider than 1x1 (a pointwise product
-    /// reads `g` directly). Otherwise nil: an unpadded convolution's
-    /// transpose would multiply the zeros of its wide padding (VGG's 7x7
-    /// `pre_logits.fc1` on a 7x7 map: 49 times the products of `col2im(W^T g)`).
+    /// Used where it pays (docs/benchmarks.md, session 5), otherwise nil:
+    /// - "same" convolutions only (stride 1, `2p = d (kh - 1)`, so `p' = p`
+    ///   and `H x W = OH x OW`: the same multiply-adds as `col2im(M^T g)`;
+    ///   an unpadded convolution's transpose would multiply the zeros of its
+    ///   wide padding, VGG's 7x7 `pre_logits.fc1` on a 7x7 map 49 times the
+    ///   products), with a kernel wider than 1x1 (a pointwise product reads
+    ///   `g` directly);
+    /// - no more output than input channels (the unfolded `g`, which
+    ///   OpenBLAS packs again, has `O kh kw` rows, the folded matrix
+    ///   `C kh kw`);
+    /// - weights that `WeightMatrices` caches (the early, wide layers, where
+    ///   the fold costs most next to the product; rearranging a large
+    ///   weight on every call cost more than the fold it saved).
     func transposeGeometry(outputHeight: Int, outputWidth: Int) -> ConvGeometry? {
-        guard stride == 1, kernelSize > 1, 2 * padding == dilation * (kernelSize - 1) else { return nil }
+        guard stride == 1, kernelSize > 1, 2 * padding == dilation * (kernelSize - 1), outChannels <= inChannels,
+              parameter("weight").count <= WeightMatrices.cacheLimit else { return nil }
         return ConvGeometry(channels: outChannels, height: outputHeight, width: outputWidth, kernelHeight: kernelSize,
                             kernelWidth: kernelSize, stride: 1, padding: padding, dilation: dilation)
     }

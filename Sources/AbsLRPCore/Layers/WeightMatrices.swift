@@ -84,37 +84,29 @@ final class WeightMatrices: @unchecked Sendable {
     /// `body(A)` with `A` the `matrix` of `weight` in another order:
     /// `rearrange(W, A)` writes every value of `W` once into `A` (the same
     /// permutation on every call to one instance: the owning layer's
-    /// layout), then `A`'s values are transformed in place. Cached per
-    /// `matrix` as the plain matrices are; a weight above `cacheLimit` is
-    /// rearranged into a buffer for this call only (whole, since rearranged
-    /// rows may take values from every row of `W`).
+    /// layout), then `A`'s values are transformed in place. Built once per
+    /// weight change and cached per `matrix`, for weights of at most
+    /// `cacheLimit` values (callers take another product for larger ones:
+    /// rearranging a large weight on every call costs more than it saves).
     func withRearranged(_ matrix: WeightMatrix, of weight: Tensor,
                         rearrange: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
                         _ body: (UnsafePointer<Float>) -> Void) {
         let count = weight.count
-        func derive(into a: UnsafeMutablePointer<Float>) {
-            weight.storage.withUnsafeBufferPointer { rearrange($0.baseAddress!, a) }
-            if matrix != .weight {
-                for i in 0..<count { a[i] = matrix.transform(a[i]) }
-            }
-        }
-        guard count > Self.cacheLimit else {
-            let m: [Float] = lock.withLock {
-                let key = Key(matrix: matrix, rearranged: true)
-                if let m = cached[key] { return m }
-                let m = [Float](unsafeUninitializedCapacity: count) { a, initialized in
-                    derive(into: a.baseAddress!)
-                    initialized = count
+        precondition(count <= Self.cacheLimit, "rearranged weights are cached only up to \(Self.cacheLimit) values")
+        let m: [Float] = lock.withLock {
+            let key = Key(matrix: matrix, rearranged: true)
+            if let m = cached[key] { return m }
+            let m = [Float](unsafeUninitializedCapacity: count) { a, initialized in
+                weight.storage.withUnsafeBufferPointer { rearrange($0.baseAddress!, a.baseAddress!) }
+                if matrix != .weight {
+                    for i in 0..<count { a[i] = matrix.transform(a[i]) }
                 }
-                cached[key] = m
-                return m
+                initialized = count
             }
-            return m.withUnsafeBufferPointer { body($0.baseAddress!) }
+            cached[key] = m
+            return m
         }
-        let a = Scratch(count: count)
-        defer { a.free() }
-        derive(into: a.base)
-        body(UnsafePointer(a.base))
+        m.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// Calls `body(rowRange, M[rowRange, :], isFirstBlock)` for blocks of rows
