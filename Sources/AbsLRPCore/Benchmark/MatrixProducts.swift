@@ -55,7 +55,7 @@ extension Conv2d: MatrixProductLayer {
     }
 
     /// Per group, as `backwardProduct` computes `M^T S` (same multiply-adds
-    /// either way): for a stride-1 "same" convolution (`transposeGeometry`)
+    /// either way): where it runs as a convolution (`transposeGeometry`)
     /// the convolution of `S` with the flipped kernel, `M'_g[C/G, (O/G)*kh*kw]
     /// · im2col(S)[(O/G)*kh*kw, B*H*W]`; otherwise `M_g^T · S[O/G, B*OH*OW]`
     /// with `M_g` stored `[O/G, (C/G)*kh*kw]` (a transposed-A GEMM), before `col2im`.
