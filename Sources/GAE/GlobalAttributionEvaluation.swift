@@ -52,11 +52,11 @@ public struct GAEConfiguration: Equatable, Sendable {
 /// 6. per method (a method with a random stream restarted at the batch's
 ///    number, ``RelevancyMethod/restartRandomness(at:)``), the relevance `rel = normalize_max(relu(R))` of `xp`, of
 ///    the mosaics and of every masked step (all for `yp`), and the scores
-///    (``Scoring``, ``GAEScores``). A method that explains the classifier's
-///    own recorded forward (``RecordedRelevancyMethod``: absLRP without
-///    canonizers) explains the masked steps during the masking, from the
-///    forward the masking records anyway; the others explain both orders of
-///    a step in one call of `2M` images after it.
+///    (``Scoring``, ``GAEScores``). The first method that explains the
+///    classifier's own recorded forward (``RecordedRelevancyMethod``: absLRP
+///    without canonizers) explains the masked steps during the masking, from
+///    the forward the masking records anyway; the others explain both orders
+///    of a step in one call of `2M` images after it.
 ///
 /// The two orders' masking runs on two threads, one core each (``concurrently``),
 /// everything else on the calling thread (the matrix products may use BLAS
@@ -270,9 +270,10 @@ public final class GlobalAttributionEvaluation {
         let yp = positives.map { predictions[$0] }
 
         let steps = configuration.steps
-        // methods that explain the classifier's own record take the masked inputs' relevance from the masking's forwards
-        let recorded = methods.compactMap { $0 as? RecordedRelevancyMethod }
-            .filter { $0.explainsClassifierRecord && $0.classifier === classifier }
+        // the first method that explains the classifier's own record takes the masked
+        // inputs' relevance from the masking's forwards (it releases their records)
+        let recorded = methods.lazy.compactMap { $0 as? RecordedRelevancyMethod }
+            .first { $0.explainsClassifierRecord && $0.classifier === classifier }
         let (morf, lerf) = try StepwiseMasking.runBothOrders(classifier: classifier, x: xp, targets: yp, steps: steps,
                                                              explaining: recorded)
         let impactMap = Scoring.combinedImpactMap(morf: morf.maps, lerf: lerf.maps)
@@ -291,9 +292,9 @@ public final class GlobalAttributionEvaluation {
             })
             let mosaic = try Scoring.positiveRelevance(method, mosaics, targets: yp)
             var morfRelevance: [Tensor] = [], lerfRelevance: [Tensor] = []
-            if let i = recorded.firstIndex(where: { $0 === method }) {
-                morfRelevance = morf.relevance[i].map(Scoring.positivePart)
-                lerfRelevance = lerf.relevance[i].map(Scoring.positivePart)
+            if let recorded, recorded === method {
+                morfRelevance = morf.relevance.map(Scoring.positivePart)
+                lerfRelevance = lerf.relevance.map(Scoring.positivePart)
             } else {
                 for k in 1..<steps {
                     // One call for both orders of a step: rows 0..<M MoRF, M..<2M LeRF.

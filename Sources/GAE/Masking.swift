@@ -16,11 +16,11 @@ struct MaskingTrajectory {
     var outputs: [[Float]]
     /// The input-times-gradient map `r` of each step, (M, C, H, W).
     var maps: [Tensor]
-    /// Per method of ``StepwiseMasking/runBothOrders(classifier:x:targets:steps:explaining:)``,
-    /// the relevance of the inputs of steps `1..<steps` (each (M, C, H, W),
+    /// With the method of ``StepwiseMasking/runBothOrders(classifier:x:targets:steps:explaining:)``,
+    /// its relevance of the inputs of steps `1..<steps` (each (M, C, H, W),
     /// as ``RelevancyMethod/relevance(_:targets:)`` returns it), from the
-    /// masking's own record of each step: `relevance[method][step - 1]`.
-    var relevance: [[Tensor]]
+    /// masking's own record of each step: `relevance[step - 1]`; else empty.
+    var relevance: [Tensor]
 }
 
 /// Stepwise masking of the reference's `_stepwise_masking`, with the
@@ -98,30 +98,29 @@ enum StepwiseMasking {
     /// the other core; the masks equal two calls of
     /// ``run(classifier:x:targets:order:steps:record:)``.
     ///
-    /// From step 1 on, each of `methods` (which must explain `classifier`'s
-    /// own record, ``RecordedRelevancyMethod/explainsClassifierRecord``)
-    /// also explains the step's input for `targets` from the step's recorded
+    /// From step 1 on, `method` (which must explain `classifier`'s own
+    /// record, ``RecordedRelevancyMethod/explainsClassifierRecord``) also
+    /// explains the step's input for `targets` from the step's recorded
     /// forward, into the trajectory's `relevance`: GAE needs every masked
-    /// input's relevance, and this spares it a second forward of each.
+    /// input's relevance, and this spares it a second forward of each. One
+    /// method only: it may release the record's tensors as its passes go.
     /// - Throws: ``NonFiniteRelevanceError`` when a method's relevance is not finite.
     static func runBothOrders(classifier: Classifier, x: Tensor, targets: [Int], steps: Int,
-                              explaining methods: [RecordedRelevancyMethod] = []) throws
+                              explaining method: RecordedRelevancyMethod? = nil) throws
         -> (morf: MaskingTrajectory, lerf: MaskingTrajectory) {
         func trajectory(_ order: MaskOrder) -> MaskingTrajectory {
-            var relevance: [[Tensor]] = methods.map { _ in [] }
+            var relevance: [Tensor] = []
             var trajectory = run(classifier: classifier, x: x, targets: targets, order: order, steps: steps) { step, logits, tape in
-                guard step > 0 else { return }
-                for (i, method) in methods.enumerated() {
-                    relevance[i].append(method.relevance(recorded: tape, logits: logits, targets: targets))
-                }
+                guard step > 0, let method else { return }
+                relevance.append(method.relevance(recorded: tape, logits: logits, targets: targets))
             }
             trajectory.relevance = relevance
             return trajectory
         }
         let (morf, lerf) = concurrently({ trajectory(.mostRelevantFirst) }, { trajectory(.leastRelevantFirst) })
-        for trajectory in [morf, lerf] {
-            for (method, maps) in zip(methods, trajectory.relevance) {
-                for (step, map) in zip(1..., maps) {
+        if let method {
+            for trajectory in [morf, lerf] {
+                for (step, map) in zip(1..., trajectory.relevance) {
                     try method.requireFiniteRelevance(map, input: trajectory.inputs[step], targets: targets)
                 }
             }

@@ -41,6 +41,29 @@ final class GAERunTests: XCTestCase {
         }
     }
 
+    /// Two methods that both explain the classifier's own record: the
+    /// masking's recorded forward of each step serves only the first (its
+    /// passes release the records; a second one over them trapped), which
+    /// scores exactly as it does alone; the second explains the masked inputs
+    /// from forwards of both orders at once (`2M` images, not `M`), so its
+    /// scores equal the first's up to BLAS's float rounding.
+    func testTwoMethodsOnTheClassifiersRecordScoreAsEachAlone() throws {
+        let again = try AbsLRP(classifier: classifier, composite: classifier.absLRPComposite, name: "abslrp-again")
+        XCTAssertTrue(again.explainsClassifierRecord)
+        let both = try GlobalAttributionEvaluation(
+            classifier: classifier, methods: [AbsLRP(classifier: classifier), again],
+            configuration: GAEConfiguration(batchSize: 8, steps: 4, seed: 5)).run(on: dataset)
+        let alone = try evaluate(seed: 5)
+        let first = both.results.filter { $0.method == "abslrp" }, second = both.results.filter { $0.method == "abslrp-again" }
+        XCTAssertEqual(first, alone.results)
+        XCTAssertEqual(second.map(\.index), alone.results.map(\.index))
+        for (x, y) in zip(second, alone.results) {
+            XCTAssertEqual(x.gae, y.gae, accuracy: 1e-5)
+            XCTAssertEqual(x.localConsistency, y.localConsistency, accuracy: 1e-5)
+            XCTAssertEqual(x.contrastiveness, y.contrastiveness)
+        }
+    }
+
     func testSameSeedSameResults() throws {
         let a = try evaluate(seed: 42), b = try evaluate(seed: 42), c = try evaluate(seed: 43)
         assertSameOutcome(a, b)
