@@ -103,6 +103,31 @@ final class ProductCountTests: XCTestCase {
                                                       k: 3 * stem.kernelSize * stem.kernelSize))
     }
 
+    /// TinyModels.vgg on 16x16 images, counted by hand as direct products
+    /// (`C/G * kh * kw` multiply-adds per output value), whatever algorithm
+    /// computes them (a 3x3 stride-1 convolution may run as Winograd, which
+    /// multiplies less: the honest limit still counts the direct product).
+    func testVGGCountIsTheHandCountOfItsDirectProducts() {
+        let classifier = TinyModels.vgg()
+        let (_, tape) = classifier.recordedForward(TinyModels.input(for: classifier, batch: 2))
+        let count = classifier.absLRPProducts(tape, images: 2).count
+        let conv0 = 4 * 16 * 16 * (3 * 3 * 3)   // features.0: 3 -> 4 channels, 3x3, 16x16 output; the image (signed)
+        let conv3 = 8 * 8 * 8 * (4 * 3 * 3)     // features.3: 4 -> 8 after the 2x2 pool, 8x8 output
+        let fc1 = 8 * 1 * 1 * (8 * 7 * 7)       // pre_logits.fc1: 7x7 on the 4x4 map pooled up to 7x7, 1x1 output
+        let fc2 = 4096 * (8 * 1 * 1)            // pre_logits.fc2: 1x1, 8 -> 4096
+        let head = 5 * 4096
+        let forward = Double(conv0 + conv3 + fc1 + fc2 + head)
+        // only features.0's input has both signs (W^T S and |W|^T S); the others follow a ReLU or a pool of one
+        let pass = forward + Double(conv0)
+        let gflop = { (macs: Double) in 2 * macs / 1e9 }
+        XCTAssertEqual(count.forward, gflop(forward), accuracy: 1e-15)
+        XCTAssertEqual(count.relevancePasses, gflop(2 * pass), accuracy: 1e-15)
+        XCTAssertEqual(count.shortcutBranchGradients, 0)
+        XCTAssertEqual(count.attentionInPasses, 0)
+        XCTAssertEqual(count.total, gflop(forward + 2 * pass), accuracy: 1e-15)
+        XCTAssertEqual(count.inputGradient, gflop(forward), accuracy: 1e-15)
+    }
+
     /// Counts are per image: a batch of 3 gives the counts of one image.
     func testCountsArePerImage() {
         let classifier = TinyModels.resnet()
