@@ -19,6 +19,10 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CDNNL",
+            providers: [.apt(["libdnnl-dev"])]
+        ),
         .target(
             name: "CImageIO",
             linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]
@@ -34,7 +38,7 @@ let package = Package(
         ),
         .target(
             name: "AbsLRPCore",
-            dependencies: ["CBLAS", "CImageIO", "CVectorMath", "CRsvg"],
+            dependencies: ["CBLAS", "CDNNL", "CImageIO", "CVectorMath", "CRsvg"],
             resources: [.copy("Resources/timm_models.json"), .copy("Resources/Weights"), .copy("Resources/Samples")]
         ),
         .systemLibrary(
