@@ -70,10 +70,10 @@ struct BenchCommand: ParsableCommand {
               products:   \(f(p.total, 1)) GFLOP/image = forward \(f(p.forward, 1)) + two relevance passes \(f(p.relevancePasses, 1)) (attention \(f(p.attentionInPasses, 1))) + shortcut-branch gradients \(f(p.shortcutBranchGradients, 1))
               limit:      \(f(report.limitSecondsPerImage)) s/image at the peak sgemm rate, \(f(report.peakSgemmGFLOPS, 1)) GFLOP/s (\(ModelBenchmark.peakSquareSize)^3)
               achieved:   \(f(100 * report.fractionOfLimit, 0))% of the limit
-              shape-exact limit: \(f(e.absLRPSecondsPerImage)) s/image (\(f(e.absLRPGFLOPS, 1)) GFLOP/s) = forward \(f(e.forwardSecondsPerImage)) (\(f(e.forwardGFLOPS, 1)) GFLOP/s) + passes \(f(e.passesSecondsPerImage)) (\(f(e.passesGFLOPS, 1)) GFLOP/s); \(e.distinctShapes) shapes timed in \(f(e.measurementSeconds, 1)) s
+              shape-exact limit: \(f(e.absLRPSecondsPerImage)) s/image (\(f(e.absLRPGFLOPS, 1)) GFLOP/s) = forward \(f(e.forwardSecondsPerImage)) (\(f(e.forwardGFLOPS, 1)) GFLOP/s) + passes \(f(e.passesSecondsPerImage)) (\(f(e.passesGFLOPS, 1)) GFLOP/s); \(e.distinctProducts) shapes timed in \(f(e.measurementSeconds, 1)) s
               achieved:   \(f(100 * report.fractionOfShapeExactLimit, 0))% of it (forward \(f(100 * report.forwardFractionOfShapeExactLimit, 0))%)
               GAE limit:  \(f(g.limitImagesPerSecond, 3)) images/s (\(g.steps) steps, \(f(g.gflopPerImage, 0)) GFLOP/image; input gradient \(f(e.inputGradientSecondsPerImage)) s/image)
-              most time in the passes: \(e.passShapes.prefix(3).map { "\($0.shape) x\($0.occurrences) at \(f($0.gflops, 0)) GFLOP/s" }.joined(separator: ", "))
+              most time in the passes: \(e.passProducts.prefix(3).map { "\($0.product) x\($0.occurrences) at \(f($0.gflops, 0)) GFLOP/s" }.joined(separator: ", "))
               peak RSS:   \(f(Double(report.peakResidentBytes) / 1e9, 2)) GB
             """)
     }

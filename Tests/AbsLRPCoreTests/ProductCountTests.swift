@@ -40,7 +40,7 @@ final class ProductCountTests: XCTestCase {
         let (_, tape) = classifier.recordedForward(TinyModels.input(for: classifier, batch: 2))
         let products = classifier.absLRPProducts(tape, images: 2)
         let rows = 2 * 17, perHead = 2 * 3
-        func occurrences(_ shape: GEMMShape, in shapes: [GEMMShape]) -> Int { shapes.filter { $0 == shape }.count }
+        func occurrences(_ shape: GEMMShape, in products: [MatrixProduct]) -> Int { products.filter { $0 == .gemm(shape) }.count }
         // qkv: x[rows, 12] W[36, 12]^T forward, g[rows, 36] W[36, 12] backward (twice per pass: W and |W|)
         XCTAssertEqual(occurrences(GEMMShape(transposeB: true, m: rows, n: 36, k: 12), in: products.forward), 2)
         XCTAssertEqual(occurrences(GEMMShape(m: rows, n: 12, k: 36), in: products.relevancePass), 2 * 2)
@@ -99,8 +99,8 @@ final class ProductCountTests: XCTestCase {
         XCTAssertLessThan(pass, 2 * forward)
         // every convolution's shapes cover all images at once
         let stem = layers[0] as! Conv2d, y = tape.record(for: stem).output
-        XCTAssertEqual(products.forward[0], GEMMShape(m: stem.outChannels, n: batch * y.shape[2] * y.shape[3],
-                                                      k: 3 * stem.kernelSize * stem.kernelSize))
+        XCTAssertEqual(products.forward[0], .gemm(GEMMShape(m: stem.outChannels, n: batch * y.shape[2] * y.shape[3],
+                                                            k: 3 * stem.kernelSize * stem.kernelSize)))
     }
 
     /// TinyModels.vgg on 16x16 images, counted by hand as direct products
@@ -145,13 +145,13 @@ final class ProductCountTests: XCTestCase {
     func testGroupedConvolutionHasOneProductPerGroup() {
         let same = Conv2d(name: "c", inChannels: 6, outChannels: 4, kernelSize: 3, padding: 1, groups: 2)
         let record = Record(inputs: [Tensor(shape: [2, 6, 5, 5])], output: Tensor(shape: [2, 4, 5, 5]))
-        XCTAssertEqual(same.forwardGEMMs(record), [GEMMShape(m: 2, n: 50, k: 27)].repeated(2))
-        XCTAssertEqual(same.backwardGEMMs(record), [GEMMShape(m: 3, n: 50, k: 18)].repeated(2))
-        XCTAssertEqual(same.relevanceGEMMs(record).count, 4, "signed input: W^T S and |W|^T S per group")
+        XCTAssertEqual(same.forwardMatrixProducts(record), [.gemm(GEMMShape(m: 2, n: 50, k: 27))].repeated(2))
+        XCTAssertEqual(same.backwardMatrixProducts(record), [.gemm(GEMMShape(m: 3, n: 50, k: 18))].repeated(2))
+        XCTAssertEqual(same.relevanceMatrixProducts(record).count, 4, "signed input: W^T S and |W|^T S per group")
         let strided = Conv2d(name: "s", inChannels: 6, outChannels: 4, kernelSize: 3, stride: 2, padding: 1, groups: 2)
         let halved = Record(inputs: [Tensor(shape: [2, 6, 5, 5])], output: Tensor(shape: [2, 4, 3, 3]))
-        XCTAssertEqual(strided.forwardGEMMs(halved), [GEMMShape(m: 2, n: 18, k: 27)].repeated(2))
-        XCTAssertEqual(strided.backwardGEMMs(halved), [GEMMShape(transposeA: true, m: 27, n: 18, k: 2)].repeated(2))
+        XCTAssertEqual(strided.forwardMatrixProducts(halved), [.gemm(GEMMShape(m: 2, n: 18, k: 27))].repeated(2))
+        XCTAssertEqual(strided.backwardMatrixProducts(halved), [.gemm(GEMMShape(transposeA: true, m: 27, n: 18, k: 2))].repeated(2))
     }
 
     /// GAE's count per dataset image (spec section 6) with 10 steps: of 16
@@ -162,7 +162,7 @@ final class ProductCountTests: XCTestCase {
                                  inputGradient: 3)
         let limit = ShapeExactLimit(forwardSecondsPerImage: 0.1, passesSecondsPerImage: 0.4, inputGradientSecondsPerImage: 0.2,
                                     absLRPSecondsPerImage: 0.5, forwardGFLOPS: 0, passesGFLOPS: 0, absLRPGFLOPS: 0,
-                                    distinctShapes: 0, measurementSeconds: 0, forwardShapes: [], passShapes: [])
+                                    distinctProducts: 0, measurementSeconds: 0, forwardProducts: [], passProducts: [])
         let gae = GAELimit(steps: 10, count: count, limit: limit)
         XCTAssertEqual(gae.forwardsPerImage, Double(16 + 4 + 80) / 16)
         XCTAssertEqual(gae.inputGradientsPerImage, 80.0 / 16)
@@ -177,18 +177,18 @@ final class ProductCountTests: XCTestCase {
     /// Wide products are timed as slabs of `slabColumns` that add up to the product.
     func testWideProductsAreTimedInSlabsThatCoverThem() {
         let wide = GEMMShape(transposeA: true, m: 576, n: 4 * 224 * 224, k: 64)
-        let slabs = GEMMTiming.slabs(of: wide)
-        XCTAssertEqual(slabs.map(\.shape.n), [GEMMTiming.slabColumns, 4 * 224 * 224 % GEMMTiming.slabColumns])
+        let slabs = wide.slabs
+        XCTAssertEqual(slabs.map(\.shape.n), [GEMMShape.slabColumns, 4 * 224 * 224 % GEMMShape.slabColumns])
         XCTAssertEqual(slabs.reduce(0) { $0 + $1.shape.flop * Double($1.count) }, wide.flop)
         XCTAssertTrue(slabs.allSatisfy { $0.shape.transposeA && $0.shape.m == 576 && $0.shape.k == 64 })
         let small = GEMMShape(m: 64, n: 3136, k: 576)
-        XCTAssertEqual(GEMMTiming.slabs(of: small).map(\.shape), [small])
+        XCTAssertEqual(small.slabs.map(\.shape), [small])
     }
 
     /// Identical shapes are timed once and counted as often as they occur.
     func testTimingTimesEachDistinctShapeOnce() {
-        let shapes = [GEMMShape(m: 8, n: 8, k: 8)].repeated(5) + [GEMMShape(transposeA: true, m: 8, n: 8, k: 8)]
-        let timed = GEMMTiming.time(shapes, .pair, rounds: 1)
+        let products: [MatrixProduct] = [.gemm(GEMMShape(m: 8, n: 8, k: 8))].repeated(5) + [.gemm(GEMMShape(transposeA: true, m: 8, n: 8, k: 8))]
+        let timed = ProductTiming.time(products, .pair, rounds: 1)
         XCTAssertEqual(timed.map(\.occurrences).sorted(), [1, 5])
         XCTAssertTrue(timed.allSatisfy { $0.seconds > 0 && $0.gflops > 0 })
     }

@@ -21,17 +21,39 @@ public struct GEMMShape: Hashable, Codable, Sendable, CustomStringConvertible {
     public var description: String { "\(transposeA ? "A^T" : "A")\(transposeB ? "B^T" : "B") \(m)x\(n)x\(k)" }
 }
 
+/// One matrix product as the code computes it, through the kernel the layer
+/// calls for it.
+public enum MatrixProduct: Hashable, Sendable, CustomStringConvertible {
+    /// An OpenBLAS sgemm.
+    case gemm(GEMMShape)
+
+    /// FLOPs of the product computed directly, 2 per multiply-add (what the
+    /// honest limit counts, whatever algorithm computes the product).
+    public var flop: Double {
+        switch self {
+        case .gemm(let shape): shape.flop
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .gemm(let shape): shape.description
+        }
+    }
+}
+
 /// A layer whose cost is matrix products, and those products on a recorded
 /// batch, over the whole batch at once (the products any implementation
-/// must compute; ours may cut them into slabs or images):
-/// - `forwardGEMMs`: the forward;
-/// - `backwardGEMMs`: one gradient through the layer, the VJP `M^T g` for
+/// must compute; ours may cut them into slabs or images), each as the
+/// layer computes it:
+/// - `forwardMatrixProducts`: the forward;
+/// - `backwardMatrixProducts`: one gradient through the layer, the VJP `M^T g` for
 ///   every input that needs one;
-/// - `relevanceGEMMs`: one absLRP pass through the layer.
+/// - `relevanceMatrixProducts`: one absLRP pass through the layer.
 public protocol MatrixProductLayer: Module {
-    func forwardGEMMs(_ record: Record) -> [GEMMShape]
-    func backwardGEMMs(_ record: Record) -> [GEMMShape]
-    func relevanceGEMMs(_ record: Record) -> [GEMMShape]
+    func forwardMatrixProducts(_ record: Record) -> [MatrixProduct]
+    func backwardMatrixProducts(_ record: Record) -> [MatrixProduct]
+    func relevanceMatrixProducts(_ record: Record) -> [MatrixProduct]
 }
 
 extension Array {
@@ -41,15 +63,20 @@ extension Array {
 extension MatrixProductLayer where Self: AffineLayer {
     /// `x (W^T S) + |x| (|W|^T S)`: two products for inputs of both signs,
     /// one (`(W + |W|)^T S`) for nonnegative inputs.
-    public func relevanceGEMMs(_ record: Record) -> [GEMMShape] {
-        backwardGEMMs(record).repeated(record.nonnegativeInput ? 1 : 2)
+    public func relevanceMatrixProducts(_ record: Record) -> [MatrixProduct] {
+        backwardMatrixProducts(record).repeated(record.nonnegativeInput ? 1 : 2)
     }
 }
 
 extension Conv2d: MatrixProductLayer {
     /// Per group (`G` groups), `W_g[O/G, K] · cols[K, B*OH*OW]` with
     /// `K = (C/G)*kh*kw`, all images' columns side by side.
-    public func forwardGEMMs(_ record: Record) -> [GEMMShape] {
+    public func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+        forwardGEMMs(record).map(MatrixProduct.gemm)
+    }
+
+    /// The forward's GEMMs, one per group.
+    private func forwardGEMMs(_ record: Record) -> [GEMMShape] {
         let y = record.output
         return [GEMMShape(m: outChannels / groups, n: y.shape[0] * y.shape[2] * y.shape[3], k: inChannels / groups * kernelSize * kernelSize)].repeated(groups)
     }
@@ -59,32 +86,32 @@ extension Conv2d: MatrixProductLayer {
     /// the convolution of `S` with the flipped kernel, `M'_g[C/G, (O/G)*kh*kw]
     /// · im2col(S)[(O/G)*kh*kw, B*H*W]`; otherwise `M_g^T · S[O/G, B*OH*OW]`
     /// with `M_g` stored `[O/G, (C/G)*kh*kw]` (a transposed-A GEMM), before `col2im`.
-    public func backwardGEMMs(_ record: Record) -> [GEMMShape] {
+    public func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let y = record.output
         if transposeGeometry(outputHeight: y.shape[2], outputWidth: y.shape[3]) != nil {
             let n = y.shape[0] * y.shape[2] * y.shape[3]
-            return [GEMMShape(m: inChannels / groups, n: n, k: outChannels / groups * kernelSize * kernelSize)].repeated(groups)
+            return [.gemm(GEMMShape(m: inChannels / groups, n: n, k: outChannels / groups * kernelSize * kernelSize))].repeated(groups)
         }
-        return forwardGEMMs(record).map { GEMMShape(transposeA: true, m: $0.k, n: $0.n, k: $0.m) }
+        return forwardGEMMs(record).map { .gemm(GEMMShape(transposeA: true, m: $0.k, n: $0.n, k: $0.m)) }
     }
 }
 
 extension Linear: MatrixProductLayer {
     /// `x[rows, in] · W[out, in]^T`, rows = every token of every image.
-    public func forwardGEMMs(_ record: Record) -> [GEMMShape] {
-        [GEMMShape(transposeB: true, m: record.inputs[0].count / inFeatures, n: outFeatures, k: inFeatures)]
+    public func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+        [.gemm(GEMMShape(transposeB: true, m: record.inputs[0].count / inFeatures, n: outFeatures, k: inFeatures))]
     }
 
     /// `g[rows, out] · M[out, in]`.
-    public func backwardGEMMs(_ record: Record) -> [GEMMShape] {
-        [GEMMShape(m: record.inputs[0].count / inFeatures, n: inFeatures, k: outFeatures)]
+    public func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+        [.gemm(GEMMShape(m: record.inputs[0].count / inFeatures, n: inFeatures, k: outFeatures))]
     }
 }
 
 extension MatrixProductLayer where Self: BinaryOperation {
     /// The VJPs for both inputs, of the layer and of its absolute twin.
-    public func relevanceGEMMs(_ record: Record) -> [GEMMShape] {
-        backwardGEMMs(record).repeated(2)
+    public func relevanceMatrixProducts(_ record: Record) -> [MatrixProduct] {
+        backwardMatrixProducts(record).repeated(2)
     }
 }
 
@@ -95,16 +122,16 @@ extension QKMultiply: MatrixProductLayer {
     }
 
     /// `q @ k^T` per head: `q[M, D] · k[N, D]^T`.
-    public func forwardGEMMs(_ record: Record) -> [GEMMShape] {
+    public func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let (lq, lk) = layouts(record)
-        return [GEMMShape(transposeB: true, m: lq.rows, n: lk.rows, k: lq.cols)].repeated(lq.count)
+        return [.gemm(GEMMShape(transposeB: true, m: lq.rows, n: lk.rows, k: lq.cols))].repeated(lq.count)
     }
 
     /// Per head `g[M, N] · k[N, D]` (for q) and `g^T · q` (for k, `g` stored `[M, N]`).
-    public func backwardGEMMs(_ record: Record) -> [GEMMShape] {
+    public func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let (lq, lk) = layouts(record)
-        return [GEMMShape(m: lq.rows, n: lq.cols, k: lk.rows),
-                GEMMShape(transposeA: true, m: lk.rows, n: lq.cols, k: lq.rows)].repeated(lq.count)
+        return [.gemm(GEMMShape(m: lq.rows, n: lq.cols, k: lk.rows)),
+                .gemm(GEMMShape(transposeA: true, m: lk.rows, n: lq.cols, k: lq.rows))].repeated(lq.count)
     }
 }
 
@@ -116,15 +143,15 @@ extension AttentionVMultiply: MatrixProductLayer {
     }
 
     /// `a @ v` per head: `a[M, N] · v[N, D]`.
-    public func forwardGEMMs(_ record: Record) -> [GEMMShape] {
+    public func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let (count, m, n, d) = extents(record)
-        return [GEMMShape(m: m, n: d, k: n)].repeated(count)
+        return [.gemm(GEMMShape(m: m, n: d, k: n))].repeated(count)
     }
 
     /// Per head `g[M, D] · v[N, D]^T` (for a) and `a^T · g` (for v, `a` stored `[M, N]`).
-    public func backwardGEMMs(_ record: Record) -> [GEMMShape] {
+    public func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let (count, m, n, d) = extents(record)
-        return [GEMMShape(transposeB: true, m: m, n: n, k: d), GEMMShape(transposeA: true, m: n, n: d, k: m)].repeated(count)
+        return [.gemm(GEMMShape(transposeB: true, m: m, n: n, k: d)), .gemm(GEMMShape(transposeA: true, m: n, n: d, k: m))].repeated(count)
     }
 }
 
@@ -139,28 +166,28 @@ public protocol IdentityShortcutModule: Module {
 }
 
 /// The matrix products that absLRP, as the reference defines it, needs on
-/// one recorded batch of `images` images, as GEMM shapes over the whole batch.
+/// one recorded batch of `images` images, over the whole batch, each as the code computes it.
 public struct AbsLRPProducts: Sendable {
     public var images: Int
     /// The recorded forward (linear layers, convolutions, attention products).
-    public var forward: [GEMMShape]
+    public var forward: [MatrixProduct]
     /// One relevance pass, layer by layer (absLRP runs two, for the
     /// positive and the negative target, concurrently).
-    public var relevancePass: [GEMMShape]
+    public var relevancePass: [MatrixProduct]
     /// Of `relevancePass`, the attention products.
-    public var attentionInPass: [GEMMShape]
+    public var attentionInPass: [MatrixProduct]
     /// One pass's gradients through the identity-shortcut branches.
-    public var shortcutBranchGradients: [GEMMShape]
+    public var shortcutBranchGradients: [MatrixProduct]
     /// One gradient of the logits with respect to the input (every layer's
     /// VJP, first layer included): GAE's masking steps.
-    public var inputGradient: [GEMMShape]
+    public var inputGradient: [MatrixProduct]
 
     /// Everything one relevance pass multiplies.
-    public var pass: [GEMMShape] { relevancePass + shortcutBranchGradients }
+    public var pass: [MatrixProduct] { relevancePass + shortcutBranchGradients }
 
     /// GFLOP per image, by kind.
     public var count: ProductCount {
-        let perImage = { (shapes: [GEMMShape]) in shapes.reduce(0.0) { $0 + $1.flop } / 1e9 / Double(max(1, images)) }
+        let perImage = { (products: [MatrixProduct]) in products.reduce(0.0) { $0 + $1.flop } / 1e9 / Double(max(1, images)) }
         return ProductCount(forward: perImage(forward), relevancePasses: 2 * perImage(relevancePass),
                             attentionInPasses: 2 * perImage(attentionInPass),
                             shortcutBranchGradients: 2 * perImage(shortcutBranchGradients),
@@ -195,16 +222,16 @@ extension Classifier {
         let layers = productLayers(network.allModules, tape)
         let branches = network.allModules.compactMap { $0 as? IdentityShortcutModule }
             .flatMap(\.identityShortcutBranches).flatMap { $0.flatMap(\.allModules) }
-        func shapes(_ layers: [MatrixProductLayer], _ kind: (MatrixProductLayer, Record) -> [GEMMShape]) -> [GEMMShape] {
+        func products(_ layers: [MatrixProductLayer], _ kind: (MatrixProductLayer, Record) -> [MatrixProduct]) -> [MatrixProduct] {
             layers.flatMap { kind($0, tape.record(for: $0)) }
         }
         return AbsLRPProducts(
             images: images,
-            forward: shapes(layers) { $0.forwardGEMMs($1) },
-            relevancePass: shapes(layers) { $0.relevanceGEMMs($1) },
-            attentionInPass: shapes(layers.filter { $0 is BinaryOperation }) { $0.relevanceGEMMs($1) },
-            shortcutBranchGradients: shapes(productLayers(branches, tape)) { $0.backwardGEMMs($1) },
-            inputGradient: shapes(layers) { $0.backwardGEMMs($1) })
+            forward: products(layers) { $0.forwardMatrixProducts($1) },
+            relevancePass: products(layers) { $0.relevanceMatrixProducts($1) },
+            attentionInPass: products(layers.filter { $0 is BinaryOperation }) { $0.relevanceMatrixProducts($1) },
+            shortcutBranchGradients: products(productLayers(branches, tape)) { $0.backwardMatrixProducts($1) },
+            inputGradient: products(layers) { $0.backwardMatrixProducts($1) })
     }
 
     private func productLayers(_ modules: [Module], _ tape: Tape) -> [MatrixProductLayer] {

@@ -114,8 +114,8 @@ public struct ModelBenchmark {
         let (_, tape) = classifier.recordedForward(x)
         let products = classifier.absLRPProducts(tape, images: images), count = products.count
         let size = Self.peakSquareSize
-        log("measuring sgemm: \(size)^3 and \(model)'s GEMM shapes at batch \(images)")
-        let peak = 2 * pow(Double(size), 3) / GEMMTiming.seconds(threads: GEMMShape(m: size, n: size, k: size), rounds: 7) / 1e9
+        log("measuring sgemm: \(size)^3 and \(model)'s products at batch \(images)")
+        let peak = 2 * pow(Double(size), 3) / ProductTiming.seconds(allCores: GEMMShape(m: size, n: size, k: size), rounds: 7) / 1e9
         let shapeExact = ShapeExactLimit.measure(products)
         let relevance = Self.median(relevanceTimes) / Double(images)
         let limitSeconds = count.total / peak

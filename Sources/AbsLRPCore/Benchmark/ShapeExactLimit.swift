@@ -1,23 +1,24 @@
 /// The time absLRP would take on this machine, now, if it did nothing but
-/// its matrix products, each at OpenBLAS's own rate on that product's shape
-/// (`AbsLRPProducts`: the real M, N, K and transposes over the whole batch):
+/// its matrix products, each timed on its exact shape through the kernel the
+/// code computes it with (`AbsLRPProducts`, `MatrixProduct`: OpenBLAS's
+/// sgemm on the real M, N, K and transposes over the whole batch):
 ///
-///     forward seconds = sum over the forward's GEMMs of the faster of: on
-///                       OpenBLAS's threads, or its two row halves at once,
-///                       one per core
-///     passes seconds  = sum over one pass's GEMMs (relevance products and
-///                       shortcut-branch gradients) of the faster of: two of
-///                       them at once, one per core, OpenBLAS single-threaded
-///                       (as our two passes run), or the two one after the
-///                       other on OpenBLAS's threads
+///     forward seconds = sum over the forward's products of the faster of:
+///                       whole on all cores, or its two halves at once, one
+///                       per core
+///     passes seconds  = sum over one pass's products (relevance products
+///                       and shortcut-branch gradients) of the faster of: two
+///                       of them at once, one per core (as our two passes
+///                       run), or the two one after the other on all cores
 ///     absLRP limit    = forward seconds + passes seconds
 ///
-/// (`GEMMTiming`). Unlike the honest limit (every FLOP at the peak rate of a
-/// 2048^3 product), this one charges each shape what OpenBLAS needs for it:
-/// thin products (K = 64 in VGG-16's first layers, 7x7 maps, attention's
-/// 197 x 64 heads) run below the peak. No implementation calling OpenBLAS
-/// for these products on both cores can be faster than this limit (short of
-/// changing the products themselves).
+/// (`ProductTiming`). Unlike the honest limit (every FLOP at the peak rate
+/// of a 2048^3 product), this one charges each product what its kernel
+/// needs for it: thin products (K = 64 in VGG-16's first layers, 7x7 maps,
+/// attention's 197 x 64 heads) run below the peak. Everything around the
+/// products (im2col, col2im, the elementwise passes) is left out, so our
+/// code cannot be faster than this limit (short of changing the products
+/// themselves or their kernels).
 public struct ShapeExactLimit: Codable, Sendable {
     /// Seconds per image of the forward's products.
     public var forwardSecondsPerImage: Double
@@ -35,21 +36,21 @@ public struct ShapeExactLimit: Codable, Sendable {
     /// absLRP's GFLOP (`ProductCount.total`) / absLRP's limit seconds.
     public var absLRPGFLOPS: Double
     /// Distinct shapes timed (after slabbing), and how long timing them took.
-    public var distinctShapes: Int
+    public var distinctProducts: Int
     public var measurementSeconds: Double
     /// The forward's and one pass's distinct shapes as timed (for the
     /// passes, each as a pair: both passes' products), slowest in total first.
-    public var forwardShapes: [TimedGEMM]
-    public var passShapes: [TimedGEMM]
+    public var forwardProducts: [TimedProduct]
+    public var passProducts: [TimedProduct]
 
     /// Times `products` now (seconds to a minute, depending on the model).
     public static func measure(_ products: AbsLRPProducts) -> ShapeExactLimit {
-        var timed: (forward: [TimedGEMM], passes: [TimedGEMM], gradient: [TimedGEMM]) = ([], [], [])
+        var timed: (forward: [TimedProduct], passes: [TimedProduct], gradient: [TimedProduct]) = ([], [], [])
         let elapsed = ModelBenchmark.time {
-            timed = (GEMMTiming.time(products.forward, .one), GEMMTiming.time(products.pass, .pair),
-                     GEMMTiming.time(products.inputGradient, .pair))
+            timed = (ProductTiming.time(products.forward, .one), ProductTiming.time(products.pass, .pair),
+                     ProductTiming.time(products.inputGradient, .pair))
         }
-        let total = { (shapes: [TimedGEMM]) in shapes.reduce(0.0) { $0 + $1.totalSeconds } }
+        let total = { (shapes: [TimedProduct]) in shapes.reduce(0.0) { $0 + $1.totalSeconds } }
         let images = Double(max(1, products.images)), count = products.count
         let (forward, passes) = (total(timed.forward) / images, total(timed.passes) / images)
         return ShapeExactLimit(
@@ -58,7 +59,7 @@ public struct ShapeExactLimit: Codable, Sendable {
             absLRPSecondsPerImage: forward + passes, forwardGFLOPS: count.forward / forward,
             passesGFLOPS: (count.relevancePasses + count.shortcutBranchGradients) / passes,
             absLRPGFLOPS: count.total / (forward + passes),
-            distinctShapes: timed.forward.count + timed.passes.count + timed.gradient.count, measurementSeconds: elapsed,
-            forwardShapes: timed.forward, passShapes: timed.passes)
+            distinctProducts: timed.forward.count + timed.passes.count + timed.gradient.count, measurementSeconds: elapsed,
+            forwardProducts: timed.forward, passProducts: timed.passes)
     }
 }
