@@ -1,4 +1,5 @@
 #include "cvectormath.h"
+#include "lanes.h"
 #include <math.h>
 
 #if defined(__x86_64__)
@@ -14,8 +15,7 @@ __attribute__((target("avx2,fma"))) extern __m256 _ZGVdN8v_expf(__m256 x);
 __attribute__((target("avx512f"))) extern __m512 _ZGVeN16v_erff(__m512 x);
 __attribute__((target("avx512f"))) extern __m512 _ZGVeN16v_expf(__m512 x);
 
-/* The lanes of the widest variant this CPU runs: 16, 8 or 4. */
-static int vector_width(void) {
+int cvm_vector_width(void) {
     static int width = 0;
     if (width == 0) {
         __builtin_cpu_init();
@@ -39,7 +39,7 @@ static int vector_width(void) {
         return i;                                                                    \
     }                                                                                \
     void name(const float *x, float *y, long n) {                                    \
-        int width = vector_width();                                                  \
+        int width = cvm_vector_width();                                                  \
         long i = width == 16 ? name##_16(x, y, n) : (width == 8 ? name##_8(x, y, n) : 0); \
         for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, sse(_mm_loadu_ps(x + i)));   \
         for (; i < n; i++) y[i] = scalar(x[i]);                                      \
@@ -48,6 +48,8 @@ static int vector_width(void) {
 DEFINE_MAP(cvm_erff, _ZGVbN4v_erff, _ZGVdN8v_erff, _ZGVeN16v_erff, erff)
 DEFINE_MAP(cvm_expf, _ZGVbN4v_expf, _ZGVdN8v_expf, _ZGVeN16v_expf, expf)
 #else
+int cvm_vector_width(void) { return 4; }
+
 void cvm_erff(const float *x, float *y, long n) { for (long i = 0; i < n; i++) y[i] = erff(x[i]); }
 
 void cvm_expf(const float *x, float *y, long n) { for (long i = 0; i < n; i++) y[i] = expf(x[i]); }

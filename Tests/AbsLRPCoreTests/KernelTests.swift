@@ -315,6 +315,66 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(Array(g.storage[0..<2]) + [g.storage[4]], [1, 0, 0])
     }
 
+    /// Max pooling's windows by the definition: the argmax of `x` and of
+    /// `|x|` per window (first in row-major order, a NaN winning), and what
+    /// each routing accumulates there.
+    static func naiveMaxPool(_ x: Tensor, kernel k: Int, stride: Int, padding: Int, s: Tensor?,
+                             _ route: (_ index: Int, _ absoluteIndex: Int, _ window: Int, _ out: inout Tensor) -> Void)
+        -> Tensor {
+        let (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let oh = (h + 2 * padding - k) / stride + 1, ow = (w + 2 * padding - k) / stride + 1
+        var out = s == nil ? Tensor(shape: [b, c, oh, ow]) : Tensor(shape: x.shape)
+        for plane in 0..<(b * c) { for oy in 0..<oh { for ox in 0..<ow {
+            var index = -1, absoluteIndex = -1
+            for i in 0..<k { for j in 0..<k {
+                let yy = oy * stride - padding + i, xx = ox * stride - padding + j
+                guard yy >= 0, yy < h, xx >= 0, xx < w else { continue }
+                let q = plane * h * w + yy * w + xx, v = x.storage[q]
+                if index < 0 || v > x.storage[index] || v.isNaN { index = q }
+                if absoluteIndex < 0 || abs(v) > abs(x.storage[absoluteIndex]) || v.isNaN { absoluteIndex = q }
+            } }
+            route(index, absoluteIndex, plane * oh * ow + oy * ow + ox, &out)
+        } } }
+        return out
+    }
+
+    func testMaxPoolKernelsMatchNaiveLoopsOnBothPathsWithTiesAndNaNs() {
+        func bits(_ t: Tensor) -> [UInt32] { t.storage.map(\.bitPattern) }
+        // (kernel, stride, padding): the vectorised 2x2 path and the general one
+        for (k, step, padding) in [(2, 2, 0), (3, 2, 1), (3, 2, 0), (2, 1, 0), (3, 3, 1)] {
+            for (h, w) in [(8, 8), (7, 6), (9, 11), (5, 3), (3, 35)] where h + 2 * padding >= k && w + 2 * padding >= k {
+                let label = "k \(k) stride \(step) padding \(padding), \(h)x\(w)"
+                var x = Tensor(shape: [2, 3, h, w]) { i in Float((i * 7919) % 23) - 11 }  // ties and both signs
+                for i in stride(from: 5, to: x.count, by: 17) { x.storage[i] = .nan }
+                for i in stride(from: 0, to: x.count, by: 13) { x.storage[i] = -0.0 }
+                let pool = MaxPool2d(name: "p", kernelSize: k, stride: step, padding: padding)
+                let record = recordOf(pool, x)
+                let forward = Self.naiveMaxPool(x, kernel: k, stride: step, padding: padding, s: nil) { i, _, o, out in
+                    out.storage[o] = x.storage[i]
+                }
+                XCTAssertEqual(bits(record.output), bits(forward), label)
+                let r = Tensor(shape: record.output.shape) { i in Float((i * 31) % 19) - 9.5 }
+                let ratio = r.zipMap(record.output) { $0 / (abs($1) + relevanceEpsilon) }
+                let naive = { (s: Tensor, body: @escaping (Int, Int, Float, inout Tensor) -> Void) in
+                    Self.naiveMaxPool(x, kernel: k, stride: step, padding: padding, s: s) { i, a, o, out in
+                        body(i, a, s.storage[o], &out)
+                    }
+                }
+                XCTAssertEqual(bits(pool.vjp(r, record)[0]), bits(naive(r) { i, _, s, out in out.storage[i] += s }), label)
+                XCTAssertEqual(bits(pool.absoluteVJP(r, record)[0]), bits(naive(r) { _, a, s, out in out.storage[a] += s }),
+                               label)
+                let contributions = { (s: Tensor) in
+                    naive(s) { i, a, s, out in
+                        out.storage[i] += x.storage[i] * s
+                        out.storage[a] += abs(x.storage[a]) * s
+                    }
+                }
+                XCTAssertEqual(bits(pool.absLRPContributions(r, record)[0]), bits(contributions(r)), label)
+                XCTAssertEqual(bits(pool.absLRPContributions(relevance: r, record)[0]), bits(contributions(ratio)), label)
+            }
+        }
+    }
+
     func testAdaptiveAveragePoolMatchesPyTorchWindows() {
         // 5 -> 3: windows [0,2), [1,4), [3,5) as PyTorch's start=floor, end=ceil
         let pool = AdaptiveAvgPool2d(name: "p", outputHeight: 3, outputWidth: 2)

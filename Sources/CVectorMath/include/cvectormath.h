@@ -1,6 +1,8 @@
 #ifndef CVECTORMATH_H
 #define CVECTORMATH_H
 
+#include "maxpool.h"
+
 /// Elementwise `y[i] = erff(x[i])` for `i < n`, on glibc's vector math
 /// library (libmvec: its AVX-512, AVX2 or SSE variant, the widest the CPU
 /// runs, 16, 8 or 4 lanes per call) on x86-64, the scalar libm function

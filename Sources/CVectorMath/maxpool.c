@@ -1,0 +1,225 @@
+#include "maxpool.h"
+#include "lanes.h"
+#include <math.h>
+#include <string.h>
+
+/* Max pooling's window searches and routings (see maxpool.h), one plane
+   after another, on two paths:
+   - the 2x2 window of stride 2 without padding (VGG's pools): each input
+     value lies in one window at most, so the outputs are written, not
+     accumulated, and the loop over a row's windows is vectorised, every
+     comparison a select (a separate copy compiled for AVX-512, 16 windows
+     per vector, chosen at run time);
+   - any other window (ResNet's 3x3 stem pool of stride 2): the windows in
+     row-major order, accumulating into the zeroed output.
+   The value `0.0f + t` where the general path would add `t` to a zero
+   keeps both paths bit for bit equal (-0 becomes +0 there too). */
+
+/* Whether `v` replaces the running maximum `best`: larger, or NaN. */
+#define TAKES(v, best) ((v) > (best) || (v) != (v))
+
+/* The argmax (flat index in the plane) of `p` over rows i0..<i1 and columns
+   j0..<j1, and with `magnitudes` that of |p|; the first one in row-major
+   order, a NaN winning. */
+static inline __attribute__((always_inline)) void window_argmax(const float *p, long w, long i0, long i1, long j0,
+                                                                long j1, int magnitudes, long *index,
+                                                                long *absolute_index) {
+    long bi = i0 * w + j0, ai = bi;
+    float best = p[bi], best_absolute = fabsf(best);
+    for (long i = i0; i < i1; i++)
+        for (long j = j0; j < j1; j++) {
+            long q = i * w + j;
+            float v = p[q], a = fabsf(v);
+            if (TAKES(v, best)) { best = v; bi = q; }
+            if (magnitudes && TAKES(a, best_absolute)) { best_absolute = a; ai = q; }
+        }
+    *index = bi;
+    *absolute_index = ai;
+}
+
+/* `s_o` of window `o` (maxpool.h). */
+static inline __attribute__((always_inline)) float window_factor(const float *v, const float *y, long o, int divides,
+                                                                 float epsilon) {
+    return divides ? v[o] / (fabsf(y[o]) + epsilon) : v[o];
+}
+
+/* Any window, one plane: the forward (`forward`: writes `y`) or the
+   routing into the plane `out` (zeroed here first). */
+static inline __attribute__((always_inline)) void general_plane(const float *p, const float *v, const float *y,
+                                                                float *out, long h, long w, long k, long stride,
+                                                                long padding, long oh, long ow, int forward,
+                                                                cvm_maxpool_routing routing, int divides,
+                                                                float epsilon, float *forward_out) {
+    int magnitudes = !forward && routing != CVM_MAXPOOL_GRADIENT;
+    if (!forward) memset(out, 0, (size_t)(h * w) * sizeof(float));
+    for (long oy = 0; oy < oh; oy++) {
+        long y0 = oy * stride - padding, i0 = y0 < 0 ? 0 : y0, i1 = y0 + k > h ? h : y0 + k;
+        for (long ox = 0; ox < ow; ox++) {
+            long x0 = ox * stride - padding, j0 = x0 < 0 ? 0 : x0, j1 = x0 + k > w ? w : x0 + k;
+            long o = oy * ow + ox, index, absolute_index;
+            window_argmax(p, w, i0, i1, j0, j1, magnitudes, &index, &absolute_index);
+            if (forward) {
+                forward_out[o] = p[index];
+                continue;
+            }
+            float s = window_factor(v, y, o, divides, epsilon);
+            switch (routing) {
+            case CVM_MAXPOOL_GRADIENT: out[index] += s; break;
+            case CVM_MAXPOOL_ABSOLUTE_GRADIENT: out[absolute_index] += s; break;
+            case CVM_MAXPOOL_CONTRIBUTIONS:
+                out[index] += p[index] * s;
+                out[absolute_index] += fabsf(p[absolute_index]) * s;
+                break;
+            }
+        }
+    }
+}
+
+/* Which of a, b, c, d (0..3, a window's values in row-major order) is its
+   argmax (`window_argmax`). */
+static inline __attribute__((always_inline)) int argmax4(float a, float b, float c, float d) {
+    float best = a;
+    int which = 0, t;
+    t = TAKES(b, best); best = t ? b : best; which = t ? 1 : which;
+    t = TAKES(c, best); best = t ? c : best; which = t ? 2 : which;
+    t = TAKES(d, best); which = t ? 3 : which;
+    return which;
+}
+
+/* 2x2 windows of stride 2, one plane; the rows and columns no window
+   reaches (an odd extent) are zeroed. */
+static inline __attribute__((always_inline)) void pairs_plane(const float *p, const float *v, const float *y,
+                                                              float *out, long h, long w, long oh, long ow,
+                                                              int forward, cvm_maxpool_routing routing,
+                                                              int divides, float epsilon, float *forward_out) {
+    for (long oy = 0; oy < oh; oy++) {
+        const float *r0 = p + 2 * oy * w, *r1 = r0 + w;
+        const float *vr = forward ? 0 : v + oy * ow, *yr = divides ? y + oy * ow : 0;
+        float *o0 = forward ? 0 : out + 2 * oy * w, *o1 = forward ? 0 : o0 + w;
+        float *fr = forward ? forward_out + oy * ow : 0;
+        for (long ox = 0; ox < ow; ox++) {
+            float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+            int which = argmax4(a, b, c, d);
+            if (forward) {
+                fr[ox] = which == 0 ? a : which == 1 ? b : which == 2 ? c : d;
+                continue;
+            }
+            float s = divides ? vr[ox] / (fabsf(yr[ox]) + epsilon) : vr[ox];
+            float ca, cb, cc, cd;
+            if (routing == CVM_MAXPOOL_GRADIENT) {
+                ca = which == 0 ? s : 0.0f; cb = which == 1 ? s : 0.0f;
+                cc = which == 2 ? s : 0.0f; cd = which == 3 ? s : 0.0f;
+            } else {
+                float aa = fabsf(a), ab = fabsf(b), ac = fabsf(c), ad = fabsf(d);
+                int absolute = argmax4(aa, ab, ac, ad);
+                if (routing == CVM_MAXPOOL_ABSOLUTE_GRADIENT) {
+                    ca = absolute == 0 ? s : 0.0f; cb = absolute == 1 ? s : 0.0f;
+                    cc = absolute == 2 ? s : 0.0f; cd = absolute == 3 ? s : 0.0f;
+                } else {
+                    ca = (0.0f + (which == 0 ? a * s : 0.0f)) + (absolute == 0 ? aa * s : 0.0f);
+                    cb = (0.0f + (which == 1 ? b * s : 0.0f)) + (absolute == 1 ? ab * s : 0.0f);
+                    cc = (0.0f + (which == 2 ? c * s : 0.0f)) + (absolute == 2 ? ac * s : 0.0f);
+                    cd = (0.0f + (which == 3 ? d * s : 0.0f)) + (absolute == 3 ? ad * s : 0.0f);
+                }
+            }
+            o0[2 * ox] = 0.0f + ca; o0[2 * ox + 1] = 0.0f + cb;
+            o1[2 * ox] = 0.0f + cc; o1[2 * ox + 1] = 0.0f + cd;
+        }
+        if (!forward && w > 2 * ow) { o0[w - 1] = 0; o1[w - 1] = 0; }
+    }
+    if (!forward && h > 2 * oh) memset(out + 2 * oh * w, 0, (size_t)((h - 2 * oh) * w) * sizeof(float));
+}
+
+/* All planes; `pairs` selects the 2x2 path. */
+static inline __attribute__((always_inline)) void pool_planes(const float *x, const float *v, const float *y,
+                                                              float *out, float *forward_out, long planes, long h,
+                                                              long w, long k, long stride, long padding, long oh,
+                                                              long ow, int forward, cvm_maxpool_routing routing,
+                                                              int divides, float epsilon, int pairs) {
+    for (long plane = 0; plane < planes; plane++) {
+        const float *p = x + plane * h * w;
+        const float *vp = forward ? 0 : v + plane * oh * ow, *yp = divides ? y + plane * oh * ow : 0;
+        float *op = forward ? 0 : out + plane * h * w, *fp = forward ? forward_out + plane * oh * ow : 0;
+        if (pairs)
+            pairs_plane(p, vp, yp, op, h, w, oh, ow, forward, routing, divides, epsilon, fp);
+        else
+            general_plane(p, vp, yp, op, h, w, k, stride, padding, oh, ow, forward, routing, divides, epsilon, fp);
+    }
+}
+
+/* One copy of the 2x2 path per routing (and the forward), each compiled
+   twice: for AVX-512 (16 windows per vector) and for the baseline. */
+#define PAIRS_VARIANT(name, forward, routing, divides)                                                               \
+    static void name(const float *x, const float *v, const float *y, float *out, float *f, long planes, long h,     \
+                     long w, long oh, long ow, float epsilon) {                                                      \
+        pool_planes(x, v, y, out, f, planes, h, w, 2, 2, 0, oh, ow, forward, routing, divides, epsilon, 1);          \
+    }
+#define PAIRS_VARIANTS(suffix, attribute)                                                                           \
+    attribute PAIRS_VARIANT(forward_##suffix, 1, CVM_MAXPOOL_GRADIENT, 0)                                           \
+    attribute PAIRS_VARIANT(gradient_##suffix, 0, CVM_MAXPOOL_GRADIENT, 0)                                          \
+    attribute PAIRS_VARIANT(absolute_##suffix, 0, CVM_MAXPOOL_ABSOLUTE_GRADIENT, 0)                                 \
+    attribute PAIRS_VARIANT(contributions_##suffix, 0, CVM_MAXPOOL_CONTRIBUTIONS, 0)                                \
+    attribute PAIRS_VARIANT(ratio_contributions_##suffix, 0, CVM_MAXPOOL_CONTRIBUTIONS, 1)
+
+#if defined(__x86_64__)
+PAIRS_VARIANTS(avx512, __attribute__((target("avx512f"))))
+#endif
+PAIRS_VARIANTS(baseline, )
+
+typedef void (*pairs_function)(const float *, const float *, const float *, float *, float *, long, long, long, long,
+                               long, float);
+
+/* The 2x2 variant for this call, or NULL when the geometry is another. */
+static pairs_function pairs_variant(long k, long stride, long padding, int forward, cvm_maxpool_routing routing,
+                                    int divides) {
+    if (k != 2 || stride != 2 || padding != 0 || (divides && routing != CVM_MAXPOOL_CONTRIBUTIONS)) return 0;
+    int index = forward ? 0 : routing == CVM_MAXPOOL_GRADIENT ? 1 : routing == CVM_MAXPOOL_ABSOLUTE_GRADIENT ? 2
+              : divides ? 4 : 3;
+#if defined(__x86_64__)
+    if (cvm_vector_width() == 16) {
+        static const pairs_function wide[] = {forward_avx512, gradient_avx512, absolute_avx512, contributions_avx512,
+                                              ratio_contributions_avx512};
+        return wide[index];
+    }
+#endif
+    static const pairs_function narrow[] = {forward_baseline, gradient_baseline, absolute_baseline,
+                                            contributions_baseline, ratio_contributions_baseline};
+    return narrow[index];
+}
+
+void cvm_maxpool_forward(const float *x, float *y, long planes, long h, long w, long k, long stride, long padding,
+                         long oh, long ow) {
+    pairs_function pairs = pairs_variant(k, stride, padding, 1, CVM_MAXPOOL_GRADIENT, 0);
+    if (pairs)
+        pairs(x, 0, 0, 0, y, planes, h, w, oh, ow, 0);
+    else
+        pool_planes(x, 0, 0, 0, y, planes, h, w, k, stride, padding, oh, ow, 1, CVM_MAXPOOL_GRADIENT, 0, 0, 0);
+}
+
+void cvm_maxpool_backward(const float *x, const float *v, const float *y, float *out, long planes, long h, long w,
+                          long k, long stride, long padding, long oh, long ow, cvm_maxpool_routing routing,
+                          int divides, float epsilon) {
+    pairs_function pairs = pairs_variant(k, stride, padding, 0, routing, divides);
+    if (pairs) {
+        pairs(x, v, y, out, 0, planes, h, w, oh, ow, epsilon);
+        return;
+    }
+    switch (routing) {
+    case CVM_MAXPOOL_GRADIENT:
+        pool_planes(x, v, y, out, 0, planes, h, w, k, stride, padding, oh, ow, 0, CVM_MAXPOOL_GRADIENT, divides,
+                    epsilon, 0);
+        break;
+    case CVM_MAXPOOL_ABSOLUTE_GRADIENT:
+        pool_planes(x, v, y, out, 0, planes, h, w, k, stride, padding, oh, ow, 0, CVM_MAXPOOL_ABSOLUTE_GRADIENT,
+                    divides, epsilon, 0);
+        break;
+    case CVM_MAXPOOL_CONTRIBUTIONS:
+        if (divides)
+            pool_planes(x, v, y, out, 0, planes, h, w, k, stride, padding, oh, ow, 0, CVM_MAXPOOL_CONTRIBUTIONS, 1,
+                        epsilon, 0);
+        else
+            pool_planes(x, v, y, out, 0, planes, h, w, k, stride, padding, oh, ow, 0, CVM_MAXPOOL_CONTRIBUTIONS, 0,
+                        epsilon, 0);
+        break;
+    }
+}
