@@ -43,23 +43,6 @@ open class Operation: Module {
         absLRPContributions(r.zipMap(record.output, AbsoluteRatio(epsilon: relevanceEpsilon)), record)
     }
 
-    /// `G_i = detachedVJP_i(S) + sign(x_i) * absoluteVJP_i(S)`: the
-    /// vector-Jacobian product of `f(x) + f_abs(|x|)` with respect to each input.
-    public func absLRPGradients(_ s: Tensor, _ record: Record) -> [Tensor] {
-        let d = detachedVJP(s, record), a = absoluteVJP(s, record)
-        return (0..<record.inputs.count).map { i in
-            var out = d[i]
-            out.storage.withUnsafeMutableBufferPointer { o in
-                record.inputs[i].storage.withUnsafeBufferPointer { xs in
-                    a[i].storage.withUnsafeBufferPointer { av in
-                        for j in o.indices { o[j] += signum(xs[j]) * av[j] }
-                    }
-                }
-            }
-            return out
-        }
-    }
-
     /// Applies this operation's rule in `context` to `r` at its output and
     /// returns the result at each input. `normalized: false` leaves a
     /// normalising rule's result unnormalised (see `BackwardContext.backward(through:_:)`).

@@ -66,8 +66,10 @@ extension Tensor {
     public var sum: Double { storage.reduce(0) { $0 + Double($1) } }
 
     /// Per-sample normalisation to unit L1 mass: `t / (sum|t| + 1e-9)` over
-    /// everything but the batch axis (spec: "normalize sum").
-    public func normalizedSum() -> Tensor {
+    /// everything but the batch axis (spec: "normalize sum"). Consuming: on
+    /// a temporary (`(a * b).normalizedSum()`) it normalises in place
+    /// instead of copying.
+    public consuming func normalizedSum() -> Tensor {
         var out = self
         out.normalizeSum()
         return out
@@ -81,8 +83,8 @@ extension Tensor {
     }
 
     /// Per-sample normalisation to unit max magnitude: `t / (max|t| + 1e-9)`
-    /// (spec: "normalize max").
-    public func normalizedMax() -> Tensor {
+    /// (spec: "normalize max"); consuming, as `normalizedSum()`.
+    public consuming func normalizedMax() -> Tensor {
         var out = self
         out.normalizePerSample { row, range in
             var m: Float = 0

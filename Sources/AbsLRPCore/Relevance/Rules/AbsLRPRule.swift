@@ -37,11 +37,61 @@ public struct AbsLRPRule: RelevanceRule {
     ///     G_a = S + sign(a) S
     ///     G_b = S + sign(b) S + J_branch(b)^T G_a
     ///     R_a = normalize_sum(a G_a),  R_b = normalize_sum(b G_b)
+    ///
+    /// in three passes over the tensors (`S` formed inside each, never
+    /// stored): `G_a`, then `R_b` into the branch's result and `R_a` into
+    /// `G_a`, both normalised in place.
     public func propagateIdentityShortcut(_ r: Tensor, at addition: ResidualAddition, _ record: Record,
                                           branchVJP: (Tensor) -> Tensor) -> [Tensor] {
-        let s = dividesRelevance ? r.zipMap(record.output, AbsoluteRatio(epsilon: relevanceEpsilon)) : r
-        let g = addition.absLRPGradients(s, record)
-        let gb = g[1] + branchVJP(g[0])
-        return [(record.inputs[0] * g[0]).normalizedSum(), (record.inputs[1] * gb).normalizedSum()]
+        let (a, b, y) = (record.inputs[0], record.inputs[1], record.output)
+        precondition(a.shape == r.shape && b.shape == r.shape, "\(addition.name): shortcut shapes \(a.shape), \(b.shape), \(r.shape)")
+        let ratio = ShortcutRatio(divides: dividesRelevance)
+        // G_a = S + sign(a) S
+        var ga = r.storage.withUnsafeBufferPointer { rs in
+            y.storage.withUnsafeBufferPointer { ys in
+                a.storage.withUnsafeBufferPointer { xs in
+                    Tensor(shape: r.shape) { out in
+                        let (rp, yp, xp) = (rs.baseAddress!, ys.baseAddress!, xs.baseAddress!)
+                        parallelChunks(r.count) { range in
+                            for i in range {
+                                let s = ratio(rp[i], yp[i])
+                                out[i] = s + signum(xp[i]) * s
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // R_b = b (S + sign(b) S + J^T G_a), over J^T G_a in place
+        var rb = branchVJP(ga)
+        precondition(rb.shape == r.shape, "\(addition.name): branch gradient \(rb.shape), expected \(r.shape)")
+        rb.storage.withUnsafeMutableBufferPointer { t in
+            r.storage.withUnsafeBufferPointer { rs in
+                y.storage.withUnsafeBufferPointer { ys in
+                    b.storage.withUnsafeBufferPointer { xs in
+                        let (tp, rp, yp, xp) = (t.baseAddress!, rs.baseAddress!, ys.baseAddress!, xs.baseAddress!)
+                        parallelChunks(t.count) { range in
+                            for i in range {
+                                let s = ratio(rp[i], yp[i])
+                                tp[i] = xp[i] * ((s + signum(xp[i]) * s) + tp[i])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // R_a = a G_a, over G_a in place
+        ga.multiplyElementwise(by: a)
+        ga.normalizeSum()
+        rb.normalizeSum()
+        return [ga, rb]
+    }
+
+    /// `S = R / (|y| + 1e-9)`, or `R` itself, elementwise.
+    private struct ShortcutRatio {
+        let divides: Bool
+        @inline(__always) func callAsFunction(_ r: Float, _ y: Float) -> Float {
+            divides ? r / (abs(y) + relevanceEpsilon) : r
+        }
     }
 }
