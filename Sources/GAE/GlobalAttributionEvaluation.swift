@@ -54,12 +54,17 @@ public struct GAEConfiguration: Equatable, Sendable {
 ///    the mosaics and of every masked step (all for `yp`), and the scores
 ///    (``Scoring``, ``GAEScores``). The first method that explains the
 ///    classifier's own recorded forward (``RecordedRelevancyMethod``: absLRP
-///    without canonizers) explains the masked steps during the masking, from
-///    the forward the masking records anyway; the others explain both orders
-///    of a step in one call of `2M` images after it.
+///    without canonizers) explains `xp` from the record of the masking's
+///    first step, the mosaics from step 2's forward (then recorded), and the
+///    masked steps during the masking, from the forwards it records anyway; the others
+///    explain both orders of a step in one call of `2M` images after it.
+///
+/// Every forward runs once: the first batch's clean forward is also the
+/// journal's fingerprint (``GAERunFingerprint``), and the masking's first
+/// step, of the unmasked `xp`, is measured once for both orders.
 ///
 /// The two orders' masking runs on two threads, one core each (``concurrently``),
-/// everything else on the calling thread (the matrix products may use BLAS
+/// and so do that method's `R0` and `Rmos`; everything else on the calling thread (the matrix products may use BLAS
 /// threads); results depend only on the data, the model, the sampling and,
 /// in the last float digits, BLAS's thread count (``SeededSampling``).
 public final class GlobalAttributionEvaluation {
@@ -126,13 +131,20 @@ public final class GlobalAttributionEvaluation {
         settings.leftover = scored < n ? Array(order[scored...]) : nil
         let batchNumbers = configuration.shard.batches(of: settings.batchCount)
         func indices(of batch: Int) -> [Int] { Array(order[(batch * b)..<(batch * b + settings.size(ofBatch: batch))]) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        // the journal's fingerprint holds the first batch's logits: its batch and
+        // logits serve the batch itself when it is evaluated next
+        var firstBatch: (x: Tensor, labels: [Int], logits: Tensor)?
         let journal = try use.map { use -> GAEJournal in
-            var firstLogits: Tensor?
-            if let first = batchNumbers.first { firstLogits = classifier.logits(try loadBatch(dataset, indices: indices(of: first)).0) }
-            return try GAEJournal.open(use, fingerprint: fingerprint(settings, order: order, firstBatchLogits: firstLogits,
+            if let first = batchNumbers.first {
+                let (x, labels) = try loadBatch(dataset, indices: indices(of: first))
+                firstBatch = (x, labels, classifier.logits(x))
+            }
+            return try GAEJournal.open(use, fingerprint: fingerprint(settings, order: order, firstBatchLogits: firstBatch?.logits,
                                                                      keptExtremes: extremes?.k ?? 0))
         }
         let done = journal?.entries ?? []
+        if !done.isEmpty { firstBatch = nil }
         if let journal {
             try check(done, of: journal, batches: batchNumbers, indices: indices)
             if let extremes { try replay(done, of: journal, into: extremes) }
@@ -140,7 +152,6 @@ public final class GlobalAttributionEvaluation {
         let display = classifier.configuration.displayPreprocessing
         func image(_ batch: Tensor, _ i: Int) -> Tensor { batch.batchSlice(i..<(i + 1)).reshaped(Array(batch.shape.dropFirst())) }
 
-        let start = DispatchTime.now().uptimeNanoseconds
         let earlierSeconds = done.last?.seconds ?? 0
         func seconds() -> Double { earlierSeconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         let total = batchNumbers.reduce(0) { $0 + settings.size(ofBatch: $1) }
@@ -151,8 +162,9 @@ public final class GlobalAttributionEvaluation {
         for batch in batchNumbers.dropFirst(done.count) {
             methods.forEach { $0.restartRandomness(at: UInt64(batch)) }
             let indices = indices(of: batch)
-            let (x, labels) = try loadBatch(dataset, indices: indices)
-            let outcome = try evaluateBatch(x, labels: labels, batch: batch, sampling: sampling)
+            let (x, labels) = try firstBatch.map { ($0.x, $0.labels) } ?? loadBatch(dataset, indices: indices)
+            let outcome = try evaluateBatch(x, labels: labels, batch: batch, sampling: sampling, cleanLogits: firstBatch?.logits)
+            firstBatch = nil
             var batchResults: [GAEImageResult] = []
             let mosaicCount = outcome.positives.count
             for (m, positive) in outcome.positives.enumerated() {
@@ -247,14 +259,21 @@ public final class GlobalAttributionEvaluation {
         var relevance: [Tensor]
     }
 
-    /// Steps 1-6 for one batch `x` (B, C, H, W) with data-set labels `labels`.
-    func evaluateBatch(_ x: Tensor, labels: [Int], batch: Int, sampling: GAESampling) throws -> BatchOutcome {
+    /// Steps 1-6 for one batch `x` (B, C, H, W) with data-set labels
+    /// `labels`; `cleanLogits`, when given, are `classifier.logits(x)`.
+    func evaluateBatch(_ x: Tensor, labels: [Int], batch: Int, sampling: GAESampling,
+                       cleanLogits: Tensor? = nil) throws -> BatchOutcome {
         let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3])
         let mosaicCount = x.shape[0] / 4
-        let logits = classifier.logits(x)
+        let logits = cleanLogits ?? classifier.logits(x)
         let predictions = logits.argmaxRows()
         let mosaics = Mosaic.assemble(Mosaic.downscaleNearest(x, height: h / 2, width: w / 2))
-        let mosaicLogits = classifier.logits(mosaics)
+        // the first method that explains the classifier's own record takes R0, Rmos and
+        // the masked inputs' relevance from forwards the run makes anyway (it releases their records)
+        let recorded = methods.lazy.compactMap { $0 as? RecordedRelevancyMethod }
+            .first { $0.explainsClassifierRecord && $0.classifier === classifier }
+        let mosaicRecord = recorded.map { _ in classifier.recordedForward(mosaics) }
+        let mosaicLogits = mosaicRecord?.logits ?? classifier.logits(mosaics)
 
         let pairing = configuration.pairing
         let positives = try (0..<mosaicCount).map { m -> Int in
@@ -270,11 +289,9 @@ public final class GlobalAttributionEvaluation {
         let yp = positives.map { predictions[$0] }
 
         let steps = configuration.steps
-        // the first method that explains the classifier's own record takes the masked
-        // inputs' relevance from the masking's forwards (it releases their records)
-        let recorded = methods.lazy.compactMap { $0 as? RecordedRelevancyMethod }
-            .first { $0.explainsClassifierRecord && $0.classifier === classifier }
-        let (morf, lerf) = try StepwiseMasking.runBothOrders(classifier: classifier, x: xp, targets: yp, steps: steps,
+        let (first, recordedMaps) = try firstMaskingStep(xp, targets: yp, mosaics: mosaicRecord.map { (mosaics, $0) },
+                                                         explaining: recorded)
+        let (morf, lerf) = try StepwiseMasking.runBothOrders(from: first, classifier: classifier, steps: steps,
                                                              explaining: recorded)
         let impactMap = Scoring.combinedImpactMap(morf: morf.maps, lerf: lerf.maps)
         let scoreMosaic = Mosaic.scoreMosaics(pairing.tileScores(positives: positives, logits: logits, labels: labels),
@@ -282,7 +299,8 @@ public final class GlobalAttributionEvaluation {
 
         var constantMaps: [[Bool]] = [], relevance: [Tensor] = []
         let scores = try methods.map { method -> [GAEScores] in
-            let signed = try method.finiteRelevance(xp, targets: yp)
+            let recordedMaps = recorded === method ? recordedMaps : nil
+            let signed = try recordedMaps?.initial ?? method.finiteRelevance(xp, targets: yp)
             relevance.append(Tensor(shape: [mosaicCount, h, w], storage: (0..<mosaicCount).flatMap { m in
                 SummedRelevance(signed.batchSlice(m..<(m + 1)).reshaped([c, h, w])).values
             }))
@@ -290,9 +308,10 @@ public final class GlobalAttributionEvaluation {
             constantMaps.append((0..<mosaicCount).map { m in
                 SummedRelevance(initial.batchSlice(m..<(m + 1)).reshaped([c, h, w])).isConstant
             })
-            let mosaic = try Scoring.positiveRelevance(method, mosaics, targets: yp)
+            let mosaic = try recordedMaps.map { Scoring.positivePart($0.mosaic) }
+                ?? Scoring.positiveRelevance(method, mosaics, targets: yp)
             var morfRelevance: [Tensor] = [], lerfRelevance: [Tensor] = []
-            if let recorded, recorded === method {
+            if recordedMaps != nil {
                 morfRelevance = morf.relevance.map(Scoring.positivePart)
                 lerfRelevance = lerf.relevance.map(Scoring.positivePart)
             } else {
@@ -317,6 +336,27 @@ public final class GlobalAttributionEvaluation {
         }
         return BatchOutcome(positives: positives, positiveInputs: xp, predictions: predictions, scores: scores,
                             constantMaps: constantMaps, relevance: relevance)
+    }
+
+    /// The masking's first step of the positives `xp` (M, C, H, W) for
+    /// `targets` (M), common to both orders (``StepwiseMasking/measure(classifier:_:targets:)``).
+    /// With `method` (the run's first ``RecordedRelevancyMethod`` on the
+    /// classifier's own record) also its relevance `R0` of `xp` from the
+    /// step's recorded forward and `Rmos` of `mosaics` from their recorded
+    /// forward (`mosaics.record`, whose logits chose the positives), the two
+    /// at the same time, one core each (``concurrently``).
+    /// - Throws: ``NonFiniteRelevanceError`` when a map is not finite.
+    private func firstMaskingStep(_ xp: Tensor, targets: [Int], mosaics: (input: Tensor, record: (logits: Tensor, tape: Tape))?,
+                                  explaining method: RecordedRelevancyMethod?) throws
+        -> (step: MaskingStep, recorded: (initial: Tensor, mosaic: Tensor)?) {
+        let (step, logits, tape) = StepwiseMasking.measure(classifier: classifier, xp, targets: targets)
+        guard let method, let mosaics else { return (step, nil) }
+        let (initial, mosaic) = concurrently(
+            { method.relevance(recorded: tape, logits: logits, targets: targets) },
+            { method.relevance(recorded: mosaics.record.tape, logits: mosaics.record.logits, targets: targets) })
+        try method.requireFiniteRelevance(initial, input: xp, targets: targets)
+        try method.requireFiniteRelevance(mosaic, input: mosaics.input, targets: targets)
+        return (step, (initial, mosaic))
     }
 
     /// Reads and checks the images `indices` of `dataset` into one (B, C, H, W) batch.

@@ -37,13 +37,14 @@ final class ComponentTests: XCTestCase {
         XCTAssertEqual(StepwiseMasking.fractions(steps: 1), [1])
     }
 
-    func testMaskingKeepsEarlierMasksAndRecordsEveryStep() {
+    func testMaskingKeepsEarlierMasksAndRecordsEveryStep() throws {
         let classifier = TinyModel.classifier()
         let x = TinyModel.dataset(count: 2).images.reduce(into: Tensor(shape: [0, 3, 16, 16])) {
             $0 = Tensor.concatenateBatch([$0, Tensor(shape: [1] + $1.shape, storage: $1.storage)])
         }
-        for order in [MaskOrder.mostRelevantFirst, .leastRelevantFirst] {
-            let t = StepwiseMasking.run(classifier: classifier, x: x, targets: [1, 2], order: order, steps: 4)
+        let first = StepwiseMasking.measure(classifier: classifier, x, targets: [1, 2]).step
+        let (morf, lerf) = try StepwiseMasking.runBothOrders(from: first, classifier: classifier, steps: 4)
+        for t in [morf, lerf] {
             XCTAssertEqual(t.inputs.count, 4)
             XCTAssertEqual(t.inputs[0], x)
             XCTAssertEqual(t.outputs[0], [classifier.logits(x).storage[1], classifier.logits(x).storage[12]])
