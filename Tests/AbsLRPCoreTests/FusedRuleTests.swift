@@ -137,6 +137,30 @@ final class FusedRuleTests: XCTestCase {
         }
     }
 
+    /// A ReLU's output, and a max pool's of it, are noted nonnegative in the
+    /// recorded forward, so the next convolution records its input's sign
+    /// without a pass over it; any other input is still tested.
+    func testRecordedForwardNotesTheOutputsKnownNonnegative() {
+        let x = randomTensor([2, 3, 6, 6], seed: 40)
+        let relu = ReLU(name: "relu"), pool = MaxPool2d(name: "pool", kernelSize: 2, stride: 2)
+        let context = ForwardContext(tape: Tape())
+        let rectified = relu.forward(x, context), pooled = pool.forward(rectified, context)
+        XCTAssertTrue(context.isKnownNonnegative(rectified))
+        XCTAssertTrue(context.isKnownNonnegative(pooled))
+        XCTAssertTrue(context.isKnownNonnegative(pooled.reshaped([2, -1])), "same storage, same values")
+        XCTAssertFalse(context.isKnownNonnegative(x))
+        XCTAssertFalse(context.isKnownNonnegative(pool.forward(x, context)), "max pool of a signed input")
+        XCTAssertFalse(context.isKnownNonnegative(x.map { max($0, 0) }), "nonnegative, but not noted: tested")
+        let conv = Conv2d(name: "conv", inChannels: 3, outChannels: 2, kernelSize: 3, padding: 1)
+        for (input, nonnegative) in [(pooled, true), (x, false), (x.map { max($0, 0) }, true)] {
+            _ = conv.forward(input, context)
+            XCTAssertEqual(context.tape!.record(for: conv).nonnegativeInput, nonnegative)
+        }
+        // without a tape nothing is noted
+        let inference = ForwardContext()
+        XCTAssertFalse(inference.isKnownNonnegative(relu.forward(x, inference)))
+    }
+
     func testAbsoluteSumAndSignTestMatchNaiveLoops() {
         let values: [Float] = (0..<1001).map { Float(($0 * 37) % 101) - 50.5 }
         let naive = values.reduce(0.0) { $0 + Double(abs($1)) }

@@ -46,6 +46,14 @@ public final class MaxPool2d: Layer {
         }
     }
 
+    /// `apply`, recorded; the maxima of an input noted nonnegative are noted too
+    /// (`ForwardContext.noteNonnegative`).
+    override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let y = super.forward(x, context)
+        if context.isKnownNonnegative(x) { context.noteNonnegative(y) }
+        return y
+    }
+
     /// The routing of `v` (one value per window) back to the input `x`
     /// (`cvm_maxpool_backward`: every input value written), with `y` the
     /// recorded output when the routing divides by `|y| + 1e-9`.

@@ -6,12 +6,27 @@
 public final class ReLU: Layer {
     override public func apply(_ x: Tensor) -> Tensor { x.map(Rectifier()) }
 
-    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] {
-        [g.zipMap(record.inputs[0]) { gv, xv in xv > 0 ? gv : 0 }]
+    /// `apply`, recorded; the output is noted nonnegative (`ForwardContext.noteNonnegative`).
+    override public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let y = super.forward(x, context)
+        context.noteNonnegative(y)
+        return y
     }
 
+    override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g.zipMap(record.inputs[0], Gate())] }
+
     override public func absoluteVJP(_ s: Tensor, _ record: Record) -> [Tensor] {
-        [s.zipMap(record.inputs[0]) { sv, xv in xv != 0 ? sv : 0 }]
+        [s.zipMap(record.inputs[0], AbsoluteGate())]
+    }
+
+    /// `g [x > 0]`.
+    private struct Gate: ElementwiseFunction2 {
+        func callAsFunction(_ g: Float, _ x: Float) -> Float { x > 0 ? g : 0 }
+    }
+
+    /// `s [x != 0]`.
+    private struct AbsoluteGate: ElementwiseFunction2 {
+        func callAsFunction(_ s: Float, _ x: Float) -> Float { x != 0 ? s : 0 }
     }
 
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {

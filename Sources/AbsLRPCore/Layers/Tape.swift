@@ -98,11 +98,41 @@ public final class ForwardContext {
         return y
     }
 
-    /// Records `op`'s inputs and output; `nonnegativeInput` is evaluated only when recording.
+    /// Records `op`'s inputs and output. `nonnegativeInput` (asked by the
+    /// affine layers; nil: not asked) is evaluated only when recording, and
+    /// not at all when the first input is known to be nonnegative
+    /// (`noteNonnegative`): a pass over every convolution's input saved.
     @inline(__always)
-    func save(_ op: Module, inputs: [Tensor], output: Tensor, nonnegativeInput: @autoclosure () -> Bool = false) {
+    func save(_ op: Module, inputs: [Tensor], output: Tensor, nonnegativeInput: @autoclosure () -> Bool? = nil) {
         guard let tape else { return }
-        tape.save(op, Record(inputs: inputs, output: output, nonnegativeInput: nonnegativeInput()))
+        let nonnegative = nonnegativeInput() != nil && (isKnownNonnegative(inputs[0]) || nonnegativeInput()!)
+        tape.save(op, Record(inputs: inputs, output: output, nonnegativeInput: nonnegative))
+    }
+
+    /// The storage of the recorded outputs known to hold no negative value
+    /// (a ReLU's, a max pool's of such an input), by address and count. An
+    /// address names one tensor for the whole recorded forward: the tape
+    /// holds every output until the forward is over, so no buffer is freed
+    /// and reused while this set is consulted.
+    private var nonnegativeStorage: Set<StorageKey> = []
+
+    private struct StorageKey: Hashable {
+        let address: UInt, count: Int
+        init(_ t: Tensor) {
+            address = t.storage.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+            count = t.count
+        }
+    }
+
+    /// Notes that the recorded output `t` holds no negative value (`-0` and NaN count as nonnegative, as in `Tensor.isNonnegative`).
+    func noteNonnegative(_ t: Tensor) {
+        guard tape != nil, t.count > 0 else { return }
+        nonnegativeStorage.insert(StorageKey(t))
+    }
+
+    /// Whether `t` is a recorded output noted as nonnegative.
+    func isKnownNonnegative(_ t: Tensor) -> Bool {
+        tape != nil && t.count > 0 && nonnegativeStorage.contains(StorageKey(t))
     }
 }
 
