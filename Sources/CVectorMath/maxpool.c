@@ -13,8 +13,9 @@
      accumulated, and the loop over a row's windows is vectorised, every
      comparison a select (a separate copy compiled for AVX-512, 16 windows
      per vector, chosen at run time);
-   - any other window (ResNet's 3x3 stem pool of stride 2): the windows in
-     row-major order, accumulating into the zeroed output.
+   - any other window: the windows in row-major order, accumulating into
+     the zeroed output; the 3x3 windows of stride 2 (ResNet's stem pool)
+     searched 16 at a time on AVX-512 away from the borders.
    The value `0.0f + t` where the general path would add `t` to a zero
    keeps both paths bit for bit equal (-0 becomes +0 there too). */
 
@@ -46,34 +47,112 @@ static inline __attribute__((always_inline)) float window_factor(const float *v,
     return divides ? v[o] / (fabsf(y[o]) + epsilon) : v[o];
 }
 
+#if defined(__x86_64__)
+/* `TAKES` on 16 lanes: the lanes where `v` replaces `best`. */
+#define TAKES16(v, best) \
+    (_mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q))
+
+/* `window_argmax` of `n` <= 16 neighbouring 3x3 windows of stride 2 that
+   lie inside the plane's columns (the first one starting at column x0),
+   over rows i0..<i1: the candidates in the same row-major order, 16
+   windows per vector (a row's columns x0 + 2j, + 1, + 2 deinterleaved from
+   two loads), into `index` and `absolute_index`. */
+__attribute__((target("avx512f"))) static void stride2_argmax16(const float *p, long w, long i0, long i1, long x0,
+                                                                 long n, int magnitudes, long *index,
+                                                                 long *absolute_index) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    /* elements 0..<2n of the row from x0 (columns x0 + 2j, x0 + 2j + 1), and 0..<2n-1 from x0 + 2 */
+    __mmask16 first = (__mmask16)(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
+    __mmask16 second = (__mmask16)(n <= 8 ? 0u : (1u << (2 * (n - 8))) - 1);
+    __mmask16 shifted_first = (__mmask16)(2 * n - 1 >= 16 ? 0xffffu : (1u << (2 * n - 1)) - 1);
+    __mmask16 shifted_second = (__mmask16)(2 * n - 1 <= 16 ? 0u : (1u << (2 * n - 1 - 16)) - 1);
+    __m512 best = _mm512_setzero_ps(), best_absolute = best;
+    __m512i bi = _mm512_setzero_si512(), ai = bi;
+    const __m512i step = _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
+    int started = 0;
+    for (long i = i0; i < i1; i++) {
+        const float *r = p + i * w + x0;
+        __m512 l0 = _mm512_maskz_loadu_ps(first, r), l1 = _mm512_maskz_loadu_ps(second, r + 16);
+        __m512 m0 = _mm512_maskz_loadu_ps(shifted_first, r + 2), m1 = _mm512_maskz_loadu_ps(shifted_second, r + 18);
+        __m512 column[3] = {_mm512_permutex2var_ps(l0, even, l1), _mm512_permutex2var_ps(l0, odd, l1),
+                            _mm512_permutex2var_ps(m0, even, m1)};
+        for (int c = 0; c < 3; c++) {
+            __m512 v = column[c], a = _mm512_abs_ps(v);
+            __m512i q = _mm512_add_epi32(_mm512_set1_epi32((int)(i * w + x0 + c)), step);
+            if (!started) {
+                best = v; bi = q; best_absolute = a; ai = q;
+                started = 1;
+                continue;
+            }
+            __mmask16 t = TAKES16(v, best);
+            best = _mm512_mask_mov_ps(best, t, v);
+            bi = _mm512_mask_mov_epi32(bi, t, q);
+            if (magnitudes) {
+                __mmask16 u = TAKES16(a, best_absolute);
+                best_absolute = _mm512_mask_mov_ps(best_absolute, u, a);
+                ai = _mm512_mask_mov_epi32(ai, u, q);
+            }
+        }
+    }
+    int indices[16], absolute_indices[16];
+    _mm512_storeu_si512(indices, bi);
+    _mm512_storeu_si512(absolute_indices, ai);
+    for (long j = 0; j < n; j++) {
+        index[j] = indices[j];
+        absolute_index[j] = absolute_indices[j];
+    }
+}
+#endif
+
 /* Any window, one plane: the forward (`forward`: writes `y`) or the
-   routing into the plane `out` (zeroed here first). */
+   routing into the plane `out` (zeroed here first), windows in row-major
+   order. With `wide` (AVX-512) the 3x3 windows of stride 2 inside the
+   columns are searched 16 at a time (`stride2_argmax16`), the routing
+   still one window after another (overlapping windows accumulate in the
+   same order). */
 static inline __attribute__((always_inline)) void general_plane(const float *p, const float *v, const float *y,
                                                                 float *out, long h, long w, long k, long stride,
                                                                 long padding, long oh, long ow, int forward,
                                                                 cvm_maxpool_routing routing, int divides,
-                                                                float epsilon, float *forward_out) {
+                                                                float epsilon, float *forward_out, int wide) {
     int magnitudes = !forward && routing != CVM_MAXPOOL_GRADIENT;
     if (!forward) memset(out, 0, (size_t)(h * w) * sizeof(float));
+    /* the windows inside the columns: x0 = 2 ox - padding >= 0 and x0 + 3 <= w */
+    long inner_first = (padding + 1) / 2, inner_end = w + padding >= 3 ? (w + padding - 3) / 2 + 1 : 0;
+    if (inner_end > ow) inner_end = ow;
+    int searches16 = wide && k == 3 && stride == 2;
     for (long oy = 0; oy < oh; oy++) {
         long y0 = oy * stride - padding, i0 = y0 < 0 ? 0 : y0, i1 = y0 + k > h ? h : y0 + k;
-        for (long ox = 0; ox < ow; ox++) {
-            long x0 = ox * stride - padding, j0 = x0 < 0 ? 0 : x0, j1 = x0 + k > w ? w : x0 + k;
-            long o = oy * ow + ox, index, absolute_index;
-            window_argmax(p, w, i0, i1, j0, j1, magnitudes, &index, &absolute_index);
-            if (forward) {
-                forward_out[o] = p[index];
-                continue;
+        for (long ox = 0; ox < ow;) {
+            long index[16], absolute_index[16], n = 1;
+#if defined(__x86_64__)
+            if (searches16 && ox >= inner_first && ox < inner_end) {
+                n = inner_end - ox < 16 ? inner_end - ox : 16;
+                stride2_argmax16(p, w, i0, i1, 2 * ox - padding, n, magnitudes, index, absolute_index);
+            } else
+#endif
+            {
+                long x0 = ox * stride - padding, j0 = x0 < 0 ? 0 : x0, j1 = x0 + k > w ? w : x0 + k;
+                window_argmax(p, w, i0, i1, j0, j1, magnitudes, index, absolute_index);
             }
-            float s = window_factor(v, y, o, divides, epsilon);
-            switch (routing) {
-            case CVM_MAXPOOL_GRADIENT: out[index] += s; break;
-            case CVM_MAXPOOL_ABSOLUTE_GRADIENT: out[absolute_index] += s; break;
-            case CVM_MAXPOOL_CONTRIBUTIONS:
-                out[index] += p[index] * s;
-                out[absolute_index] += fabsf(p[absolute_index]) * s;
-                break;
+            for (long j = 0; j < n; j++) {
+                long o = oy * ow + ox + j, i = index[j], a = absolute_index[j];
+                if (forward) {
+                    forward_out[o] = p[i];
+                    continue;
+                }
+                float s = window_factor(v, y, o, divides, epsilon);
+                switch (routing) {
+                case CVM_MAXPOOL_GRADIENT: out[i] += s; break;
+                case CVM_MAXPOOL_ABSOLUTE_GRADIENT: out[a] += s; break;
+                case CVM_MAXPOOL_CONTRIBUTIONS:
+                    out[i] += p[i] * s;
+                    out[a] += fabsf(p[a]) * s;
+                    break;
+                }
             }
+            ox += n;
         }
     }
 }
@@ -126,10 +205,6 @@ static inline __attribute__((always_inline)) void pairs_row(const float *r0, con
 }
 
 #if defined(__x86_64__)
-/* `TAKES` on 16 lanes: the lanes where `v` replaces `best`. */
-#define TAKES16(v, best) \
-    (_mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q))
-
 /* Which lane masks hold the argmax (0..3) of 16 windows' a, b, c, d. */
 __attribute__((target("avx512f"))) static inline void argmax4_16(__m512 a, __m512 b, __m512 c, __m512 d,
                                                                   __mmask16 is[4], __m512 *best) {
@@ -240,7 +315,7 @@ static inline __attribute__((always_inline)) void pool_planes(const float *x, co
         if (pairs)
             pairs_plane(p, vp, yp, op, h, w, oh, ow, forward, routing, divides, epsilon, fp, wide);
         else
-            general_plane(p, vp, yp, op, h, w, k, stride, padding, oh, ow, forward, routing, divides, epsilon, fp);
+            general_plane(p, vp, yp, op, h, w, k, stride, padding, oh, ow, forward, routing, divides, epsilon, fp, wide);
     }
 }
 
@@ -290,7 +365,8 @@ void cvm_maxpool_forward(const float *x, float *y, long planes, long h, long w, 
     if (pairs)
         pairs(x, 0, 0, 0, y, planes, h, w, oh, ow, 0);
     else
-        pool_planes(x, 0, 0, 0, y, planes, h, w, k, stride, padding, oh, ow, 1, CVM_MAXPOOL_GRADIENT, 0, 0, 0, 0);
+        pool_planes(x, 0, 0, 0, y, planes, h, w, k, stride, padding, oh, ow, 1, CVM_MAXPOOL_GRADIENT, 0, 0, 0,
+                    cvm_vector_width() == 16);
 }
 
 void cvm_maxpool_backward(const float *x, const float *v, const float *y, float *out, long planes, long h, long w,
@@ -301,22 +377,23 @@ void cvm_maxpool_backward(const float *x, const float *v, const float *y, float 
         pairs(x, v, y, out, 0, planes, h, w, oh, ow, epsilon);
         return;
     }
+    int wide = cvm_vector_width() == 16;
     switch (routing) {
     case CVM_MAXPOOL_GRADIENT:
         pool_planes(x, v, y, out, 0, planes, h, w, k, stride, padding, oh, ow, 0, CVM_MAXPOOL_GRADIENT, divides,
-                    epsilon, 0, 0);
+                    epsilon, 0, wide);
         break;
     case CVM_MAXPOOL_ABSOLUTE_GRADIENT:
         pool_planes(x, v, y, out, 0, planes, h, w, k, stride, padding, oh, ow, 0, CVM_MAXPOOL_ABSOLUTE_GRADIENT,
-                    divides, epsilon, 0, 0);
+                    divides, epsilon, 0, wide);
         break;
     case CVM_MAXPOOL_CONTRIBUTIONS:
         if (divides)
             pool_planes(x, v, y, out, 0, planes, h, w, k, stride, padding, oh, ow, 0, CVM_MAXPOOL_CONTRIBUTIONS, 1,
-                        epsilon, 0, 0);
+                        epsilon, 0, wide);
         else
             pool_planes(x, v, y, out, 0, planes, h, w, k, stride, padding, oh, ow, 0, CVM_MAXPOOL_CONTRIBUTIONS, 0,
-                        epsilon, 0, 0);
+                        epsilon, 0, wide);
         break;
     }
 }
