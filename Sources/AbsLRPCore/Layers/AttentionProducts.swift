@@ -290,7 +290,9 @@ struct MatrixLayout {
 
 /// `alpha op(A_i) @ op(B_i)` for every matrix `i` of two batches laid out as
 /// `la` and `lb`, written into a new tensor of shape `output` laid out as
-/// `lc` (zero outside `lc`); `op(X)` is `X` or `X^T`. One `sgemm` per matrix.
+/// `lc` (zero outside `lc`); `op(X)` is `X` or `X^T`. One `sgemm` per matrix,
+/// the matrices in parts, one per core (`forEachBatchPart`: OpenBLAS
+/// single-threaded on each small product, no worker hand-off per matrix).
 func batchedMatrixProduct(_ a: Tensor, _ la: MatrixLayout, _ b: Tensor, _ lb: MatrixLayout,
                           transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1,
                           output: [Int], _ lc: MatrixLayout) -> Tensor {
@@ -306,11 +308,13 @@ func batchedMatrixProduct(_ a: Tensor, _ la: MatrixLayout, _ b: Tensor, _ lb: Ma
     y.storage.withUnsafeMutableBufferPointer { ys in
         a.storage.withUnsafeBufferPointer { av in
             b.storage.withUnsafeBufferPointer { bv in
-                for i in 0..<la.count {
-                    sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                          a: av.baseAddress! + la.offset(i), lda: la.rowStride,
-                          b: bv.baseAddress! + lb.offset(i), ldb: lb.rowStride,
-                          c: ys.baseAddress! + lc.offset(i), ldc: lc.rowStride)
+                forEachBatchPart(la.count) { matrices in
+                    for i in matrices {
+                        sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                              a: av.baseAddress! + la.offset(i), lda: la.rowStride,
+                              b: bv.baseAddress! + lb.offset(i), ldb: lb.rowStride,
+                              c: ys.baseAddress! + lc.offset(i), ldc: lc.rowStride)
+                    }
                 }
             }
         }

@@ -17,20 +17,30 @@ public final class Linear: AffineLayer {
         if bias { registerState("bias", shape: [outFeatures]) }
     }
 
+    /// `x · W^T + b`: the batch (the first axis) in parts, one per core
+    /// (`forEachBatchPart`), each part one GEMM on its own core (OpenBLAS
+    /// single-threaded) into its rows of `y`, pre-filled with the bias
+    /// (`beta = 1`). The parts depend only on the batch, so every forward
+    /// (inference or recorded) computes the same values.
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inFeatures, "\(name): input \(x.shape), expected last axis \(inFeatures)")
         let rows = x.count / inFeatures, outFeatures = outFeatures, hasBias = hasBias
+        let samples = x.rank > 1 ? x.shape[0] : 1, rowsPerSample = samples == 0 ? 0 : rows / samples
         let weight = parameter("weight"), bias = hasBias ? parameter("bias").storage : []
         return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures]) { ys in
-            if hasBias {
-                bias.withUnsafeBufferPointer { b in
-                    for r in 0..<rows { (ys + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
-                }
-            }
             x.storage.withUnsafeBufferPointer { xs in
                 weight.storage.withUnsafeBufferPointer { ws in
-                    sgemm(transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                          a: xs.baseAddress!, b: ws.baseAddress!, beta: hasBias ? 1 : 0, c: ys)
+                    bias.withUnsafeBufferPointer { b in
+                        forEachBatchPart(samples) { part in
+                            let (first, count) = (part.lowerBound * rowsPerSample, part.count * rowsPerSample)
+                            let y = ys + first * outFeatures
+                            if hasBias {
+                                for r in 0..<count { (y + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
+                            }
+                            sgemm(transposeB: true, m: count, n: outFeatures, k: inFeatures,
+                                  a: xs.baseAddress! + first * inFeatures, b: ws.baseAddress!, beta: hasBias ? 1 : 0, c: y)
+                        }
+                    }
                 }
             }
         }
