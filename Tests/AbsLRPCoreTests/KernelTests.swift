@@ -293,6 +293,48 @@ final class KernelTests: XCTestCase {
         assertClose(y, expected, rtol: 1e-5, atol: 1e-6, "linear")
     }
 
+    /// The oneDNN matmul of `Linear`'s forward, with and without bias, on one
+    /// OpenMP thread (inside `concurrently`) and on every core, against a
+    /// naive loop; and `Linear` on batches cut into parts of unequal rows.
+    func testMatmulPrimitiveMatchesNaiveLoop() throws {
+        let (m, k, n) = (11, 37, 19)
+        let x = randomTensor([m, k], seed: 7), w = randomTensor([n, k], seed: 8), b = randomTensor([n], seed: 9)
+        for hasBias in [false, true] {
+            var expected = Tensor(shape: [m, n])
+            for i in 0..<m { for o in 0..<n {
+                var s = hasBias ? Double(b.storage[o]) : 0
+                for p in 0..<k { s += Double(x[i, p]) * Double(w[o, p]) }
+                expected[i, o] = Float(s)
+            } }
+            func product() throws -> Tensor {
+                let shape = MatmulPrimitive.Shape(rows: m, inFeatures: k, outFeatures: n, hasBias: hasBias,
+                                                  threads: DNNLEngine.threadsForCaller)
+                let primitive = try XCTUnwrap(MatmulPrimitive.cached(shape), "no oneDNN matmul for \(shape)")
+                return Tensor(shape: [m, n]) { y in
+                    x.storage.withUnsafeBufferPointer { xs in w.storage.withUnsafeBufferPointer { ws in b.storage.withUnsafeBufferPointer { bs in
+                        primitive.run(xs.baseAddress!, weight: ws.baseAddress!, bias: hasBias ? bs.baseAddress! : nil, into: y)
+                    } } }
+                }
+            }
+            let (inside, other) = concurrently({ try? product() }, { 0 })
+            XCTAssertEqual(other, 0)
+            assertClose(try XCTUnwrap(inside), expected, rtol: 1e-5, atol: 1e-6, "one thread, bias \(hasBias)")
+            assertClose(try product(), expected, rtol: 1e-5, atol: 1e-6, "every core, bias \(hasBias)")
+        }
+        let lin = Linear(name: "fc", inFeatures: k, outFeatures: n, bias: false)
+        lin.setParameter("weight", w)
+        for batch in [1, 3, 5] {
+            let xb = randomTensor([batch, 2, k], seed: UInt64(10 + batch))
+            var expected = Tensor(shape: [batch, 2, n])
+            for r in 0..<(batch * 2) { for o in 0..<n {
+                var s = 0.0
+                for p in 0..<k { s += Double(xb.storage[r * k + p]) * Double(w[o, p]) }
+                expected.storage[r * n + o] = Float(s)
+            } }
+            assertClose(lin.apply(xb), expected, rtol: 1e-5, atol: 1e-6, "linear without bias, batch \(batch)")
+        }
+    }
+
     func testMaxPoolMatchesNaiveLoopIncludingPaddingAndTies() {
         let pool = MaxPool2d(name: "p", kernelSize: 3, stride: 2, padding: 1)
         var x = randomTensor([2, 3, 7, 6], seed: 7)

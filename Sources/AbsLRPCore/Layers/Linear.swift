@@ -18,13 +18,16 @@ public final class Linear: AffineLayer {
     }
 
     /// `x · W^T + b`: the batch (the first axis) in parts, one per core
-    /// (`forEachBatchPart`), each part one GEMM on its own core (OpenBLAS
-    /// single-threaded) into its rows of `y`, pre-filled with the bias
-    /// (`beta = 1`). The parts depend only on the batch, so every forward
-    /// (inference or recorded) computes the same values.
+    /// (`forEachBatchPart`), each part's rows one oneDNN matmul on its own
+    /// core (`MatmulPrimitive`: the weights read in place, the bias added
+    /// inside the product; 5% less CPU time than OpenBLAS's sgemm on
+    /// ViT-B's shapes, docs/benchmarks.md session 6), or an sgemm (OpenBLAS
+    /// single-threaded there) into rows pre-filled with the bias where
+    /// oneDNN has no fast matmul. The parts depend only on the batch, so
+    /// every forward (inference or recorded) computes the same values.
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inFeatures, "\(name): input \(x.shape), expected last axis \(inFeatures)")
-        let rows = x.count / inFeatures, outFeatures = outFeatures, hasBias = hasBias
+        let rows = x.count / inFeatures, (inFeatures, outFeatures, hasBias) = (self.inFeatures, self.outFeatures, self.hasBias)
         let samples = x.rank > 1 ? x.shape[0] : 1, rowsPerSample = samples == 0 ? 0 : rows / samples
         let weight = parameter("weight"), bias = hasBias ? parameter("bias").storage : []
         return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures]) { ys in
@@ -33,12 +36,17 @@ public final class Linear: AffineLayer {
                     bias.withUnsafeBufferPointer { b in
                         forEachBatchPart(samples) { part in
                             let (first, count) = (part.lowerBound * rowsPerSample, part.count * rowsPerSample)
-                            let y = ys + first * outFeatures
+                            let (x, y) = (xs.baseAddress! + first * inFeatures, ys + first * outFeatures)
+                            let shape = MatmulPrimitive.Shape(rows: count, inFeatures: inFeatures, outFeatures: outFeatures,
+                                                              hasBias: hasBias, threads: DNNLEngine.threadsForCaller)
+                            if let product = MatmulPrimitive.cached(shape) {
+                                return product.run(x, weight: ws.baseAddress!, bias: b.baseAddress, into: y)
+                            }
                             if hasBias {
                                 for r in 0..<count { (y + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
                             }
                             sgemm(transposeB: true, m: count, n: outFeatures, k: inFeatures,
-                                  a: xs.baseAddress! + first * inFeatures, b: ws.baseAddress!, beta: hasBias ? 1 : 0, c: y)
+                                  a: x, b: ws.baseAddress!, beta: hasBias ? 1 : 0, c: y)
                         }
                     }
                 }
