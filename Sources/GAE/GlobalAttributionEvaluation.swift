@@ -293,7 +293,7 @@ public final class GlobalAttributionEvaluation {
                                                          explaining: recorded)
         let (morf, lerf) = try StepwiseMasking.runBothOrders(from: first, classifier: classifier, steps: steps,
                                                              explaining: recorded)
-        let impactMap = Scoring.combinedImpactMap(morf: morf.maps, lerf: lerf.maps)
+        let impactMap = Scoring.combinedImpactMap(morfSum: morf.mapSum, lerfSum: lerf.mapSum)
         let scoreMosaic = Mosaic.scoreMosaics(pairing.tileScores(positives: positives, logits: logits, labels: labels),
                                               channels: c, imageHeight: h, imageWidth: w)
 
@@ -312,8 +312,7 @@ public final class GlobalAttributionEvaluation {
                 ?? Scoring.positiveRelevance(method, mosaics, targets: yp)
             var morfRelevance: [Tensor] = [], lerfRelevance: [Tensor] = []
             if recordedMaps != nil {
-                morfRelevance = morf.relevance.map(Scoring.positivePart)
-                lerfRelevance = lerf.relevance.map(Scoring.positivePart)
+                (morfRelevance, lerfRelevance) = (morf.relevance, lerf.relevance)
             } else {
                 for k in 1..<steps {
                     // One call for both orders of a step: rows 0..<M MoRF, M..<2M LeRF.

@@ -14,13 +14,16 @@ struct MaskingTrajectory {
     var inputs: [Tensor]
     /// `o[b, y_b]`, the target logit of image `b` at each step: `outputs[step][b]`.
     var outputs: [[Float]]
-    /// The input-times-gradient map `r` of each step, (M, C, H, W).
-    var maps: [Tensor]
+    /// `sum_k r_k`, the sum of the steps' input-times-gradient maps, added
+    /// in step order, (M, C, H, W): all the impact map needs of them.
+    var mapSum: Tensor
     /// With the method of ``StepwiseMasking/runBothOrders(from:classifier:steps:explaining:)``,
-    /// its relevance of the inputs of steps `1..<steps` (each (M, C, H, W),
-    /// as ``RelevancyMethod/relevance(_:targets:)`` returns it), from the
-    /// masking's own record of each step: `relevance[step - 1]`; else empty.
+    /// `normalize_max(relu(R))` of its relevance `R` of the inputs of steps
+    /// `1..<steps` (each (M, C, H, W)), from the masking's own record of each
+    /// step: `relevance[step - 1]`; else empty.
     var relevance: [Tensor]
+    /// The first of those steps whose `R` is not finite, and that `R`.
+    var nonFinite: (step: Int, relevance: Tensor)?
 }
 
 /// One masking step of `M` images: its input and input-times-gradient map.
@@ -106,19 +109,26 @@ enum StepwiseMasking {
 
     /// One order's masking from its measured first step `first`; with
     /// `method`, the relevance of every later step's input from the step's
-    /// record, after its input gradient.
+    /// record, after its input gradient, kept as GAE scores it (a
+    /// non-finite one as it came).
     private static func run(from first: MaskingStep, classifier: Classifier, order: MaskOrder, steps: Int,
                             explaining method: RecordedRelevancyMethod?) -> MaskingTrajectory {
-        var trajectory = MaskingTrajectory(inputs: [first.input], outputs: [first.targetLogits], maps: [first.map],
+        var trajectory = MaskingTrajectory(inputs: [first.input], outputs: [first.targetLogits], mapSum: first.map,
                                            relevance: [])
         var (xm, map) = (first.input, first.map)
-        for p in fractions(steps: steps).dropLast() {
+        for (index, p) in fractions(steps: steps).dropLast().enumerated() {
             xm = masked(xm, by: map, fraction: p, order: order)
             let (step, logits, tape) = measure(classifier: classifier, xm, targets: first.targets)
-            if let method { trajectory.relevance.append(method.relevance(recorded: tape, logits: logits, targets: first.targets)) }
+            if let method {
+                let relevance = method.relevance(recorded: tape, logits: logits, targets: first.targets)
+                if trajectory.nonFinite == nil, relevance.firstNonFinite() != nil {
+                    trajectory.nonFinite = (index + 1, relevance)
+                }
+                trajectory.relevance.append(Scoring.positivePart(relevance))
+            }
             trajectory.inputs.append(xm)
             trajectory.outputs.append(step.targetLogits)
-            trajectory.maps.append(step.map)
+            trajectory.mapSum = trajectory.mapSum + step.map
             map = step.map
         }
         return trajectory
@@ -147,9 +157,8 @@ enum StepwiseMasking {
             { run(from: first, classifier: classifier, order: .leastRelevantFirst, steps: steps, explaining: method) })
         if let method {
             for trajectory in [morf, lerf] {
-                for (step, map) in zip(1..., trajectory.relevance) {
-                    try method.requireFiniteRelevance(map, input: trajectory.inputs[step], targets: first.targets)
-                }
+                guard let (step, relevance) = trajectory.nonFinite else { continue }
+                try method.requireFiniteRelevance(relevance, input: trajectory.inputs[step], targets: first.targets)
             }
         }
         return (morf, lerf)

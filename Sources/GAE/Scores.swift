@@ -38,11 +38,11 @@ enum Scoring {
     }
 
     /// Combined impact map `sign(normalize_max(normalize_sum(sum_k r^LeRF_k)
-    /// - normalize_sum(sum_k r^MoRF_k)))`: +1 where removing the least
+    /// - normalize_sum(sum_k r^MoRF_k)))` from the two sums of the orders'
+    /// maps (``MaskingTrajectory/mapSum``): +1 where removing the least
     /// relevant entries first still left relevance, -1 where MoRF found it.
-    static func combinedImpactMap(morf: [Tensor], lerf: [Tensor]) -> Tensor {
-        let morfSum = morf.dropFirst().reduce(morf[0], +), lerfSum = lerf.dropFirst().reduce(lerf[0], +)
-        return (lerfSum.normalizedSum() - morfSum.normalizedSum()).normalizedMax().map(signum)
+    static func combinedImpactMap(morfSum: Tensor, lerfSum: Tensor) -> Tensor {
+        (lerfSum.normalizedSum() - morfSum.normalizedSum()).normalizedMax().map(signum)
     }
 
     /// `sum|a - b| / (sum|a| + sum|b| + eps)` per sample (the reference's `_dice_loss`).
@@ -76,7 +76,7 @@ enum Scoring {
     ///   - mosaic: `Rmos = rel(mosaics)` for the positives' classes, (M, C, 2h, 2w).
     ///   - morf, lerf: `rel(xm_k)` of steps `k = 1 ..< steps` of each order.
     ///   - morfOutputs, lerfOutputs: `o[y]` per step (`[step][image]`).
-    ///   - impactMap: ``combinedImpactMap(morf:lerf:)``; scoreMosaic: the score mosaics.
+    ///   - impactMap: ``combinedImpactMap(morfSum:lerfSum:)``; scoreMosaic: the score mosaics.
     static func scores(initial: Tensor, mosaic: Tensor, morf: [Tensor], lerf: [Tensor],
                        morfOutputs: [[Float]], lerfOutputs: [[Float]], impactMap: Tensor,
                        scoreMosaic: Tensor) -> [GAEScores] {
