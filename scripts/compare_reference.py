@@ -24,10 +24,10 @@ measures sgemm; for GAE, of the whole process (/usr/bin/time -v).
 
 Next to each ratio reached, the table shows issue 17's target and the
 ceiling: the reference's time divided by our shape-exact limit from the same
-round's `abslrp bench --json` (`shapeExact`: OpenBLAS's own time on exactly
-the products absLRP needs, each on both cores the faster way), i.e. the best ratio
-any implementation calling OpenBLAS on this machine could reach in that
-round. For GAE the ceiling is the bench's `gae.limitImagesPerSecond` (median
+round's `abslrp bench --json` (`shapeExact`: each product absLRP needs timed
+on its exact shape through the kernel our code computes it with, each on
+both cores the faster way), i.e. the best ratio our code could reach in that
+round with those kernels and nothing but the products. For GAE the ceiling is the bench's `gae.limitImagesPerSecond` (median
 over the rounds of that model, preferring batch GAE_BATCH/4, the size of
 GAE's masked batches) over the reference's images/s.
 """
@@ -285,8 +285,9 @@ def render(rows, gae_rows, args):
                f"| {med([o['shapeExact']['absLRPGFLOPS'] for o in exact]):.0f} "
                f"| {100 * med([o['fractionOfShapeExactLimit'] for o in exact]):.0f}% |" if exact else "| - | - | - |"))
     lines += ["", "Targets (issue 17), ratios reached, and ceilings: the reference's time over our shape-exact limit "
-              "(`abslrp bench`'s `shapeExact`, same round: OpenBLAS's own time on exactly absLRP's products, each on "
-              "both cores the faster way), the best ratio any implementation on OpenBLAS here could reach.", "",
+              "(`abslrp bench`'s `shapeExact`, same round: each of absLRP's products timed on its exact shape through "
+              "the kernel our code computes it with, each on both cores the faster way), the best ratio our code "
+              "could reach with those kernels.", "",
               "| model | batch | absLRP: target | reached | ceiling | forward: target | reached | ceiling "
               "| shape-exact limit s/image | its GFLOP/s | fraction of it reached |",
               "|---|---|---|---|---|---|---|---|---|---|---|"] + ceilings

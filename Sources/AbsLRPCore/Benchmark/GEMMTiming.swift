@@ -45,14 +45,16 @@ final class GEMMOperands {
     }
 }
 
-/// A buffer of `count` floats filled with a fixed pattern in [-0.5, 0.5).
+/// A buffer of `count` floats filled with a fixed pattern in [-0.5, 0.5),
+/// 64-byte aligned like `Scratch` (oneDNN's kernels load whole AVX-512 rows).
 final class SyntheticOperand {
-    let base: UnsafeMutablePointer<Float>
+    private let scratch: Scratch
+    var base: UnsafeMutablePointer<Float> { scratch.base }
 
     init(count: Int) {
-        base = .allocate(capacity: max(1, count))
-        for i in 0..<count { base[i] = Float(i % 251) / 251 - 0.5 }
+        scratch = Scratch(count: count)
+        for i in 0..<count { scratch.base[i] = Float(i % 251) / 251 - 0.5 }
     }
 
-    deinit { base.deallocate() }
+    deinit { scratch.free() }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One matrix product as BLAS sees it (`sgemm`, row-major):
 ///
 ///     C[m x n] = op(A)[m x k] · op(B)[k x n],   op(X) = X or X^T
@@ -23,21 +25,25 @@ public struct GEMMShape: Hashable, Codable, Sendable, CustomStringConvertible {
 
 /// One matrix product as the code computes it, through the kernel the layer
 /// calls for it.
-public enum MatrixProduct: Hashable, Sendable, CustomStringConvertible {
+enum MatrixProduct: Hashable, CustomStringConvertible {
     /// An OpenBLAS sgemm.
     case gemm(GEMMShape)
+    /// A oneDNN matmul (one of Linear's forward calls, a part of the batch's rows).
+    case matmul(MatmulPrimitive.Shape)
 
     /// FLOPs of the product computed directly, 2 per multiply-add (what the
     /// honest limit counts, whatever algorithm computes the product).
-    public var flop: Double {
+    var flop: Double {
         switch self {
         case .gemm(let shape): shape.flop
+        case .matmul(let m): 2 * Double(m.rows) * Double(m.inFeatures) * Double(m.outFeatures)
         }
     }
 
-    public var description: String {
+    var description: String {
         switch self {
         case .gemm(let shape): shape.description
+        case .matmul(let m): "matmul x[\(m.rows)x\(m.inFeatures)] W^T -> \(m.outFeatures) on \(m.threads) thread(s)"
         }
     }
 }
@@ -50,7 +56,7 @@ public enum MatrixProduct: Hashable, Sendable, CustomStringConvertible {
 /// - `backwardMatrixProducts`: one gradient through the layer, the VJP `M^T g` for
 ///   every input that needs one;
 /// - `relevanceMatrixProducts`: one absLRP pass through the layer.
-public protocol MatrixProductLayer: Module {
+protocol MatrixProductLayer: Module {
     func forwardMatrixProducts(_ record: Record) -> [MatrixProduct]
     func backwardMatrixProducts(_ record: Record) -> [MatrixProduct]
     func relevanceMatrixProducts(_ record: Record) -> [MatrixProduct]
@@ -63,7 +69,7 @@ extension Array {
 extension MatrixProductLayer where Self: AffineLayer {
     /// `x (W^T S) + |x| (|W|^T S)`: two products for inputs of both signs,
     /// one (`(W + |W|)^T S`) for nonnegative inputs.
-    public func relevanceMatrixProducts(_ record: Record) -> [MatrixProduct] {
+    func relevanceMatrixProducts(_ record: Record) -> [MatrixProduct] {
         backwardMatrixProducts(record).repeated(record.nonnegativeInput ? 1 : 2)
     }
 }
@@ -71,7 +77,7 @@ extension MatrixProductLayer where Self: AffineLayer {
 extension Conv2d: MatrixProductLayer {
     /// Per group (`G` groups), `W_g[O/G, K] · cols[K, B*OH*OW]` with
     /// `K = (C/G)*kh*kw`, all images' columns side by side.
-    public func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+    func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         forwardGEMMs(record).map(MatrixProduct.gemm)
     }
 
@@ -86,7 +92,7 @@ extension Conv2d: MatrixProductLayer {
     /// the convolution of `S` with the flipped kernel, `M'_g[C/G, (O/G)*kh*kw]
     /// · im2col(S)[(O/G)*kh*kw, B*H*W]`; otherwise `M_g^T · S[O/G, B*OH*OW]`
     /// with `M_g` stored `[O/G, (C/G)*kh*kw]` (a transposed-A GEMM), before `col2im`.
-    public func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+    func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let y = record.output
         if transposeGeometry(outputHeight: y.shape[2], outputWidth: y.shape[3]) != nil {
             let n = y.shape[0] * y.shape[2] * y.shape[3]
@@ -97,20 +103,34 @@ extension Conv2d: MatrixProductLayer {
 }
 
 extension Linear: MatrixProductLayer {
-    /// `x[rows, in] · W[out, in]^T`, rows = every token of every image.
-    public func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
-        [.gemm(GEMMShape(transposeB: true, m: record.inputs[0].count / inFeatures, n: outFeatures, k: inFeatures))]
+    /// `x[rows, in] · W[out, in]^T` as `apply` computes it: per part of the
+    /// batch (`forEachBatchPart`, run here to hand out the same parts with
+    /// the same threads) one oneDNN matmul of the part's rows (every token of
+    /// its images), or an sgemm where oneDNN has no fast matmul.
+    func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+        let x = record.inputs[0], rows = x.count / inFeatures
+        let samples = x.rank > 1 ? x.shape[0] : 1, rowsPerSample = samples == 0 ? 0 : rows / samples
+        let lock = NSLock()
+        var parts: [(first: Int, product: MatrixProduct)] = []
+        forEachBatchPart(samples) { part in
+            let shape = MatmulPrimitive.Shape(rows: part.count * rowsPerSample, inFeatures: inFeatures, outFeatures: outFeatures,
+                                              hasBias: hasBias, threads: DNNLEngine.threadsForCaller)
+            let product: MatrixProduct = MatmulPrimitive.cached(shape) != nil ? .matmul(shape)
+                : .gemm(GEMMShape(transposeB: true, m: shape.rows, n: outFeatures, k: inFeatures))
+            lock.withLock { parts.append((part.lowerBound, product)) }
+        }
+        return parts.sorted { $0.first < $1.first }.map(\.product)
     }
 
     /// `g[rows, out] · M[out, in]`.
-    public func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+    func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         [.gemm(GEMMShape(m: record.inputs[0].count / inFeatures, n: inFeatures, k: outFeatures))]
     }
 }
 
 extension MatrixProductLayer where Self: BinaryOperation {
     /// The VJPs for both inputs, of the layer and of its absolute twin.
-    public func relevanceMatrixProducts(_ record: Record) -> [MatrixProduct] {
+    func relevanceMatrixProducts(_ record: Record) -> [MatrixProduct] {
         backwardMatrixProducts(record).repeated(2)
     }
 }
@@ -122,13 +142,13 @@ extension QKMultiply: MatrixProductLayer {
     }
 
     /// `q @ k^T` per head: `q[M, D] · k[N, D]^T`.
-    public func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+    func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let (lq, lk) = layouts(record)
         return [.gemm(GEMMShape(transposeB: true, m: lq.rows, n: lk.rows, k: lq.cols))].repeated(lq.count)
     }
 
     /// Per head `g[M, N] · k[N, D]` (for q) and `g^T · q` (for k, `g` stored `[M, N]`).
-    public func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+    func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let (lq, lk) = layouts(record)
         return [.gemm(GEMMShape(m: lq.rows, n: lq.cols, k: lk.rows)),
                 .gemm(GEMMShape(transposeA: true, m: lk.rows, n: lq.cols, k: lq.rows))].repeated(lq.count)
@@ -143,13 +163,13 @@ extension AttentionVMultiply: MatrixProductLayer {
     }
 
     /// `a @ v` per head: `a[M, N] · v[N, D]`.
-    public func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+    func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let (count, m, n, d) = extents(record)
         return [.gemm(GEMMShape(m: m, n: d, k: n))].repeated(count)
     }
 
     /// Per head `g[M, D] · v[N, D]^T` (for a) and `a^T · g` (for v, `a` stored `[M, N]`).
-    public func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+    func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
         let (count, m, n, d) = extents(record)
         return [.gemm(GEMMShape(transposeB: true, m: m, n: n, k: d)), .gemm(GEMMShape(transposeA: true, m: n, n: d, k: m))].repeated(count)
     }
@@ -167,26 +187,26 @@ public protocol IdentityShortcutModule: Module {
 
 /// The matrix products that absLRP, as the reference defines it, needs on
 /// one recorded batch of `images` images, over the whole batch, each as the code computes it.
-public struct AbsLRPProducts: Sendable {
-    public var images: Int
+struct AbsLRPProducts {
+    var images: Int
     /// The recorded forward (linear layers, convolutions, attention products).
-    public var forward: [MatrixProduct]
+    var forward: [MatrixProduct]
     /// One relevance pass, layer by layer (absLRP runs two, for the
     /// positive and the negative target, concurrently).
-    public var relevancePass: [MatrixProduct]
+    var relevancePass: [MatrixProduct]
     /// Of `relevancePass`, the attention products.
-    public var attentionInPass: [MatrixProduct]
+    var attentionInPass: [MatrixProduct]
     /// One pass's gradients through the identity-shortcut branches.
-    public var shortcutBranchGradients: [MatrixProduct]
+    var shortcutBranchGradients: [MatrixProduct]
     /// One gradient of the logits with respect to the input (every layer's
     /// VJP, first layer included): GAE's masking steps.
-    public var inputGradient: [MatrixProduct]
+    var inputGradient: [MatrixProduct]
 
     /// Everything one relevance pass multiplies.
-    public var pass: [MatrixProduct] { relevancePass + shortcutBranchGradients }
+    var pass: [MatrixProduct] { relevancePass + shortcutBranchGradients }
 
     /// GFLOP per image, by kind.
-    public var count: ProductCount {
+    var count: ProductCount {
         let perImage = { (products: [MatrixProduct]) in products.reduce(0.0) { $0 + $1.flop } / 1e9 / Double(max(1, images)) }
         return ProductCount(forward: perImage(forward), relevancePasses: 2 * perImage(relevancePass),
                             attentionInPasses: 2 * perImage(attentionInPass),
@@ -218,7 +238,7 @@ public struct ProductCount: Codable, Sendable, Equatable {
 extension Classifier {
     /// The products absLRP needs on the batch of `images` images recorded in
     /// `tape` (recorded on this classifier).
-    public func absLRPProducts(_ tape: Tape, images: Int) -> AbsLRPProducts {
+    func absLRPProducts(_ tape: Tape, images: Int) -> AbsLRPProducts {
         let layers = productLayers(network.allModules, tape)
         let branches = network.allModules.compactMap { $0 as? IdentityShortcutModule }
             .flatMap(\.identityShortcutBranches).flatMap { $0.flatMap(\.allModules) }

@@ -114,7 +114,7 @@ public struct ModelBenchmark {
         let (_, tape) = classifier.recordedForward(x)
         let products = classifier.absLRPProducts(tape, images: images), count = products.count
         let size = Self.peakSquareSize
-        log("measuring sgemm: \(size)^3 and \(model)'s products at batch \(images)")
+        log("measuring the peak sgemm rate (\(size)^3) and \(model)'s products at batch \(images)")
         let peak = 2 * pow(Double(size), 3) / ProductTiming.seconds(allCores: GEMMShape(m: size, n: size, k: size), rounds: 7) / 1e9
         let shapeExact = ShapeExactLimit.measure(products)
         let relevance = Self.median(relevanceTimes) / Double(images)

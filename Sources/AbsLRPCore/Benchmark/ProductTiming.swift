@@ -2,7 +2,7 @@ import Foundation
 
 /// A product that `ProductTiming` can time: synthetic operands for it, and
 /// one run of it on them through the kernel the layers call for it (an
-/// OpenBLAS sgemm, `GEMMShape`; a oneDNN primitive, `ConvolutionProduct`).
+/// OpenBLAS sgemm, `GEMMShape`; a oneDNN matmul, `MatmulPrimitive.Shape`).
 protocol TimableProduct: Hashable {
     associatedtype Operands
     /// Fresh operands (finite values, never denormal; they do not change the kernels' speed).
@@ -83,6 +83,8 @@ extension ProductTiming {
             switch product {
             case .gemm(let shape):
                 for slab in shape.slabs { counts[.gemm(slab.shape), default: 0] += slab.count }
+            case .matmul:
+                counts[product, default: 0] += 1
             }
         }
         return counts.map { product, count in
@@ -92,6 +94,9 @@ extension ProductTiming {
             case .gemm(let shape):
                 (seconds, onAllCores) = self.seconds(shape, work, rounds: rounds)
                 kernel = "OpenBLAS sgemm"
+            case .matmul(let shape):
+                (seconds, onAllCores) = self.seconds(shape, work, rounds: rounds)
+                kernel = "oneDNN \(MatmulPrimitive.cached(shape)!.implementation)"
             }
             let products = work == .pair ? 2.0 : 1.0
             return TimedProduct(product: product.description, kernel: kernel, occurrences: count, seconds: seconds,

@@ -44,7 +44,7 @@ public struct ShapeExactLimit: Codable, Sendable {
     public var passProducts: [TimedProduct]
 
     /// Times `products` now (seconds to a minute, depending on the model).
-    public static func measure(_ products: AbsLRPProducts) -> ShapeExactLimit {
+    static func measure(_ products: AbsLRPProducts) -> ShapeExactLimit {
         var timed: (forward: [TimedProduct], passes: [TimedProduct], gradient: [TimedProduct]) = ([], [], [])
         let elapsed = ModelBenchmark.time {
             timed = (ProductTiming.time(products.forward, .one), ProductTiming.time(products.pass, .pair),

@@ -1,0 +1,38 @@
+import Foundation
+
+/// A oneDNN matmul (Linear's forward, `MatmulPrimitive`) on synthetic
+/// operands, for `ProductTiming`: the very primitive Linear runs for that
+/// shape and thread count (`MatmulPrimitive.cached`), on plain row-major
+/// operands as Linear calls it, with the working memory each call takes.
+/// Its halves are its row halves, each on one thread.
+extension MatmulPrimitive.Shape: TimableProduct {
+    var halves: (MatmulPrimitive.Shape, MatmulPrimitive.Shape)? {
+        guard rows >= 2 else { return nil }
+        var first = self, second = self
+        (first.rows, first.threads, second.threads) = (rows / 2, 1, 1)
+        second.rows = rows - first.rows
+        guard MatmulPrimitive.cached(first) != nil, MatmulPrimitive.cached(second) != nil else { return nil }
+        return (first, second)
+    }
+
+    func makeOperands() -> MatmulOperands { MatmulOperands(self) }
+
+    func run(_ operands: MatmulOperands) {
+        operands.primitive.run(operands.x.base, weight: operands.weight.base, bias: operands.bias?.base, into: operands.y.base)
+    }
+}
+
+/// A matmul's primitive and its x, W, b and y.
+final class MatmulOperands {
+    let primitive: MatmulPrimitive
+    let x, weight, y: SyntheticOperand
+    let bias: SyntheticOperand?
+
+    init(_ shape: MatmulPrimitive.Shape) {
+        primitive = MatmulPrimitive.cached(shape)!
+        x = SyntheticOperand(count: shape.rows * shape.inFeatures)
+        weight = SyntheticOperand(count: shape.outFeatures * shape.inFeatures)
+        y = SyntheticOperand(count: shape.rows * shape.outFeatures)
+        bias = shape.hasBias ? SyntheticOperand(count: shape.outFeatures) : nil
+    }
+}
