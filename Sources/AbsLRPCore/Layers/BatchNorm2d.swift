@@ -89,9 +89,11 @@ public final class BatchNorm2d: Layer {
     private struct Rule: DiagonalRule {
         let alpha, alphaAbs: [Float]
         let channels: Int
-        func callAsFunction(_ k: Int, _ x: Float) -> Float {
-            let c = k % channels
-            return alpha[c] * x + alphaAbs[c] * abs(x)
+        func plane(_ k: Int) -> Plane { Plane(alpha: alpha[k % channels], alphaAbs: alphaAbs[k % channels]) }
+
+        struct Plane: ElementwiseFunction {
+            let alpha, alphaAbs: Float
+            func callAsFunction(_ x: Float) -> Float { alpha * x + alphaAbs * abs(x) }
         }
     }
 }

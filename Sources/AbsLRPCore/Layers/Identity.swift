@@ -30,6 +30,6 @@ public final class Flatten: Layer {
 }
 
 /// `x + |x|`: the rule of layers whose function and twin are `x` and `|x|`.
-struct PositivePartRule: DiagonalRule {
-    func callAsFunction(_ k: Int, _ x: Float) -> Float { x + abs(x) }
+struct PositivePartRule: UniformDiagonalRule {
+    func callAsFunction(_ x: Float) -> Float { x + abs(x) }
 }

@@ -115,13 +115,14 @@ extension Layer {
     ///     c_i = (x_i d_i + |x_i| a_i) * R_i / (|y_i| + eps)
     ///
     /// where `d_i`, `a_i` are the layer's and its absolute twin's derivatives
-    /// at element `i`, and `weight(k, x_i) = x_i d_i + |x_i| a_i` for an
-    /// element of plane `k` (a `DiagonalRule`, so that the loop is specialised
-    /// for it; planes are runs of `planeSize` consecutive
-    /// values that share constants, such as one channel of one image for
-    /// BatchNorm; by default the whole tensor is one plane).
+    /// at element `i`, and `rule.plane(k)(x_i) = x_i d_i + |x_i| a_i` for an
+    /// element of plane `k` (a `DiagonalRule`, whose per-plane function the
+    /// loop is specialised for, its constants taken once per plane; planes
+    /// are runs of `planeSize` consecutive values that share constants, such
+    /// as one channel of one image for BatchNorm; by default the whole tensor
+    /// is one plane).
     func diagonalContribution<Rule: DiagonalRule>(_ r: Tensor, _ record: Record, planeSize: Int? = nil,
-                                                  _ weight: Rule) -> Tensor {
+                                                  _ rule: Rule) -> Tensor {
         let x = record.inputs[0], y = record.output
         precondition(x.count == r.count && y.count == r.count)
         let plane = max(1, planeSize ?? r.count)
@@ -134,8 +135,9 @@ extension Layer {
                             var start = range.lowerBound
                             while start < range.upperBound {
                                 let k = start / plane, end = min(range.upperBound, (k + 1) * plane)
+                                let weight = rule.plane(k)
                                 for i in start..<end {
-                                    out[i] = weight(k, xp[i]) * (rp[i] / (abs(yp[i]) + relevanceEpsilon))
+                                    out[i] = weight(xp[i]) * (rp[i] / (abs(yp[i]) + relevanceEpsilon))
                                 }
                                 start = end
                             }
@@ -147,10 +149,18 @@ extension Layer {
     }
 }
 
-/// `x d + |x| a` of a layer with a diagonal Jacobian, for an element `x` of
-/// plane `k` (see `Layer.diagonalContribution`).
+/// `x d + |x| a` of a layer with a diagonal Jacobian, for the elements `x`
+/// of plane `k`: `plane(k)` (see `Layer.diagonalContribution`).
 protocol DiagonalRule {
-    func callAsFunction(_ k: Int, _ x: Float) -> Float
+    associatedtype Plane: ElementwiseFunction
+    func plane(_ k: Int) -> Plane
+}
+
+/// A `DiagonalRule` with one function for every plane.
+protocol UniformDiagonalRule: DiagonalRule, ElementwiseFunction where Plane == Self {}
+
+extension UniformDiagonalRule {
+    func plane(_ k: Int) -> Self { self }
 }
 
 /// `r / (|y| + eps)`.

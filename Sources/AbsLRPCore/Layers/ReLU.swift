@@ -34,8 +34,8 @@ public final class ReLU: Layer {
     }
 
     /// `x [x > 0] + |x| [x != 0]`: `2x` where `x > 0`, `|x|` elsewhere.
-    private struct Rule: DiagonalRule {
-        func callAsFunction(_ k: Int, _ x: Float) -> Float { x > 0 ? x + x : abs(x) }
+    private struct Rule: UniformDiagonalRule {
+        func callAsFunction(_ x: Float) -> Float { x > 0 ? x + x : abs(x) }
     }
 
     /// `max(x, 0)` as this layer computes it (NaN gives 0); the fused
