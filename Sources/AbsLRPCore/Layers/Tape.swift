@@ -8,7 +8,9 @@ public struct Record {
     public var inputs: [Tensor]
     public var output: Tensor
     /// Whether no value of the first input is negative (recorded by affine
-    /// layers, whose absLRP rule then needs one product instead of two).
+    /// layers, whose absLRP rule then needs one product instead of two; by
+    /// every layer whose input is known nonnegative,
+    /// `ForwardContext.noteNonnegative`; false: not known).
     public var nonnegativeInput = false
 }
 
@@ -98,14 +100,15 @@ public final class ForwardContext {
         return y
     }
 
-    /// Records `op`'s inputs and output. `nonnegativeInput` (asked by the
-    /// affine layers; nil: not asked) is evaluated only when recording, and
-    /// not at all when the first input is known to be nonnegative
-    /// (`noteNonnegative`): a pass over every convolution's input saved.
+    /// Records `op`'s inputs and output. `Record.nonnegativeInput` is true
+    /// when the first input is known to be nonnegative (`noteNonnegative`),
+    /// else `nonnegativeInput()` (the affine layers' test of their input),
+    /// evaluated only then and only when recording: a pass over every
+    /// convolution's input saved where a ReLU or a max pool computed it.
     @inline(__always)
-    func save(_ op: Module, inputs: [Tensor], output: Tensor, nonnegativeInput: @autoclosure () -> Bool? = nil) {
+    func save(_ op: Module, inputs: [Tensor], output: Tensor, nonnegativeInput: @autoclosure () -> Bool = false) {
         guard let tape else { return }
-        let nonnegative = nonnegativeInput() != nil && (isKnownNonnegative(inputs[0]) || nonnegativeInput()!)
+        let nonnegative = inputs.first.map(isKnownNonnegative) == true || nonnegativeInput()
         tape.save(op, Record(inputs: inputs, output: output, nonnegativeInput: nonnegative))
     }
 
