@@ -1,4 +1,5 @@
-/// 2-D convolution (`nn.Conv2d`, any `groups`), computed as im2col + sgemm.
+/// 2-D convolution (`nn.Conv2d`, any `groups`), computed as im2col + sgemm,
+/// its Winograd-shaped backward products on oneDNN (`convolutionCalls`).
 ///
 /// - input `x`: (B, C, H, W); output `y`: (B, O, OH, OW),
 ///   `OH = floor((H + 2p - d*(k - 1) - 1) / s) + 1` (likewise `OW`), `d` the dilation
@@ -79,6 +80,85 @@ public final class Conv2d: AffineLayer {
             return Tiling(images: max(1, min(batch, Self.columnBudget / max(1, perImage))), rows: height)
         }
         return Tiling(images: 1, rows: max(1, Self.columnBudget / (patchSize * width)))
+    }
+
+    /// Floats each operand or result of one oneDNN call may hold (4 MB): a
+    /// batch runs in calls of as many images as fit (one image of
+    /// ResNet-50's 56x56 layers, the whole batch of the late ones), so the
+    /// blocked copies and the ratio `S` of the two relevance passes stay
+    /// small (16 MB cost ResNet-50 0.12 GB of peak memory at batch 4).
+    static let callBudget = 1 << 20
+
+    /// Floats of Winograd's working memory one call may take (16 MB, per
+    /// relevance pass): its transformed weights and tiles are 4x `W` and
+    /// 2.25x `g` and `dx` (VGG-16's 512-channel 28x28 layers: 58 MB for two
+    /// images, 37 MB for one of its 112x112 layers), which above this put
+    /// the peak memory over its limits.
+    static let winogradBudget = 1 << 22
+
+    /// The oneDNN calls that compute `M^T ⊛ g` for `images` images of `geo`
+    /// (`ConvolutionPrimitive`: the first image of each call and its
+    /// primitive, the last call smaller when the batch does not divide), or
+    /// nil where im2col + sgemm does: oneDNN's backward products pay only
+    /// with Winograd (its direct backward kernels ran no faster than
+    /// OpenBLAS on the column matrix here), within `winogradBudget`, on
+    /// weights the old path derives in one block.
+    private func convolutionCalls(images: Int, _ geo: ConvGeometry) -> [(first: Int, primitive: ConvolutionPrimitive)]? {
+        let perImage = max(inChannels * geo.height * geo.width, outChannels * geo.outputPixels)
+        let n = max(1, min(images, Self.callBudget / perImage))
+        func shape(_ count: Int) -> ConvolutionShape {
+            ConvolutionShape(images: count, channels: inChannels, height: geo.height, width: geo.width,
+                             outChannels: outChannels, outHeight: geo.outputHeight, outWidth: geo.outputWidth,
+                             kernel: kernelSize, stride: stride, padding: padding, dilation: dilation, groups: groups)
+        }
+        guard shape(n).algorithm == .winograd, parameter("weight").count <= WeightMatrices.blockValues,
+              let full = ConvolutionPrimitive.cached(shape(n)), full.scratchpadFloats <= Self.winogradBudget else { return nil }
+        let rest = images % n
+        guard let last = rest == 0 ? full : ConvolutionPrimitive.cached(shape(rest)) else { return nil }
+        return Swift.stride(from: 0, to: images, by: n).map { ($0, $0 + n <= images ? full : last) }
+    }
+
+    /// `body(M)` with `matrix` in `primitive`'s weights layout (cached by
+    /// `WeightMatrices` for small weights, else prepared for this call).
+    private func withWeights(_ matrix: WeightMatrix, for primitive: ConvolutionPrimitive,
+                             _ body: (UnsafePointer<Float>) -> Void) {
+        weightMatrices.withPrepared(matrix, of: parameter("weight"), layout: primitive.shape, count: primitive.weightsCount,
+                                    rearrange: primitive.prepareWeights, body)
+    }
+
+    /// `M^T ⊛ g` (oneDNN's backward data) at the input's shape, `g` or
+    /// `S = g / (|y| + 1e-9)` formed per call of `convolutionCalls`;
+    /// `finish(b, image)` on each image once complete. nil where oneDNN refuses the shape.
+    private func convolutionBackwardProduct(_ g: Tensor, dividedBy y: Tensor?, inputShape: [Int], matrix: WeightMatrix,
+                                            finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor? {
+        let b = inputShape[0]
+        let geo = geometry(height: inputShape[2], width: inputShape[3])
+        precondition(g.shape == [b, outChannels, geo.outputHeight, geo.outputWidth], "\(name): gradient \(g.shape) for input \(inputShape)")
+        guard let calls = convolutionCalls(images: b, geo) else { return nil }
+        let (inImage, outImage) = (inChannels * geo.height * geo.width, outChannels * geo.outputPixels)
+        let ratio = RatioGather(y: y)
+        let chunk = calls[0].primitive.shape.images
+        let gathered = Scratch(count: y == nil ? 0 : chunk * outImage)
+        defer { gathered.free() }
+        return ratio.withDenominators { ys in
+            g.storage.withUnsafeBufferPointer { gs in
+                Tensor(shape: inputShape) { dx in
+                    for (first, primitive) in calls {
+                        let n = primitive.shape.images, offset = first * outImage
+                        var rhs = gs.baseAddress! + offset
+                        if let ys {
+                            ratio.gather(rhs, ys + offset, rows: n * outChannels, count: geo.outputPixels,
+                                         sourceStride: geo.outputPixels, into: gathered.base, stride: geo.outputPixels)
+                            rhs = UnsafePointer(gathered.base)
+                        }
+                        withWeights(matrix, for: primitive) { w in
+                            primitive.run(rhs, weights: w, into: dx + first * inImage)
+                        }
+                        for j in first..<(first + n) { finish(j, dx + j * inImage) }
+                    }
+                }
+            }
+        }
     }
 
     override public func apply(_ x: Tensor) -> Tensor {
@@ -234,6 +314,7 @@ public final class Conv2d: AffineLayer {
     /// (`foldedBackwardProduct`).
     private func backwardProduct(_ g: Tensor, dividedBy y: Tensor? = nil, inputShape: [Int], matrix: WeightMatrix,
                                  finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+        if let dx = convolutionBackwardProduct(g, dividedBy: y, inputShape: inputShape, matrix: matrix, finish: finish) { return dx }
         if let transpose = transposeGeometry(outputHeight: g.shape[2], outputWidth: g.shape[3]) {
             return transposedConvolution(g, dividedBy: y, inputShape: inputShape, matrix: matrix, transpose, finish: finish)
         }

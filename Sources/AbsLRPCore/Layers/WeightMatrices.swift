@@ -51,11 +51,12 @@ enum WeightMatrix: Hashable {
 /// model in memory (100 MB for ResNet-50).
 ///
 /// A layer may also multiply with its matrices' values in another order
-/// (`withRearranged`: Conv2d's flipped, channel-transposed kernel), kept in
-/// the same way under its own key.
+/// (`withRearranged`: Conv2d's flipped, channel-transposed kernel; `withPrepared`:
+/// a oneDNN primitive's weights layout), kept in the same way under its own key.
 ///
 /// Products may run on several threads at once (the two relevance passes run
-/// concurrently, see `concurrently`), so the cache is filled under a lock.
+/// concurrently, see `concurrently`), so the cache is filled under a lock
+/// (recursive: a prepared layout is made from the cached derived matrix).
 final class WeightMatrices: @unchecked Sendable {
     static let cacheLimit = 1 << 18
     /// Values per block for uncached matrices (16 MB: every ViT-B and
@@ -63,17 +64,18 @@ final class WeightMatrices: @unchecked Sendable {
     static let blockValues = 1 << 22
     private struct Key: Hashable {
         let matrix: WeightMatrix
-        let rearranged: Bool
+        /// nil: `W`'s own order; else the layout the values were rearranged into.
+        let layout: AnyHashable?
     }
     private var cached: [Key: [Float]] = [:]
-    private let lock = NSLock()
+    private let lock = NSRecursiveLock()
 
     func invalidate() { lock.withLock { cached = [:] } }
 
     /// The cached `matrix` of `weight`, built on first use.
     private func cachedMatrix(_ matrix: WeightMatrix, of weight: Tensor) -> [Float] {
         lock.withLock {
-            let key = Key(matrix: matrix, rearranged: false)
+            let key = Key(matrix: matrix, layout: nil)
             if let m = cached[key] { return m }
             let m = weight.storage.map(matrix.transform)
             cached[key] = m
@@ -94,7 +96,7 @@ final class WeightMatrices: @unchecked Sendable {
         let count = weight.count
         precondition(count <= Self.cacheLimit, "rearranged weights are cached only up to \(Self.cacheLimit) values")
         let m: [Float] = lock.withLock {
-            let key = Key(matrix: matrix, rearranged: true)
+            let key = Key(matrix: matrix, layout: "transposed kernel")
             if let m = cached[key] { return m }
             let m = [Float](unsafeUninitializedCapacity: count) { a, initialized in
                 weight.storage.withUnsafeBufferPointer { rearrange($0.baseAddress!, a.baseAddress!) }
@@ -107,6 +109,49 @@ final class WeightMatrices: @unchecked Sendable {
             return m
         }
         m.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// `body(M)` with the whole `matrix` of `weight` in `W`'s order: `W`
+    /// itself, the cached matrix, or (larger weights) derived for this call.
+    func withWhole(_ matrix: WeightMatrix, of weight: Tensor, _ body: (UnsafePointer<Float>) -> Void) {
+        forEachBlock(matrix, of: weight, rows: 1, blockValues: weight.count) { _, m, _ in body(m) }
+    }
+
+    /// `body(P)` with `P` (`count` values) the `matrix` of `weight` in
+    /// another layout (a oneDNN primitive's, `layout` naming it), where
+    /// `rearrange(W, P)` moves the values of `W` into that layout (zeros in
+    /// its padding): cached per `matrix` and `layout` for weights of at most
+    /// `cacheLimit` values, else made for this call. Matrices that keep
+    /// zeros zero (all but `.ones`) are derived in place after the move,
+    /// elementwise as `transform` is, so no derived copy in `W`'s order is made.
+    func withPrepared(_ matrix: WeightMatrix, of weight: Tensor, layout: AnyHashable, count: Int,
+                      rearrange: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+                      _ body: (UnsafePointer<Float>) -> Void) {
+        func prepare(_ out: UnsafeMutablePointer<Float>) {
+            guard matrix.transform(0) == 0 else { return withWhole(matrix, of: weight) { rearrange($0, out) } }
+            weight.storage.withUnsafeBufferPointer { rearrange($0.baseAddress!, out) }
+            guard matrix != .weight else { return }
+            parallelChunks(count) { range in
+                for i in range { out[i] = matrix.transform(out[i]) }
+            }
+        }
+        guard weight.count <= Self.cacheLimit else {
+            let prepared = Scratch(count: count)
+            defer { prepared.free() }
+            prepare(prepared.base)
+            return body(prepared.base)
+        }
+        let p: [Float] = lock.withLock {
+            let key = Key(matrix: matrix, layout: layout)
+            if let p = cached[key] { return p }
+            let p = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+                prepare(out.baseAddress!)
+                initialized = count
+            }
+            cached[key] = p
+            return p
+        }
+        p.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// Calls `body(rowRange, M[rowRange, :], isFirstBlock)` for blocks of rows

@@ -2,7 +2,8 @@ import CDNNL
 import Foundation
 
 /// The one CPU engine of oneDNN (Debian's `libdnnl`, target `CDNNL`) and the
-/// rules for calling it: every oneDNN call of the package goes through here.
+/// rules for calling it: every oneDNN primitive of the package runs through
+/// `execute`.
 ///
 /// - `engine`: created once, shared by every primitive (oneDNN primitives may
 ///   run on several threads at once).
@@ -24,13 +25,30 @@ public enum DNNLEngine {
     /// OpenMP threads a oneDNN primitive called from this thread should use.
     static var threadsForCaller: Int { ConcurrentWork.isInside ? 1 : parallelWidth }
 
-    /// Runs `primitive` with `arguments` on this thread's stream, on
-    /// `threadsForCaller` OpenMP threads, and waits for it.
-    static func execute(_ primitive: dnnl_primitive_t, _ arguments: [dnnl_exec_arg_t]) {
+    /// Attributes that make a primitive take its working memory (scratchpad)
+    /// from each call (`execute`) instead of a buffer the library shares
+    /// between primitives, so that calls on several threads never share one.
+    static func userScratchpad() -> dnnl_primitive_attr_t {
+        var attributes: dnnl_primitive_attr_t?
+        check(dnnl_primitive_attr_create(&attributes), "creating attributes")
+        check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "setting the scratchpad mode")
+        return attributes!
+    }
+
+    /// Runs `primitive` with `arguments` and a scratchpad of
+    /// `scratchpadFloats` on this thread's stream, on `threadsForCaller`
+    /// OpenMP threads, and waits for it.
+    static func execute(_ primitive: dnnl_primitive_t, _ arguments: [dnnl_exec_arg_t], scratchpadFloats: Int) {
         omp_set_num_threads(Int32(threadsForCaller))
         let stream = ThreadStream.current.stream
-        arguments.withUnsafeBufferPointer { args in
-            check(dnnl_primitive_execute(primitive, stream, Int32(args.count), args.baseAddress), "executing a primitive")
+        let scratchpad = Scratch(count: scratchpadFloats)
+        defer { scratchpad.free() }
+        let layout = DNNLMemory.descriptor([max(1, scratchpadFloats)], dnnl_a)
+        DNNLMemory.withMemory(layout, scratchpad.base) { memory in
+            let all = scratchpadFloats > 0 ? arguments + [dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: memory)] : arguments
+            all.withUnsafeBufferPointer { args in
+                check(dnnl_primitive_execute(primitive, stream, Int32(args.count), args.baseAddress), "executing a primitive")
+            }
         }
         check(dnnl_stream_wait(stream), "waiting for a stream")
     }
