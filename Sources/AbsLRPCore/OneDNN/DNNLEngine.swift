@@ -36,9 +36,10 @@ public enum DNNLEngine {
     }
 
     /// Runs `primitive` with `arguments` and a scratchpad of
-    /// `scratchpadFloats` on this thread's stream, on `threadsForCaller`
-    /// OpenMP threads, and waits for it.
-    static func execute(_ primitive: dnnl_primitive_t, _ arguments: [dnnl_exec_arg_t], scratchpadFloats: Int) {
+    /// `scratchpadFloats` allocated for this call (0: none, or one the
+    /// arguments already hold) on this thread's stream, on
+    /// `threadsForCaller` OpenMP threads, and waits for it.
+    static func execute(_ primitive: dnnl_primitive_t, _ arguments: [dnnl_exec_arg_t], scratchpadFloats: Int = 0) {
         omp_set_num_threads(Int32(threadsForCaller))
         let stream = ThreadStream.current.stream
         let scratchpad = Scratch(count: scratchpadFloats)
