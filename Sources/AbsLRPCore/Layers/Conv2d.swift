@@ -103,7 +103,7 @@ public final class Conv2d: AffineLayer {
     /// with Winograd (its direct backward kernels ran no faster than
     /// OpenBLAS on the column matrix here), within `winogradBudget`, on
     /// weights the old path derives in one block.
-    private func convolutionCalls(images: Int, _ geo: ConvGeometry) -> [(first: Int, primitive: ConvolutionPrimitive)]? {
+    func convolutionCalls(images: Int, _ geo: ConvGeometry) -> [(first: Int, primitive: ConvolutionPrimitive)]? {
         let perImage = max(inChannels * geo.height * geo.width, outChannels * geo.outputPixels)
         let n = max(1, min(images, Self.callBudget / perImage))
         func shape(_ count: Int) -> ConvolutionShape {

@@ -89,9 +89,21 @@ final class ConvolutionPrimitive: @unchecked Sendable {
         let blockedResult = resultReorder.map { Scratch(count: DNNLMemory.floats($0.source)) }
         defer { blockedOperand?.free(); blockedResult?.free() }
         if let operandReorder, let blockedOperand { operandReorder.run(g, blockedOperand.base) }
-        DNNLMemory.withMemory(operandLayout, blockedOperand.map { UnsafePointer($0.base) } ?? g) { a in
+        runInLayouts(blockedOperand.map { UnsafePointer($0.base) } ?? g, weights: weights, into: blockedResult?.base ?? dx)
+        if let resultReorder, let blockedResult { resultReorder.run(UnsafePointer(blockedResult.base), dx) }
+    }
+
+    /// Floats of `g` and of `dx` in the primitive's own layouts.
+    var operandCount: Int { DNNLMemory.floats(operandLayout) }
+    var resultCount: Int { DNNLMemory.floats(resultLayout) }
+
+    /// The primitive alone, `run` without its reorders: `g` (`operandCount`
+    /// floats) and `dx` (`resultCount`) in its own layouts (the benchmark
+    /// times the product this way).
+    func runInLayouts(_ g: UnsafePointer<Float>, weights: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        DNNLMemory.withMemory(operandLayout, g) { a in
             DNNLMemory.withMemory(weightsLayout, weights) { w in
-                DNNLMemory.withMemory(resultLayout, blockedResult?.base ?? dx) { c in
+                DNNLMemory.withMemory(resultLayout, dx) { c in
                     DNNLEngine.execute(primitive, [dnnl_exec_arg_t(arg: DNNL_ARG_DIFF_DST, memory: a),
                                                    dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: w),
                                                    dnnl_exec_arg_t(arg: DNNL_ARG_DIFF_SRC, memory: c)],
@@ -99,7 +111,6 @@ final class ConvolutionPrimitive: @unchecked Sendable {
                 }
             }
         }
-        if let resultReorder, let blockedResult { resultReorder.run(UnsafePointer(blockedResult.base), dx) }
     }
 
     private static var primitives: [ConvolutionShape: ConvolutionPrimitive?] = [:]
