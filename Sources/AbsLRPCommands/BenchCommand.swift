@@ -67,9 +67,9 @@ struct BenchCommand: ParsableCommand {
             \(report.model), \(report.method), batch \(report.batch), \(report.threads) BLAS threads (\(report.blasKernel) kernels), median of \(report.iterations)
               forward:    \(f(report.forwardSecondsPerImage)) s/image
               relevance:  \(f(report.relevanceSecondsPerImage)) s/image  (\(f(report.relevanceGFLOPS, 1)) GFLOP/s counted as the limit's FLOPs)
-              products:   \(f(p.total, 1)) GFLOP/image = forward \(f(p.forward, 1)) + two relevance passes \(f(p.relevancePasses, 1)) (attention \(f(p.attentionInPasses, 1))) + shortcut-branch gradients \(f(p.shortcutBranchGradients, 1))
+              products:   \(f(p.total, 1)) GFLOP/image = forward \(f(p.forward, 1)) + two relevance passes \(f(p.relevancePasses, 1)) (attention \(f(p.attentionInPasses, 1))) + shortcut-branch gradients \(f(p.shortcutBranchGradients, 1)); on Winograd \(f(p.winograd, 1)), counted as direct products
               limit:      \(f(report.limitSecondsPerImage)) s/image at the peak sgemm rate, \(f(report.peakSgemmGFLOPS, 1)) GFLOP/s (\(ModelBenchmark.peakSquareSize)^3)
-              achieved:   \(f(100 * report.fractionOfLimit, 0))% of the limit
+              achieved:   \(f(100 * report.fractionOfLimit, 0))% of the limit\(report.fractionOfLimit > 1 ? " (above 100%: Winograd multiplies less than the direct products counted)" : "")
               shape-exact limit: \(f(e.absLRPSecondsPerImage)) s/image (\(f(e.absLRPGFLOPS, 1)) GFLOP/s) = forward \(f(e.forwardSecondsPerImage)) (\(f(e.forwardGFLOPS, 1)) GFLOP/s) + passes \(f(e.passesSecondsPerImage)) (\(f(e.passesGFLOPS, 1)) GFLOP/s); \(e.distinctProducts) shapes timed in \(f(e.measurementSeconds, 1)) s
               achieved:   \(f(100 * report.fractionOfShapeExactLimit, 0))% of it (forward \(f(100 * report.forwardFractionOfShapeExactLimit, 0))%)
               GAE limit:  \(f(g.limitImagesPerSecond, 3)) images/s (\(g.steps) steps, \(f(g.gflopPerImage, 0)) GFLOP/image; input gradient \(f(e.inputGradientSecondsPerImage)) s/image)

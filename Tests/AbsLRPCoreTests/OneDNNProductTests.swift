@@ -1,9 +1,83 @@
 import XCTest
 @testable import AbsLRPCore
 
-/// The products the benchmark times on oneDNN (`MatrixProduct.matmul`) are
-/// the primitives the layers compute with.
+/// The products the benchmark times on oneDNN (`MatrixProduct.convolution`,
+/// `.matmul`) are the primitives the layers compute with, and the honest
+/// limit still counts convolutions as direct products.
 final class OneDNNProductTests: XCTestCase {
+    /// A 3x3 stride-1 convolution of 16 channels on 28x28 (Winograd's
+    /// territory) and the same convolution at stride 2 (direct).
+    private func layers() -> (same: Conv2d, strided: Conv2d) {
+        let same = Conv2d(name: "same", inChannels: 16, outChannels: 16, kernelSize: 3, padding: 1, bias: false)
+        let strided = Conv2d(name: "strided", inChannels: 16, outChannels: 16, kernelSize: 3, stride: 2, padding: 1, bias: false)
+        for (i, conv) in [same, strided].enumerated() { conv.setParameter("weight", randomTensor([16, 16, 3, 3], seed: 40 + UInt64(i))) }
+        return (same, strided)
+    }
+
+    /// Conv2d's forward stays im2col + sgemm; the backward-data primitive a
+    /// product names computes, bit for bit, what the layer computes: the
+    /// benchmark times the layer's own code path.
+    func testTheTimedPrimitiveIsTheLayersOwn() throws {
+        let (same, strided) = layers()
+        let x = randomTensor([2, 16, 28, 28], seed: 42)
+        for conv in [same, strided] {
+            let y = conv.apply(x)
+            let record = Record(inputs: [x], output: y)
+            XCTAssertTrue(conv.forwardMatrixProducts(record).allSatisfy { if case .gemm = $0 { true } else { false } })
+            // where Conv2d keeps im2col for the backward too, its GEMMs are named (ProductCountTests)
+            guard case .convolution(let b)? = conv.backwardMatrixProducts(record).first else { continue }
+            XCTAssertEqual(conv.backwardMatrixProducts(record).count, 1)
+            XCTAssertEqual([b.images, b.channels, b.height, b.outChannels, b.outHeight], [2, 16, 28, 16, y.shape[2]])
+            let g = randomTensor(y.shape, seed: 43)
+            XCTAssertEqual(maxDifference(run(b, conv, g), conv.vjp(g, record)[0]), 0, "\(conv.name): backward data")
+        }
+        let b = try XCTUnwrap(backwardShape(same, x), "a 3x3 stride-1 16-channel convolution on 28x28 runs on oneDNN")
+        XCTAssertEqual(b.algorithm, .winograd)
+        XCTAssertTrue(b.implementation.contains("wino"), b.implementation)
+    }
+
+    /// Timing a convolution product runs that primitive: its kernel is
+    /// oneDNN's implementation, its rate counts the direct product's FLOPs.
+    func testTimingAConvolutionRunsItsPrimitive() throws {
+        let (same, _) = layers()
+        let shape = try XCTUnwrap(backwardShape(same, randomTensor([2, 16, 28, 28], seed: 44)))
+        let product = MatrixProduct.convolution(shape)
+        XCTAssertEqual(product.flop, 2 * Double(2 * 16 * 28 * 28) * Double(16 * 3 * 3))
+        let timed = ProductTiming.time([product, product], .pair, rounds: 1)
+        XCTAssertEqual(timed.count, 1)
+        XCTAssertEqual(timed[0].occurrences, 2)
+        XCTAssertEqual(timed[0].kernel, "oneDNN \(ConvolutionPrimitive.cached(shape)!.implementation)")
+        XCTAssertTrue(timed[0].seconds > 0 && timed[0].gflops > 0)
+        let halves = try XCTUnwrap(shape.halves)
+        XCTAssertEqual([halves.0.images, halves.1.images], [1, 1])
+    }
+
+    /// A VGG of 16-channel 3x3 convolutions on 28x28 inputs (in_chans 16, no
+    /// pools), counted by hand as direct products, with the share its
+    /// Winograd convolutions take: both features convolutions' backward
+    /// products (the forward is im2col + sgemm); pre_logits' 7x7 and 1x1
+    /// convolutions and the head are direct.
+    func testCountKeepsDirectProductsAndNamesTheWinogradShare() {
+        let classifier = Classifier(configuration: ModelConfiguration(
+            architecture: .vgg(VGGConfiguration(cfg: [16, 16], mlpRatio: 8.0 / 4096, numClasses: 5, inChannels: 16)),
+            inputSize: [16, 28, 28], mean: [Float](repeating: 0, count: 16), std: [Float](repeating: 1, count: 16),
+            cropPct: 0.875, name: "vgg_16_channels"))
+        classifier.randomizeWeights(seed: 45)
+        let (_, tape) = classifier.recordedForward(randomTensor([2, 16, 28, 28], seed: 46))
+        let count = classifier.absLRPProducts(tape, images: 2).count
+        let conv = 16 * 28 * 28 * (16 * 3 * 3)  // features.0 and features.2
+        let fc1 = 8 * 22 * 22 * (16 * 7 * 7)    // 7x7 on 28x28, unpadded
+        let fc2 = 4096 * 22 * 22 * 8            // 1x1
+        let head = 5 * 4096
+        let forward = Double(2 * conv + fc1 + fc2 + head)
+        // features.0 reads the (signed) input: two products; the rest follow a ReLU (or its pools)
+        let pass = forward + Double(conv)
+        let gflop = { (macs: Double) in 2 * macs / 1e9 }
+        XCTAssertEqual(count.forward, gflop(forward), accuracy: 1e-12)
+        XCTAssertEqual(count.total, gflop(forward + 2 * pass), accuracy: 1e-12)
+        XCTAssertEqual(count.winograd, gflop(2 * Double(3 * conv)), accuracy: 1e-12)
+    }
+
     /// Linear's forward products are its matmul calls: per part of the batch
     /// the primitive they name gives the layer's rows bit for bit.
     func testLinearsMatmulsAreTheLayersOwn() throws {
@@ -34,9 +108,27 @@ final class OneDNNProductTests: XCTestCase {
         XCTAssertEqual(products.reduce(0) { $0 + $1.flop }, 2 * 200 * 64 * 96)
     }
 
+    /// `shape`'s primitive run (with its reorders) on NCHW `g` with the
+    /// layer's weights in the primitive's layout.
+    private func run(_ shape: ConvolutionShape, _ conv: Conv2d, _ g: Tensor) -> Tensor {
+        let primitive = ConvolutionPrimitive.cached(shape)!
+        let weights = Scratch(count: primitive.weightsCount)
+        defer { weights.free() }
+        conv.parameter("weight").storage.withUnsafeBufferPointer { primitive.prepareWeights($0.baseAddress!, into: weights.base) }
+        return g.storage.withUnsafeBufferPointer { a in
+            Tensor(shape: shape.inputDimensions) { c in primitive.run(a.baseAddress!, weights: weights.base, into: c) }
+        }
+    }
+
     /// The largest elementwise difference (infinite for different shapes).
     private func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
         guard a.shape == b.shape else { return .infinity }
         return zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    private func backwardShape(_ conv: Conv2d, _ x: Tensor) -> ConvolutionShape? {
+        let record = Record(inputs: [x], output: conv.apply(x))
+        guard case .convolution(let shape)? = conv.backwardMatrixProducts(record).first else { return nil }
+        return shape
     }
 }

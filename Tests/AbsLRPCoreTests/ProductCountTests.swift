@@ -60,9 +60,8 @@ final class ProductCountTests: XCTestCase {
         XCTAssertEqual(occurrences(GEMMShape(m: 17, n: 4, k: 17), in: products.inputGradient), 2 * perHead)
         XCTAssertEqual(occurrences(GEMMShape(transposeA: true, m: 17, n: 4, k: 17), in: products.inputGradient), 2 * 2 * perHead)
         XCTAssertEqual(occurrences(GEMMShape(transposeB: true, m: 17, n: 17, k: 4), in: products.attentionInPass), 2 * 2 * perHead)
-        // the patch embedding: W[12, 48] cols[48, 2*16]; backward W^T S as a transposed-A GEMM
+        // the patch embedding: W[12, 48] cols[48, 2*16] forward
         XCTAssertEqual(occurrences(GEMMShape(m: 12, n: 32, k: 48), in: products.forward), 1)
-        XCTAssertEqual(occurrences(GEMMShape(transposeA: true, m: 48, n: 32, k: 12), in: products.relevancePass), 2)
         // the head reads the class token only
         XCTAssertEqual(forwardRows(5), [1, 1])
     }
@@ -107,7 +106,7 @@ final class ProductCountTests: XCTestCase {
         XCTAssertEqual(count.attentionInPasses, 0)
         // after the first ReLU every convolution's input is nonnegative: one product each
         XCTAssertLessThan(pass, 2 * forward)
-        // every convolution's shapes cover all images at once
+        // every convolution's forward covers all images at once
         let stem = layers[0] as! Conv2d, y = tape.record(for: stem).output
         XCTAssertEqual(products.forward[0], .gemm(GEMMShape(m: stem.outChannels, n: batch * y.shape[2] * y.shape[3],
                                                             k: 3 * stem.kernelSize * stem.kernelSize)))
@@ -148,20 +147,23 @@ final class ProductCountTests: XCTestCase {
         XCTAssertEqual(a.shortcutBranchGradients, b.shortcutBranchGradients, accuracy: 1e-15)
     }
 
-    /// Grouped convolutions: one product per group, of the group's extents;
-    /// backward as the code computes it: a stride-1 "same" convolution's as
-    /// the convolution of S with the flipped kernel, a strided one's as
-    /// `M^T S` before col2im.
-    func testGroupedConvolutionHasOneProductPerGroup() {
+    /// Grouped convolutions: forward one GEMM per group, of the group's
+    /// extents; backward (one oneDNN call for all groups, or a GEMM per
+    /// group where Conv2d keeps im2col) with the groups' direct
+    /// multiply-adds, `(C/G) kh kw` per output value, stride 1 or 2; twice
+    /// per pass for a signed input.
+    func testGroupedConvolutionProducts() {
         let same = Conv2d(name: "c", inChannels: 6, outChannels: 4, kernelSize: 3, padding: 1, groups: 2)
         let record = Record(inputs: [Tensor(shape: [2, 6, 5, 5])], output: Tensor(shape: [2, 4, 5, 5]))
-        XCTAssertEqual(same.forwardMatrixProducts(record), [.gemm(GEMMShape(m: 2, n: 50, k: 27))].repeated(2))
-        XCTAssertEqual(same.backwardMatrixProducts(record), [.gemm(GEMMShape(m: 3, n: 50, k: 18))].repeated(2))
-        XCTAssertEqual(same.relevanceMatrixProducts(record).count, 4, "signed input: W^T S and |W|^T S per group")
         let strided = Conv2d(name: "s", inChannels: 6, outChannels: 4, kernelSize: 3, stride: 2, padding: 1, groups: 2)
         let halved = Record(inputs: [Tensor(shape: [2, 6, 5, 5])], output: Tensor(shape: [2, 4, 3, 3]))
+        XCTAssertEqual(same.forwardMatrixProducts(record), [.gemm(GEMMShape(m: 2, n: 50, k: 27))].repeated(2))
         XCTAssertEqual(strided.forwardMatrixProducts(halved), [.gemm(GEMMShape(m: 2, n: 18, k: 27))].repeated(2))
-        XCTAssertEqual(strided.backwardMatrixProducts(halved), [.gemm(GEMMShape(transposeA: true, m: 27, n: 18, k: 2))].repeated(2))
+        for (conv, record, pixels) in [(same, record, 25), (strided, halved, 9)] {
+            let backward = conv.backwardMatrixProducts(record)
+            XCTAssertEqual(backward.reduce(0) { $0 + $1.flop }, 2 * Double(2 * 4 * pixels) * Double(3 * 3 * 3), conv.name)
+            XCTAssertEqual(conv.relevanceMatrixProducts(record), backward.repeated(2), "signed input: W^T S and |W|^T S")
+        }
     }
 
     /// GAE's count per dataset image (spec section 6) with 10 steps: of 16
@@ -169,7 +171,7 @@ final class ProductCountTests: XCTestCase {
     /// of which the 2*9*4 masked ones run on the masking's forwards.
     func testGAELimitCountsTheSpecsPhases() {
         let count = ProductCount(forward: 1, relevancePasses: 5, attentionInPasses: 0, shortcutBranchGradients: 2,
-                                 inputGradient: 3)
+                                 inputGradient: 3, winograd: 0)
         let limit = ShapeExactLimit(forwardSecondsPerImage: 0.1, passesSecondsPerImage: 0.4, inputGradientSecondsPerImage: 0.2,
                                     absLRPSecondsPerImage: 0.5, forwardGFLOPS: 0, passesGFLOPS: 0, absLRPGFLOPS: 0,
                                     distinctProducts: 0, measurementSeconds: 0, forwardProducts: [], passProducts: [])

@@ -28,21 +28,37 @@ public struct GEMMShape: Hashable, Codable, Sendable, CustomStringConvertible {
 enum MatrixProduct: Hashable, CustomStringConvertible {
     /// An OpenBLAS sgemm.
     case gemm(GEMMShape)
+    /// A oneDNN backward-data convolution (one of Conv2d's calls, `images` of the batch).
+    case convolution(ConvolutionShape)
     /// A oneDNN matmul (one of Linear's forward calls, a part of the batch's rows).
     case matmul(MatmulPrimitive.Shape)
 
     /// FLOPs of the product computed directly, 2 per multiply-add (what the
-    /// honest limit counts, whatever algorithm computes the product).
+    /// honest limit counts, whatever algorithm computes the product): for a
+    /// convolution, either direction, `2 * images * O * OH * OW * (C/G) * kh * kw`.
     var flop: Double {
         switch self {
         case .gemm(let shape): shape.flop
+        case .convolution(let c):
+            2 * Double(c.images * c.outChannels * c.outHeight * c.outWidth) * Double(c.channels / c.groups * c.kernel * c.kernel)
         case .matmul(let m): 2 * Double(m.rows) * Double(m.inFeatures) * Double(m.outFeatures)
         }
+    }
+
+    /// Whether its kernel multiplies less than the direct product (oneDNN's Winograd).
+    var isWinograd: Bool {
+        if case .convolution(let c) = self { return c.algorithm == .winograd }
+        return false
     }
 
     var description: String {
         switch self {
         case .gemm(let shape): shape.description
+        case .convolution(let c):
+            "conv backward data \(c.algorithm == .winograd ? "winograd" : "direct") "
+                + "\(c.images)x\(c.channels)x\(c.height)x\(c.width) -> \(c.outChannels)x\(c.outHeight)x\(c.outWidth), "
+                + "\(c.kernel)x\(c.kernel)/\(c.stride) pad \(c.padding)\(c.dilation > 1 ? " dilation \(c.dilation)" : "")"
+                + "\(c.groups > 1 ? " groups \(c.groups)" : "")"
         case .matmul(let m): "matmul x[\(m.rows)x\(m.inFeatures)] W^T -> \(m.outFeatures) on \(m.threads) thread(s)"
         }
     }
@@ -87,18 +103,27 @@ extension Conv2d: MatrixProductLayer {
         return [GEMMShape(m: outChannels / groups, n: y.shape[0] * y.shape[2] * y.shape[3], k: inChannels / groups * kernelSize * kernelSize)].repeated(groups)
     }
 
-    /// Per group, as `backwardProduct` computes `M^T S` (same multiply-adds
-    /// either way): where it runs as a convolution (`transposeGeometry`)
+    /// As `backwardProduct` computes `M^T S` (same multiply-adds every way):
+    /// oneDNN's backward-data calls over the batch; where Conv2d keeps
+    /// im2col, per group, where it runs as a convolution (`transposeGeometry`)
     /// the convolution of `S` with the flipped kernel, `M'_g[C/G, (O/G)*kh*kw]
     /// · im2col(S)[(O/G)*kh*kw, B*H*W]`; otherwise `M_g^T · S[O/G, B*OH*OW]`
     /// with `M_g` stored `[O/G, (C/G)*kh*kw]` (a transposed-A GEMM), before `col2im`.
     func backwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
+        if let calls = convolutionCalls(images: record.inputs[0].shape[0], geometry(record)) {
+            return calls.map { .convolution($0.primitive.shape) }
+        }
         let y = record.output
         if transposeGeometry(outputHeight: y.shape[2], outputWidth: y.shape[3]) != nil {
             let n = y.shape[0] * y.shape[2] * y.shape[3]
             return [.gemm(GEMMShape(m: inChannels / groups, n: n, k: outChannels / groups * kernelSize * kernelSize))].repeated(groups)
         }
         return forwardGEMMs(record).map { .gemm(GEMMShape(transposeA: true, m: $0.k, n: $0.n, k: $0.m)) }
+    }
+
+    /// The geometry on the recorded input.
+    private func geometry(_ record: Record) -> ConvGeometry {
+        geometry(height: record.inputs[0].shape[2], width: record.inputs[0].shape[3])
     }
 }
 
@@ -211,7 +236,8 @@ struct AbsLRPProducts {
         return ProductCount(forward: perImage(forward), relevancePasses: 2 * perImage(relevancePass),
                             attentionInPasses: 2 * perImage(attentionInPass),
                             shortcutBranchGradients: 2 * perImage(shortcutBranchGradients),
-                            inputGradient: perImage(inputGradient))
+                            inputGradient: perImage(inputGradient),
+                            winograd: 2 * perImage(pass.filter(\.isWinograd)))
     }
 }
 
@@ -230,6 +256,10 @@ public struct ProductCount: Codable, Sendable, Equatable {
     public var shortcutBranchGradients: Double
     /// One input gradient (not part of absLRP; GAE's masking steps need it).
     public var inputGradient: Double
+    /// Of `total`, the products the code computes with Winograd (counted
+    /// as direct products like the rest): Winograd F(4x4, 3x3) multiplies
+    /// less, so a time below `total` at the peak sgemm rate is possible.
+    public var winograd: Double
 
     /// forward + relevancePasses + shortcutBranchGradients: absLRP's products.
     public var total: Double { forward + relevancePasses + shortcutBranchGradients }

@@ -59,8 +59,12 @@ public struct ModelBenchmark {
         public var peakSgemmGFLOPS: Double
         /// Seconds per image the products take at the peak rate.
         public var limitSecondsPerImage: Double
-        /// limit seconds / relevance seconds.
+        /// limit seconds / relevance seconds. Above 1 where Winograd's
+        /// convolutions (`products.winograd`) save more than the rest loses
+        /// (`limitNote`).
         public var fractionOfLimit: Double
+        /// Why `fractionOfLimit` may exceed 1 (`Report.limitDefinition`).
+        public var limitNote = Report.limitDefinition
         /// Achieved GFLOP/s of the relevance map, counted as the limit's FLOPs.
         public var relevanceGFLOPS: Double
         /// OpenBLAS's time on absLRP's own product shapes, at this batch.
@@ -74,6 +78,11 @@ public struct ModelBenchmark {
         /// Peak resident memory of the process (VmHWM), bytes, up to the end of
         /// the relevance runs (the sgemm measurements come after them).
         public var peakResidentBytes: Int
+
+        /// The honest limit's definition, in the JSON next to its fraction.
+        public static let limitDefinition = "The limit counts every product as a direct product (a convolution: C/G*kh*kw "
+            + "multiply-adds per output value) at the peak sgemm rate, also where the code computes it with Winograd "
+            + "F(4x4,3x3) (products.winograd GFLOP/image of the count), which multiplies less: fractionOfLimit can exceed 1."
     }
 
     public func run(log: (String) -> Void = { _ in }) throws -> Report {

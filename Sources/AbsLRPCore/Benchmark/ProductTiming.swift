@@ -2,7 +2,8 @@ import Foundation
 
 /// A product that `ProductTiming` can time: synthetic operands for it, and
 /// one run of it on them through the kernel the layers call for it (an
-/// OpenBLAS sgemm, `GEMMShape`; a oneDNN matmul, `MatmulPrimitive.Shape`).
+/// OpenBLAS sgemm, `GEMMShape`; a oneDNN convolution, `ConvolutionShape`;
+/// a oneDNN matmul, `MatmulPrimitive.Shape`).
 protocol TimableProduct: Hashable {
     associatedtype Operands
     /// Fresh operands (finite values, never denormal; they do not change the kernels' speed).
@@ -83,7 +84,7 @@ extension ProductTiming {
             switch product {
             case .gemm(let shape):
                 for slab in shape.slabs { counts[.gemm(slab.shape), default: 0] += slab.count }
-            case .matmul:
+            case .convolution, .matmul:
                 counts[product, default: 0] += 1
             }
         }
@@ -94,6 +95,9 @@ extension ProductTiming {
             case .gemm(let shape):
                 (seconds, onAllCores) = self.seconds(shape, work, rounds: rounds)
                 kernel = "OpenBLAS sgemm"
+            case .convolution(let shape):
+                (seconds, onAllCores) = self.seconds(shape, work, rounds: rounds)
+                kernel = "oneDNN \(shape.implementation)"
             case .matmul(let shape):
                 (seconds, onAllCores) = self.seconds(shape, work, rounds: rounds)
                 kernel = "oneDNN \(MatmulPrimitive.cached(shape)!.implementation)"
