@@ -294,8 +294,8 @@ final class KernelTests: XCTestCase {
     }
 
     /// The oneDNN matmul of `Linear`'s forward, with and without bias, on one
-    /// OpenMP thread (inside `concurrently`) and on every core, against a
-    /// naive loop; and `Linear` on batches cut into parts of unequal rows.
+    /// OpenMP thread (inside `concurrently`), against a naive loop; and
+    /// `Linear` on 1 to 10 rows (parts of unequal rows; the single row on OpenBLAS).
     func testMatmulPrimitiveMatchesNaiveLoop() throws {
         let (m, k, n) = (11, 37, 19)
         let x = randomTensor([m, k], seed: 7), w = randomTensor([n, k], seed: 8), b = randomTensor([n], seed: 9)
@@ -307,8 +307,7 @@ final class KernelTests: XCTestCase {
                 expected[i, o] = Float(s)
             } }
             func product() throws -> Tensor {
-                let shape = MatmulPrimitive.Shape(rows: m, inFeatures: k, outFeatures: n, hasBias: hasBias,
-                                                  threads: DNNLEngine.threadsForCaller)
+                let shape = MatmulPrimitive.Shape(rows: m, inFeatures: k, outFeatures: n, hasBias: hasBias)
                 let primitive = try XCTUnwrap(MatmulPrimitive.cached(shape), "no oneDNN matmul for \(shape)")
                 return Tensor(shape: [m, n]) { y in
                     x.storage.withUnsafeBufferPointer { xs in w.storage.withUnsafeBufferPointer { ws in b.storage.withUnsafeBufferPointer { bs in
@@ -318,15 +317,14 @@ final class KernelTests: XCTestCase {
             }
             let (inside, other) = concurrently({ try? product() }, { 0 })
             XCTAssertEqual(other, 0)
-            assertClose(try XCTUnwrap(inside), expected, rtol: 1e-5, atol: 1e-6, "one thread, bias \(hasBias)")
-            assertClose(try product(), expected, rtol: 1e-5, atol: 1e-6, "every core, bias \(hasBias)")
+            assertClose(try XCTUnwrap(inside), expected, rtol: 1e-5, atol: 1e-6, "bias \(hasBias)")
         }
         let lin = Linear(name: "fc", inFeatures: k, outFeatures: n, bias: false)
         lin.setParameter("weight", w)
-        for batch in [1, 3, 5] {
-            let xb = randomTensor([batch, 2, k], seed: UInt64(10 + batch))
-            var expected = Tensor(shape: [batch, 2, n])
-            for r in 0..<(batch * 2) { for o in 0..<n {
+        for batch in [1, 2, 3, 5] {
+            let xb = randomTensor([batch, batch == 1 ? 1 : 2, k], seed: UInt64(10 + batch))
+            var expected = Tensor(shape: xb.shape.dropLast() + [n])
+            for r in 0..<(xb.count / k) { for o in 0..<n {
                 var s = 0.0
                 for p in 0..<k { s += Double(xb.storage[r * k + p]) * Double(w[o, p]) }
                 expected.storage[r * n + o] = Float(s)

@@ -303,7 +303,9 @@ func batchedMatrixProduct(_ a: Tensor, _ la: MatrixLayout, _ b: Tensor, _ lb: Ma
     precondition(k == kb && lc.rows == m && lc.cols == n,
                  "batched product of \(a.shape)\(transposeA ? "^T" : "") and \(b.shape)\(transposeB ? "^T" : ""): "
                  + "(\(m) x \(k)) (\(kb) x \(n)) into (\(lc.rows) x \(lc.cols))")
-    var y = Tensor(shape: output)
+    // where the matrices cover the output (the forward's products) nothing is left to zero
+    let covered = k > 0 && lc.count * m * n == output.reduce(1, *)
+    var y = covered ? Tensor(shape: output, filling: { _ in }) : Tensor(shape: output)
     if k == 0 { return y }
     y.storage.withUnsafeMutableBufferPointer { ys in
         a.storage.withUnsafeBufferPointer { av in

@@ -17,29 +17,28 @@ public final class Linear: AffineLayer {
         if bias { registerState("bias", shape: [outFeatures]) }
     }
 
-    /// `x · W^T + b`: the batch (the first axis) in parts, one per core
-    /// (`forEachBatchPart`), each part's rows one oneDNN matmul on its own
-    /// core (`MatmulPrimitive`: the weights read in place, the bias added
-    /// inside the product; 5% less CPU time than OpenBLAS's sgemm on
-    /// ViT-B's shapes, docs/benchmarks.md session 6), or an sgemm (OpenBLAS
-    /// single-threaded there) into rows pre-filled with the bias where
-    /// oneDNN has no fast matmul. The parts depend only on the batch, so
-    /// every forward (inference or recorded) computes the same values.
+    /// `x · W^T + b`: the rows of `x` (every index but the last axis) in
+    /// `forEachBatchPart`'s parts, one per core, each part's rows one
+    /// oneDNN matmul on its own core (`MatmulPrimitive`: the weights read in
+    /// place, the bias added inside the product; 5% less CPU time than
+    /// OpenBLAS's sgemm on ViT-B's shapes, docs/benchmarks.md session 6).
+    /// A single row (a classifier head at batch 1), or a shape oneDNN has no
+    /// fast matmul for, is an sgemm into rows pre-filled with the bias
+    /// (`beta = 1`; OpenBLAS threaded for the single row, so no OpenMP
+    /// workers spin between products). The parts depend only on the number
+    /// of rows, so every forward (inference or recorded) computes the same values.
     override public func apply(_ x: Tensor) -> Tensor {
         precondition(x.shape.last == inFeatures, "\(name): input \(x.shape), expected last axis \(inFeatures)")
         let rows = x.count / inFeatures, (inFeatures, outFeatures, hasBias) = (self.inFeatures, self.outFeatures, self.hasBias)
-        let samples = x.rank > 1 ? x.shape[0] : 1, rowsPerSample = samples == 0 ? 0 : rows / samples
         let weight = parameter("weight"), bias = hasBias ? parameter("bias").storage : []
         return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures]) { ys in
             x.storage.withUnsafeBufferPointer { xs in
                 weight.storage.withUnsafeBufferPointer { ws in
                     bias.withUnsafeBufferPointer { b in
-                        forEachBatchPart(samples) { part in
-                            let (first, count) = (part.lowerBound * rowsPerSample, part.count * rowsPerSample)
-                            let (x, y) = (xs.baseAddress! + first * inFeatures, ys + first * outFeatures)
-                            let shape = MatmulPrimitive.Shape(rows: count, inFeatures: inFeatures, outFeatures: outFeatures,
-                                                              hasBias: hasBias, threads: DNNLEngine.threadsForCaller)
-                            if let product = MatmulPrimitive.cached(shape) {
+                        forEachBatchPart(rows) { part in
+                            let (x, y, count) = (xs.baseAddress! + part.lowerBound * inFeatures, ys + part.lowerBound * outFeatures, part.count)
+                            if DNNLEngine.threadsForCaller == 1, let product = MatmulPrimitive.cached(
+                                .init(rows: count, inFeatures: inFeatures, outFeatures: outFeatures, hasBias: hasBias)) {
                                 return product.run(x, weight: ws.baseAddress!, bias: b.baseAddress, into: y)
                             }
                             if hasBias {

@@ -7,11 +7,11 @@ import Foundation
 ///
 /// run on the caller's buffers as they are (no reorder, no copy of the
 /// weights: oneDNN's `brg:avx512_core` matmul packs its blocks of `W` as it
-/// goes, as OpenBLAS does), the bias added inside the product. Made once per
-/// shape and OpenMP thread count (`cached`): oneDNN fits a matmul's blocking
-/// to the threads it will have, so a primitive made for one thread runs on
-/// one thread (in `forEachBatchPart` bodies) and gives the same values on
-/// every call of the same shape. Its scratchpad (oneDNN's buffers for the
+/// goes, as OpenBLAS does), the bias added inside the product, on the
+/// calling thread alone (one OpenMP thread: callers run it where
+/// `DNNLEngine.threadsForCaller` is 1, in `forEachBatchPart` bodies; oneDNN
+/// fits a matmul's blocking to the threads it is made for). Made once per
+/// shape (`cached`), so every call of one shape gives the same values. Its scratchpad (oneDNN's buffers for the
 /// packed blocks) is the caller's, one per call (`dnnl_scratchpad_mode_user`):
 /// oneDNN's own scratchpad is shared between primitives and threads, and
 /// two threads running primitives at once (the concurrent passes and
@@ -21,8 +21,6 @@ final class MatmulPrimitive: @unchecked Sendable {
     struct Shape: Hashable {
         var rows, inFeatures, outFeatures: Int
         var hasBias: Bool
-        /// OpenMP threads: `DNNLEngine.threadsForCaller` where it runs.
-        var threads: Int
     }
 
     let shape: Shape
@@ -49,7 +47,7 @@ final class MatmulPrimitive: @unchecked Sendable {
         DNNLEngine.check(dnnl_primitive_attr_create(&attributes), "creating attributes")
         defer { dnnl_primitive_attr_destroy(attributes) }
         DNNLEngine.check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "setting the scratchpad mode")
-        omp_set_num_threads(Int32(shape.threads))
+        omp_set_num_threads(1)
         var pd: dnnl_primitive_desc_t?
         guard described == dnnl_success,
               dnnl_primitive_desc_create(&pd, &description, attributes, DNNLEngine.engine, nil) == dnnl_success else { return nil }
@@ -72,7 +70,7 @@ final class MatmulPrimitive: @unchecked Sendable {
         return md
     }
 
-    /// `y = x · W^T (+ b)`, called where `DNNLEngine.threadsForCaller` is `shape.threads`.
+    /// `y = x · W^T (+ b)`, called where `DNNLEngine.threadsForCaller` is 1.
     func run(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
              into y: UnsafeMutablePointer<Float>) {
         var memories: [dnnl_memory_t] = []
@@ -94,6 +92,7 @@ final class MatmulPrimitive: @unchecked Sendable {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes), alignment: 64)
         defer { buffer.deallocate() }
         if bytes > 0 { arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: memory(scratchpad, buffer))) }
+        precondition(DNNLEngine.threadsForCaller == 1, "a oneDNN matmul made for one thread called with \(DNNLEngine.threadsForCaller)")
         DNNLEngine.execute(primitive, arguments)
     }
 
