@@ -78,7 +78,7 @@ final class OneDNNProductTests: XCTestCase {
         XCTAssertEqual(count.winograd, gflop(2 * Double(3 * conv)), accuracy: 1e-12)
     }
 
-    /// Linear's forward products are its matmul calls: per part of the batch
+    /// Linear's forward products are its matmul calls: per part of the rows
     /// the primitive they name gives the layer's rows bit for bit.
     func testLinearsMatmulsAreTheLayersOwn() throws {
         let linear = Linear(name: "fc", inFeatures: 64, outFeatures: 96)
@@ -86,7 +86,7 @@ final class OneDNNProductTests: XCTestCase {
         linear.setParameter("bias", randomTensor([96], seed: 48))
         let x = randomTensor([4, 50, 64], seed: 49), y = linear.apply(x)
         let products = linear.forwardMatrixProducts(Record(inputs: [x], output: y))
-        XCTAssertEqual(products.count, min(parallelWidth, 4))
+        XCTAssertEqual(products.count, min(parallelWidth, 200))
         var row = 0
         for product in products {
             guard case .matmul(let shape) = product else { return XCTFail("\(product) is not a oneDNN matmul") }
@@ -96,7 +96,7 @@ final class OneDNNProductTests: XCTestCase {
                     linear.parameter("weight").storage.withUnsafeBufferPointer { w in
                         linear.parameter("bias").storage.withUnsafeBufferPointer { b in
                             let run = { primitive.run(xs.baseAddress! + row * 64, weight: w.baseAddress!, bias: b.baseAddress!, into: out) }
-                            if shape.threads == 1 { _ = concurrently(run, {}) } else { run() }
+                            _ = concurrently(run, {})  // the primitive runs on one thread
                         }
                     }
                 }

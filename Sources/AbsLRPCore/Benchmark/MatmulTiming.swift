@@ -2,14 +2,14 @@ import Foundation
 
 /// A oneDNN matmul (Linear's forward, `MatmulPrimitive`) on synthetic
 /// operands, for `ProductTiming`: the very primitive Linear runs for that
-/// shape and thread count (`MatmulPrimitive.cached`), on plain row-major
+/// shape (`MatmulPrimitive.cached`, one OpenMP thread), on plain row-major
 /// operands as Linear calls it, with the working memory each call takes.
 /// Its halves are its row halves, each on one thread.
 extension MatmulPrimitive.Shape: TimableProduct {
     var halves: (MatmulPrimitive.Shape, MatmulPrimitive.Shape)? {
         guard rows >= 2 else { return nil }
         var first = self, second = self
-        (first.rows, first.threads, second.threads) = (rows / 2, 1, 1)
+        first.rows = rows / 2
         second.rows = rows - first.rows
         guard MatmulPrimitive.cached(first) != nil, MatmulPrimitive.cached(second) != nil else { return nil }
         return (first, second)

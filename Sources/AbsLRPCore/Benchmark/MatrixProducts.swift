@@ -59,7 +59,7 @@ enum MatrixProduct: Hashable, CustomStringConvertible {
                 + "\(c.images)x\(c.channels)x\(c.height)x\(c.width) -> \(c.outChannels)x\(c.outHeight)x\(c.outWidth), "
                 + "\(c.kernel)x\(c.kernel)/\(c.stride) pad \(c.padding)\(c.dilation > 1 ? " dilation \(c.dilation)" : "")"
                 + "\(c.groups > 1 ? " groups \(c.groups)" : "")"
-        case .matmul(let m): "matmul x[\(m.rows)x\(m.inFeatures)] W^T -> \(m.outFeatures) on \(m.threads) thread(s)"
+        case .matmul(let m): "matmul x[\(m.rows)x\(m.inFeatures)] W^T -> \(m.outFeatures) on one thread"
         }
     }
 }
@@ -129,18 +129,16 @@ extension Conv2d: MatrixProductLayer {
 
 extension Linear: MatrixProductLayer {
     /// `x[rows, in] · W[out, in]^T` as `apply` computes it: per part of the
-    /// batch (`forEachBatchPart`, run here to hand out the same parts with
-    /// the same threads) one oneDNN matmul of the part's rows (every token of
-    /// its images), or an sgemm where oneDNN has no fast matmul.
+    /// rows (`forEachBatchPart`, run here to hand out the same parts with
+    /// the same threads) one oneDNN matmul of the part's rows where it runs
+    /// on one thread, or an sgemm (a single row, or where oneDNN has no fast matmul).
     func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
-        let x = record.inputs[0], rows = x.count / inFeatures
-        let samples = x.rank > 1 ? x.shape[0] : 1, rowsPerSample = samples == 0 ? 0 : rows / samples
+        let rows = record.inputs[0].count / inFeatures
         let lock = NSLock()
         var parts: [(first: Int, product: MatrixProduct)] = []
-        forEachBatchPart(samples) { part in
-            let shape = MatmulPrimitive.Shape(rows: part.count * rowsPerSample, inFeatures: inFeatures, outFeatures: outFeatures,
-                                              hasBias: hasBias, threads: DNNLEngine.threadsForCaller)
-            let product: MatrixProduct = MatmulPrimitive.cached(shape) != nil ? .matmul(shape)
+        forEachBatchPart(rows) { part in
+            let shape = MatmulPrimitive.Shape(rows: part.count, inFeatures: inFeatures, outFeatures: outFeatures, hasBias: hasBias)
+            let product: MatrixProduct = DNNLEngine.threadsForCaller == 1 && MatmulPrimitive.cached(shape) != nil ? .matmul(shape)
                 : .gemm(GEMMShape(transposeB: true, m: shape.rows, n: outFeatures, k: inFeatures))
             lock.withLock { parts.append((part.lowerBound, product)) }
         }
