@@ -32,12 +32,12 @@ final class MatmulPrimitive: @unchecked Sendable {
     /// The primitive for `shape`, nil where oneDNN offers only its reference loops.
     init?(_ shape: Shape) {
         self.shape = shape
-        let (m, k, n) = (dnnl_dim_t(shape.rows), dnnl_dim_t(shape.inFeatures), dnnl_dim_t(shape.outFeatures))
+        let (m, k, n) = (shape.rows, shape.inFeatures, shape.outFeatures)
         // W (n x k) row-major is the k x n matrix of the product read column by column (`ba`).
-        source = Self.descriptor([m, k], dnnl_ab)
-        weights = Self.descriptor([k, n], dnnl_ba)
-        bias = Self.descriptor([1, n], dnnl_ab)
-        destination = Self.descriptor([m, n], dnnl_ab)
+        source = DNNLMemory.descriptor([m, k], dnnl_ab)
+        weights = DNNLMemory.descriptor([k, n], dnnl_ba)
+        bias = DNNLMemory.descriptor([1, n], dnnl_ab)
+        destination = DNNLMemory.descriptor([m, n], dnnl_ab)
         var description = dnnl_matmul_desc_t()
         var (s, w, b, d) = (source, weights, bias, destination)
         let described = withUnsafePointer(to: &b) { b in
@@ -63,12 +63,6 @@ final class MatmulPrimitive: @unchecked Sendable {
     }
 
     deinit { dnnl_primitive_destroy(primitive) }
-
-    private static func descriptor(_ dims: [dnnl_dim_t], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
-        var md = dnnl_memory_desc_t()
-        DNNLEngine.check(dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), dims, dnnl_f32, tag), "describing \(dims)")
-        return md
-    }
 
     /// `y = x · W^T (+ b)`, called where `DNNLEngine.threadsForCaller` is 1.
     func run(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
