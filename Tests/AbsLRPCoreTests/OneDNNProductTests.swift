@@ -108,6 +108,21 @@ final class OneDNNProductTests: XCTestCase {
         XCTAssertEqual(products.reduce(0) { $0 + $1.flop }, 2 * 200 * 64 * 96)
     }
 
+    /// Timing Linear's matmuls (forward products, `.one`) never runs a
+    /// one-thread primitive on all cores (which trapped `abslrp bench` on
+    /// ViT-B): its row halves run one per core, and a part of one row,
+    /// which cannot be cut, on one core.
+    func testTimingAMatmulRunsItOnePerCore() throws {
+        for rows in [1, 100] {
+            let shape = MatmulPrimitive.Shape(rows: rows, inFeatures: 64, outFeatures: 96, hasBias: true)
+            guard MatmulPrimitive.cached(shape) != nil else { continue }
+            let timed = ProductTiming.time([.matmul(shape)], .one, rounds: 1)
+            XCTAssertEqual(timed.count, 1)
+            XCTAssertTrue(timed[0].seconds > 0 && timed[0].seconds.isFinite, "\(rows) rows: \(timed[0].seconds) s")
+            XCTAssertEqual(timed[0].fasterWay, "one per core")
+        }
+    }
+
     /// `shape`'s primitive run (with its reorders) on NCHW `g` with the
     /// layer's weights in the primitive's layout.
     private func run(_ shape: ConvolutionShape, _ conv: Conv2d, _ g: Tensor) -> Tensor {

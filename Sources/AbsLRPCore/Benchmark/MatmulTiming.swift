@@ -4,8 +4,11 @@ import Foundation
 /// operands, for `ProductTiming`: the very primitive Linear runs for that
 /// shape (`MatmulPrimitive.cached`, one OpenMP thread), on plain row-major
 /// operands as Linear calls it, with the working memory each call takes.
-/// Its halves are its row halves, each on one thread.
+/// Its halves are its row halves, each on one thread; it never runs whole
+/// on all cores (`MatmulPrimitive.run` takes one thread).
 extension MatmulPrimitive.Shape: TimableProduct {
+    var runsWholeOnAllCores: Bool { false }
+
     var halves: (MatmulPrimitive.Shape, MatmulPrimitive.Shape)? {
         guard rows >= 2 else { return nil }
         var first = self, second = self

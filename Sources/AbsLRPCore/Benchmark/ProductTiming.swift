@@ -14,6 +14,13 @@ protocol TimableProduct: Hashable {
     /// The product cut into two parts that together are it, one per core
     /// (a GEMM's row halves, a convolution's batch halves); nil when it cannot be cut.
     var halves: (Self, Self)? { get }
+    /// Whether the product can run whole on all cores (false for a oneDNN
+    /// matmul made for one thread, which the code only runs one per core).
+    var runsWholeOnAllCores: Bool { get }
+}
+
+extension TimableProduct {
+    var runsWholeOnAllCores: Bool { true }
 }
 
 /// Times products on both cores, each the faster of two ways of running it,
@@ -39,11 +46,13 @@ enum ProductTiming {
     /// Seconds of `work` on `product` the faster way, and whether that is
     /// whole on all cores (rather than one part per core).
     static func seconds<P: TimableProduct>(_ product: P, _ work: Work, rounds: Int = 3) -> (Double, onAllCores: Bool) {
-        var whole = seconds(allCores: product, rounds: rounds)
+        var whole = product.runsWholeOnAllCores ? seconds(allCores: product, rounds: rounds) : .infinity
         let perCore: Double
         switch work {
         case .one:
-            perCore = product.halves.map { seconds(perCore: $0.0, $0.1, rounds: rounds) } ?? .infinity
+            // A product that can neither run whole nor be cut runs on one core, as a copy runs on the other.
+            perCore = product.halves.map { seconds(perCore: $0.0, $0.1, rounds: rounds) }
+                ?? (product.runsWholeOnAllCores ? .infinity : seconds(perCore: product, product, rounds: rounds))
         case .pair:
             whole *= 2
             perCore = seconds(perCore: product, product, rounds: rounds)
