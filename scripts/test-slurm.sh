@@ -138,7 +138,7 @@ journaled() { [ "$(journal_lines "$1")" -ge "$2" ]; }
 running() { [ "$(job_field "$1" JobState)" = RUNNING ]; }
 
 # The run: 16 batches of 8 over 4 shards; one CPU and one BLAS thread a task.
-options=(--model resnet_fmnist --dataset fashion-mnist-test --limit 128 --batch-size 8 --steps 2 --methods abslrp,random)
+options=(--model resnet_fmnist --dataset fashion-mnist-test --limit 128 --batch-size 8 --steps 6 --methods abslrp,random)
 t_submit=$(date +%s.%N)
 submitted=$(scripts/slurm/gae.sh --shards 4 --out "$work/gae" --cpus 1 --grace 30 --abslrp "$ABSLRP" -- "${options[@]}")
 array_job=$(echo "$submitted" | sed -n 's/^array_job=//p')
