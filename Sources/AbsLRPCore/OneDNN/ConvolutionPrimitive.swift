@@ -113,16 +113,8 @@ final class ConvolutionPrimitive: @unchecked Sendable {
         }
     }
 
-    private static var primitives: [ConvolutionShape: ConvolutionPrimitive?] = [:]
-    private static let lock = NSLock()
+    private static let primitives = PrimitiveCache<ConvolutionShape, ConvolutionPrimitive> { ConvolutionPrimitive($0) }
 
     /// The primitive for `shape`, made on first use (nil, remembered, where oneDNN refuses it).
-    static func cached(_ shape: ConvolutionShape) -> ConvolutionPrimitive? {
-        lock.withLock {
-            if let known = primitives[shape] { return known }
-            let made = ConvolutionPrimitive(shape)
-            primitives[shape] = made
-            return made
-        }
-    }
+    static func cached(_ shape: ConvolutionShape) -> ConvolutionPrimitive? { primitives.primitive(for: shape) }
 }

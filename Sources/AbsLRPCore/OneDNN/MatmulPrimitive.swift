@@ -90,16 +90,8 @@ final class MatmulPrimitive: @unchecked Sendable {
         DNNLEngine.execute(primitive, arguments)
     }
 
-    private static var primitives: [Shape: MatmulPrimitive?] = [:]
-    private static let lock = NSLock()
+    private static let primitives = PrimitiveCache<Shape, MatmulPrimitive> { MatmulPrimitive($0) }
 
     /// The primitive for `shape`, made on first use (nil, remembered, where oneDNN refuses it).
-    static func cached(_ shape: Shape) -> MatmulPrimitive? {
-        lock.withLock {
-            if let known = primitives[shape] { return known }
-            let made = MatmulPrimitive(shape)
-            primitives[shape] = made
-            return made
-        }
-    }
+    static func cached(_ shape: Shape) -> MatmulPrimitive? { primitives.primitive(for: shape) }
 }
