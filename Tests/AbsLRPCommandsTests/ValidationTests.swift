@@ -99,6 +99,33 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(ProgressLine(start: Date(), batchSize: 8).minimumTotal, 24)
     }
 
+    /// A model file whose statistics give z-box no box (std 1e-40, a float32
+    /// subnormal: `(0 - mean) / std` and `(1 - mean) / std` overflow to
+    /// -inf and inf) makes `lrp-epsilon-gamma-box` a clear error before any image.
+    func testZBoxBoundsFromAModelFileThatGiveNoBoxAreAClearError() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("abslrp-z-box-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let weights = repository.appendingPathComponent("Weights/vgg_fmnist")
+        var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: weights.appendingPathExtension("json")))
+            as? [String: Any])
+        json["std"] = [1e-40]
+        let config = folder.appendingPathComponent("config.json")
+        try JSONSerialization.data(withJSONObject: json).write(to: config)
+        let explain = try XCTUnwrap(try AbsLRPTool.parseAsRoot(
+            ["explain", repository.appendingPathComponent("Samples/07_sneaker.png").path, "--method", "lrp-epsilon-gamma-box",
+             "--config", config.path, "--weights", weights.appendingPathExtension("safetensors").path,
+             "--out", folder.appendingPathComponent("out").path]) as? ExplainCommand)
+        XCTAssertThrowsError(try explain.run()) { error in
+            XCTAssertEqual(AbsLRPTool.message(for: error),
+                           "invalid z-box bounds: need finite bounds with low < high, got low -inf, high inf for "
+                               + "channel 0 (the input range [0, 1] through the model's mean [0.286] and std [1e-40])")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/index.html").path))
+    }
+
     func testGoodArgumentsParseIntoTheirTypes() throws {
         let evaluate = try XCTUnwrap(try AbsLRPTool.parseAsRoot(
             ["evaluate", "--methods", "abslrp,gradient", "random", "--shard", "3/16", "--pairing", "reference",

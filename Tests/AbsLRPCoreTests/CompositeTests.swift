@@ -86,13 +86,13 @@ final class CompositeTests: XCTestCase {
         let pool = try XCTUnwrap(vgg.network.operations.first { $0 is MaxPool2d }).name
         let cases: [(Classifier, any Composite, String, String, String)] = [
             (vgg, LayerMapComposite([(.activation, ZPlusRule())]), relu, "ReLU", "the z+ rule applies to Conv2d and Linear only"),
-            (vgg, NameMapComposite([([pool], AlphaBetaRule())]), pool, "MaxPool2d", "the alpha-beta rule applies to Conv2d and Linear only"),
+            (vgg, NameMapComposite([([pool], AlphaBetaRule.alpha2Beta1())]), pool, "MaxPool2d", "the alpha-beta rule applies to Conv2d and Linear only"),
             (vgg, LayerMapComposite([(.affine, GammaRule())], fallback: FlatRule()), relu, "ReLU",
              "the flat rule applies to Conv2d and Linear only"),
             (vgg, LayerMapComposite([(.type(MaxPool2d.self), PassRule())]), pool, "MaxPool2d", "the pass rule needs one input of the output's size"),
             (resnet, LayerMapComposite([(.type(ResidualAddition.self), PassRule())]), "layer1.0.residual_addition",
              "ResidualAddition", "the pass rule needs one input of the output's size"),
-            (vgg, SpecialFirstLayerMapComposite(LayerMapComposite([]), firstMap: [(.convolution, ZBoxRule(low: [0, 0], high: [1, 1]))]),
+            (vgg, SpecialFirstLayerMapComposite(LayerMapComposite([]), firstMap: [(.convolution, try ZBoxRule(low: [0, 0], high: [1, 1]))]),
              vgg.network.operations.first { $0 is Conv2d }!.name, "Conv2d", "the z-box rule has 2 bounds per side for"),
         ]
         for (classifier, composite, layer, type, reason) in cases {

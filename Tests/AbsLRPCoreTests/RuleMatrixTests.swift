@@ -215,6 +215,7 @@ final class RuleMatrixTests: XCTestCase {
             if c.passes {
                 XCTAssertEqual(PassRule().propagate(r, at: c.operation, c.record)[0].storage, r.storage, "pass on \(c.name)")
             }
+            XCTAssertEqual(PassRule().refusal(at: c.operation) == nil, c.passes, "pass refused exactly where it cannot run: \(c.name)")
             let constant = ConstantRule().propagate(r, at: c.operation, c.record)
             XCTAssertEqual(constant.map(\.shape), c.inputs.map(\.shape), "constant on \(c.name): shapes")
             XCTAssertTrue(constant.allSatisfy { $0.storage.allSatisfy { $0 == 0 } }, "constant on \(c.name)")
@@ -334,10 +335,10 @@ final class RuleMatrixTests: XCTestCase {
         }
     }
 
-    func testAlphaBetaRule() {
+    func testAlphaBetaRule() throws {
         for (alpha, beta) in [(2.0, 1.0), (1.0, 0.0)] {
             for nonnegative in [false, true] {
-                checkAffineRule("alpha \(alpha) beta \(beta)", AlphaBetaRule(alpha: Float(alpha), beta: Float(beta)),
+                checkAffineRule("alpha \(alpha) beta \(beta)", try AlphaBetaRule(alpha: Float(alpha), beta: Float(beta)),
                                 nonnegative: nonnegative) { dense, x, r, _ in
                     let (xp, xn) = (x.map(Self.positive), x.map(Self.negative))
                     let p = [(xp, Self.positive), (xn, Self.negative)], q = [(xp, Self.negative), (xn, Self.positive)]
@@ -366,10 +367,10 @@ final class RuleMatrixTests: XCTestCase {
         }
     }
 
-    func testZBoxRule() {
+    func testZBoxRule() throws {
         // per-channel bounds for the convolutions (2 channels), one bound for the linear layer
         for (low, high) in [([-1.5, -0.5], [1.0, 2.5]), ([-2.0], [2.0])] as [([Double], [Double])] {
-            let rule = ZBoxRule(low: low.map(Float.init), high: high.map(Float.init))
+            let rule = try ZBoxRule(low: low.map(Float.init), high: high.map(Float.init))
             checkAffineRule("z-box \(low) \(high)", rule, linear: low.count == 1) { dense, x, r, _ in
                 let plane = low.count == 1 ? dense.cols : dense.cols / low.count
                 let l = (0..<dense.cols).map { low[min($0 / plane, low.count - 1)] }

@@ -53,7 +53,8 @@ public enum ZennitComposites {
     /// input range `[0, 1]` through its normalisation, `(0 - mean) / std`
     /// and `(1 - mean) / std`.
     /// - Throws: `RelevancyMethodError` for another architecture, an invalid
-    ///   epsilon or gamma, an unknown name.
+    ///   epsilon or gamma, an unknown name, z-box bounds that are no box
+    ///   (statistics whose bounds round to equal or overflow).
     public static func composite(named name: String, for classifier: Classifier, epsilon: Float = 1e-6,
                                  gamma: Float = 0.25) throws -> any Composite {
         let architecture = classifier.configuration.architecture
@@ -74,8 +75,13 @@ public enum ZennitComposites {
         case "epsilon-alpha2-beta1-flat": return epsilonAlpha2Beta1Flat(epsilon: epsilon)
         case "epsilon-gamma-box":
             let p = classifier.configuration.displayPreprocessing  // the statistics (or their defaults)
-            return epsilonGammaBox(low: zip(p.mean, p.std).map { (0 - $0) / $1 }, high: zip(p.mean, p.std).map { (1 - $0) / $1 },
-                                   epsilon: epsilon, gamma: gamma)
+            do {
+                return try epsilonGammaBox(low: zip(p.mean, p.std).map { (0 - $0) / $1 },
+                                           high: zip(p.mean, p.std).map { (1 - $0) / $1 }, epsilon: epsilon, gamma: gamma)
+            } catch RelevancyMethodError.invalidOption(let option, let reason) {
+                throw RelevancyMethodError.invalidOption(
+                    name: option, reason: "\(reason) (the input range [0, 1] through the model's mean \(p.mean) and std \(p.std))")
+            }
         default: throw RelevancyMethodError.unknownComposite(name, known: names)
         }
     }
@@ -90,19 +96,20 @@ public enum ZennitComposites {
     }
 
     public static func epsilonAlpha2Beta1(epsilon: Float = 1e-6, stabilizer: Float = 1e-6) -> any Composite {
-        composite(convolution: AlphaBetaRule(alpha: 2, beta: 1, stabilizer: stabilizer), first: nil,
+        composite(convolution: AlphaBetaRule.alpha2Beta1(stabilizer: stabilizer), first: nil,
                   epsilon: epsilon, stabilizer: stabilizer)
     }
 
     public static func epsilonAlpha2Beta1Flat(epsilon: Float = 1e-6, stabilizer: Float = 1e-6) -> any Composite {
-        composite(convolution: AlphaBetaRule(alpha: 2, beta: 1, stabilizer: stabilizer),
+        composite(convolution: AlphaBetaRule.alpha2Beta1(stabilizer: stabilizer),
                   first: FlatRule(stabilizer: stabilizer), epsilon: epsilon, stabilizer: stabilizer)
     }
 
     /// `low`/`high`: the box of the inputs per channel (`ZBoxRule`).
+    /// - Throws: what ``ZBoxRule/init(low:high:stabilizer:)`` throws for bad bounds.
     public static func epsilonGammaBox(low: [Float], high: [Float], epsilon: Float = 1e-6, gamma: Float = 0.25,
-                                       stabilizer: Float = 1e-6) -> any Composite {
+                                       stabilizer: Float = 1e-6) throws -> any Composite {
         composite(convolution: GammaRule(gamma: gamma, stabilizer: stabilizer),
-                  first: ZBoxRule(low: low, high: high, stabilizer: stabilizer), epsilon: epsilon, stabilizer: stabilizer)
+                  first: try ZBoxRule(low: low, high: high, stabilizer: stabilizer), epsilon: epsilon, stabilizer: stabilizer)
     }
 }

@@ -10,10 +10,23 @@
 ///
 /// with `stab(z) = z + eps sign z`.
 public struct AlphaBetaRule: RelevanceRule {
-    public var alpha, beta, stabilizer: Float
+    public let alpha, beta, stabilizer: Float
 
-    public init(alpha: Float = 2, beta: Float = 1, stabilizer: Float = 1e-6) {
-        precondition(alpha >= 0 && beta >= 0 && alpha - beta == 1, "alpha-beta needs alpha - beta = 1, both >= 0")
+    /// - Throws: ``RelevancyMethodError/invalidOption(name:reason:)`` unless
+    ///   `alpha` and `beta` are finite, both >= 0 and `alpha - beta == 1`
+    ///   (as Zennit checks them).
+    public init(alpha: Float = 2, beta: Float = 1, stabilizer: Float = 1e-6) throws {
+        guard alpha.isFinite, beta.isFinite, alpha >= 0, beta >= 0, alpha - beta == 1 else {
+            throw RelevancyMethodError.invalidOption(
+                name: "alpha and beta", reason: "alpha-beta needs alpha - beta = 1 with both finite and >= 0, got alpha \(alpha), beta \(beta)")
+        }
+        self.init(valid: alpha, beta, stabilizer)
+    }
+
+    /// Alpha 2, beta 1 (Zennit's composites').
+    public static func alpha2Beta1(stabilizer: Float = 1e-6) -> AlphaBetaRule { AlphaBetaRule(valid: 2, 1, stabilizer) }
+
+    private init(valid alpha: Float, _ beta: Float, _ stabilizer: Float) {
         self.alpha = alpha; self.beta = beta; self.stabilizer = stabilizer
     }
 
