@@ -98,7 +98,9 @@ struct EvaluateCommand: ParsableCommand {
                                              pairing: pairing, shard: shard, keepLast: keepLast)
         if estimateMemory {
             let mebibyte = 1 << 20
-            print((configuration.estimatedBytes(model: classifier.configuration) + mebibyte - 1) / mebibyte)
+            let bytes = configuration.estimatedBytes(model: classifier.configuration, methods: relevancyMethods.count,
+                                                     keptExtremes: top)
+            print((bytes + mebibyte - 1) / mebibyte)
             return
         }
         if let mapping = data.labelMapping {

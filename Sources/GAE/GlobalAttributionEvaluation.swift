@@ -230,17 +230,17 @@ public final class GlobalAttributionEvaluation {
     }
 
     /// Offers the results of the journal's batches to `extremes` in the run's
-    /// order, with the pictures the journal kept of them: after each batch,
-    /// every kept result of it must have its picture.
+    /// order, then reads back from the journal the pictures of those still
+    /// kept (at most `2k` per method: the journal's entries hold none, so a
+    /// resumed run never holds the pictures of every batch); each must be there.
     private func replay(_ entries: [GAEJournal.Entry], of journal: GAEJournal, into extremes: ExtremeMaps) throws {
-        for entry in entries {
-            for result in entry.results {
-                extremes.offer(result) { entry.pictures.first { $0.method == result.method && $0.index == result.index } }
-            }
-            if let missing = extremes.missingPictures(of: entry.results).first {
-                throw GAEError.corruptJournal(path: journal.url.path, reason: "batch \(entry.batch.batch) lacks the "
-                                              + "picture of \(missing.method)'s positive #\(missing.index)")
-            }
+        let results = entries.flatMap(\.results)
+        for result in results { extremes.offer(result) { nil } }
+        let kept = extremes.missingPictures(of: results)
+        for picture in try journal.recordedPictures(of: kept) { extremes.fill(picture) }
+        if let missing = extremes.missingPictures(of: kept).first {
+            throw GAEError.corruptJournal(path: journal.url.path, reason: "batch \(missing.batch) lacks the "
+                                          + "picture of \(missing.method)'s positive #\(missing.index)")
         }
     }
 

@@ -214,6 +214,48 @@ final class ResumeTests: XCTestCase {
         }
     }
 
+    /// The journal's entries hold no pictures in memory (the file does: they
+    /// grew with every batch and no memory estimate counted them); a resumed
+    /// run reads back only the kept ones (`recordedPictures`), the same as
+    /// an uninterrupted run keeps.
+    func testJournalKeepsPicturesOnDiskOnlyAndAResumedRunReadsBackTheKeptOnes() throws {
+        let plain = try evaluate(nil)
+        let plainPictures = keptPictures(plain)
+        _ = try evaluate(.start(journalURL))
+        let recorded = try GAEJournal.read(journalURL)
+        XCTAssertGreaterThanOrEqual(recorded.entries.flatMap(\.pictures).count, plainPictures.count, "the file holds them")
+        XCTAssertTrue(try GAEJournal.read(journalURL, pictures: false).entries.allSatisfy(\.pictures.isEmpty))
+        let journal = try GAEJournal.open(.resume(journalURL), fingerprint: try XCTUnwrap(recorded.fingerprint))
+        XCTAssertTrue(journal.entries.allSatisfy(\.pictures.isEmpty), "opened without pictures")
+        let some = Array(plain.results.prefix(3))
+        XCTAssertFalse(try journal.recordedPictures(of: some).isEmpty, "the first batch's positives were kept then")
+        XCTAssertEqual(try journal.recordedPictures(of: some),
+                       recorded.entries.flatMap(\.pictures).filter { p in some.contains { $0.method == p.method && $0.index == p.index } })
+        try journal.append(recorded.entries[0])
+        XCTAssertTrue(journal.entries.allSatisfy(\.pictures.isEmpty), "appended without pictures in memory")
+        XCTAssertEqual(try GAEJournal.read(journalURL).entries.last!.pictures, recorded.entries[0].pictures, "on disk with them")
+        _ = try evaluate(.start(journalURL))
+        let resumed = try evaluate(.resume(journalURL))
+        assertSameOutcome(resumed, plain)
+        XCTAssertEqual(keptPictures(resumed), plainPictures)
+    }
+
+    /// A journal whose records lack the picture of a positive the resumed
+    /// run keeps is refused, naming the batch and the positive.
+    func testAJournalLackingAKeptPictureIsRefused() throws {
+        let plain = try evaluate(.start(journalURL))
+        let contents = try GAEJournal.read(journalURL)
+        let journal = try GAEJournal.open(.start(journalURL), fingerprint: try XCTUnwrap(contents.fingerprint))
+        for entry in contents.entries { try journal.append(GAEJournal.Entry(batch: entry.batch, results: entry.results,
+                                                                           seconds: entry.seconds)) }
+        // the first kept positive, in the run's order, is the one named
+        let first = try XCTUnwrap(plain.results.first { r in keptPictures(plain).contains { $0.method == r.method && $0.index == r.index } })
+        XCTAssertThrowsError(try evaluate(.resume(journalURL))) { error in
+            guard case GAEError.corruptJournal(_, let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(reason, "batch \(first.batch) lacks the picture of \(first.method)'s positive #\(first.index)")
+        }
+    }
+
     func testUnreadableJournalIsRefused() throws {
         try FileManager.default.createDirectory(at: journalURL, withIntermediateDirectories: false)
         XCTAssertThrowsError(try evaluate(.resume(journalURL))) { error in

@@ -104,6 +104,13 @@ public final class ExtremeMaps {
         kept[method]?.first { $0.result.index == index }?.picture
     }
 
+    /// Gives the kept result of `picture`'s method and index its picture
+    /// (a resumed run's, read back from the journal).
+    public func fill(_ picture: Picture) {
+        guard let i = kept[picture.method]?.firstIndex(where: { $0.result.index == picture.index }) else { return }
+        kept[picture.method]?[i].picture = picture
+    }
+
     /// The results of `results` that are kept without a picture.
     public func missingPictures(of results: [GAEImageResult]) -> [GAEImageResult] {
         results.filter { r in kept[r.method]?.contains { $0.result.index == r.index && $0.picture == nil } ?? false }

@@ -58,17 +58,27 @@ public final class GAEJournal {
 
         enum CodingKeys: String, CodingKey { case batch, results, seconds, pictures }
 
-        /// `pictures` may be missing (journals of runs that kept none).
+        /// `pictures` may be missing (journals of runs that kept none); they
+        /// are not decoded when the decoder's ``skipsPictures`` is true.
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
+            let skips = decoder.userInfo[Entry.skipsPictures] as? Bool == true
             self.init(batch: try c.decode(GAEBatchRecord.self, forKey: .batch),
                       results: try c.decode([GAEImageResult].self, forKey: .results),
                       seconds: try c.decode(Double.self, forKey: .seconds),
-                      pictures: try c.decodeIfPresent([ExtremeMaps.Picture].self, forKey: .pictures) ?? [])
+                      pictures: skips ? [] : try c.decodeIfPresent([ExtremeMaps.Picture].self, forKey: .pictures) ?? [])
         }
+
+        /// The decoder option that leaves `pictures` empty.
+        static let skipsPictures = CodingUserInfoKey(rawValue: "skipsPictures")!
+
+        /// The entry without its pictures.
+        var withoutPictures: Entry { Entry(batch: batch, results: results, seconds: seconds) }
     }
 
-    /// The batches recorded so far, in order.
+    /// The batches recorded so far, in order, without their pictures: the
+    /// file holds them (a record per batch, so together they grow with the
+    /// run); ``recordedPictures(of:)`` reads back the few a resumed run needs.
     public private(set) var entries: [Entry]
     private let file: AppendOnlyFile
 
@@ -91,7 +101,7 @@ public final class GAEJournal {
             return try create(url, fingerprint: fingerprint)
         case .resume(let url):
             guard FileManager.default.fileExists(atPath: url.path) else { return try create(url, fingerprint: fingerprint) }
-            let contents = try read(url)
+            let contents = try read(url, pictures: false)
             guard let stored = contents.fingerprint else {
                 // Torn before its first record was complete: nothing was done yet.
                 return try create(url, fingerprint: fingerprint)
@@ -109,22 +119,56 @@ public final class GAEJournal {
     /// complete records.
     public func append(_ entry: Entry) throws {
         try file.append(try Self.line(entry))
-        entries.append(entry)
+        entries.append(entry.withoutPictures)
+    }
+
+    /// The pictures of `results` (kept ones of a resumed run) that the
+    /// batches' records hold, read back one record at a time, decoding only
+    /// the records of those batches.
+    /// - Throws: ``GAEError/corruptJournal(path:reason:)`` for an unreadable file.
+    public func recordedPictures(of results: [GAEImageResult]) throws -> [ExtremeMaps.Picture] {
+        let wanted = Set(results.map { "\($0.method) \($0.index)" }), batches = Set(results.map(\.batch))
+        var pictures: [ExtremeMaps.Picture] = []
+        _ = try Self.read(url, pictures: true) { batches.contains($0.batch.batch) } each: { entry in
+            pictures += entry.pictures.filter { wanted.contains("\($0.method) \($0.index)") }
+        }
+        return pictures
     }
 
     /// The complete records of the journal at `url`.
     ///
+    /// - Parameter pictures: whether the entries keep their pictures (the
+    ///   whole run's, so memory grows with the file), or leave them empty.
     /// - Returns: the fingerprint (nil if not even the first record is
     ///   complete), the batch entries, and the byte length of the complete
     ///   records (where a torn last record begins).
     /// - Throws: ``GAEError/corruptJournal(path:reason:)`` for an unreadable
     ///   file or a bad record that is not the last.
-    public static func read(_ url: URL) throws -> (fingerprint: GAERunFingerprint?, entries: [Entry], completeLength: Int) {
+    public static func read(_ url: URL, pictures: Bool = true) throws
+        -> (fingerprint: GAERunFingerprint?, entries: [Entry], completeLength: Int) {
+        var entries: [Entry] = []
+        let (fingerprint, length) = try read(url, pictures: pictures) { _ in true } each: { entries.append($0) }
+        return (fingerprint, entries, length)
+    }
+
+    /// Reads the journal at `url` record by record (mapped, so the file is
+    /// never copied whole into memory), handing `each` the batch entries
+    /// whose skeleton (decoded without pictures) `decodesWhole` accepts,
+    /// decoded with their pictures when `pictures` is true.
+    /// - Returns: the fingerprint and the byte length of the complete records.
+    private static func read(_ url: URL, pictures: Bool, decodesWhole: (Entry) -> Bool,
+                             each: (Entry) -> Void) throws -> (fingerprint: GAERunFingerprint?, completeLength: Int) {
         let data: Data
-        do { data = try InputFile.contents(of: url) } catch {
+        do { data = try InputFile.contents(of: url, mapped: true) } catch {
             throw GAEError.corruptJournal(path: url.path, reason: "\(error)")
         }
-        var fingerprint: GAERunFingerprint?, entries: [Entry] = [], start = data.startIndex, number = 0
+        let skeletons = JSONDecoder()
+        skeletons.userInfo[Entry.skipsPictures] = true
+        func entry(_ json: Data) throws -> Entry {
+            let skeleton = try skeletons.decode(Entry.self, from: json)
+            return pictures && decodesWhole(skeleton) ? try JSONDecoder().decode(Entry.self, from: json) : skeleton
+        }
+        var fingerprint: GAERunFingerprint?, start = data.startIndex, number = 0
         while start < data.endIndex {
             number += 1
             guard let newline = data[start...].firstIndex(of: UInt8(ascii: "\n")) else { break }  // torn: no newline
@@ -135,7 +179,7 @@ public final class GAEJournal {
                 if number == 1 {
                     fingerprint = try JSONDecoder().decode(GAERunFingerprint.self, from: json)
                 } else {
-                    entries.append(try JSONDecoder().decode(Entry.self, from: json))
+                    each(try entry(json))
                 }
             } catch let bad as BadRecord {
                 if isLast { break }
@@ -146,7 +190,7 @@ public final class GAEJournal {
             }
             start = newline + 1
         }
-        return (fingerprint, entries, start - data.startIndex)
+        return (fingerprint, start - data.startIndex)
     }
 
     /// Writes a new journal holding only `fingerprint` (whole, through a
