@@ -17,28 +17,14 @@ final class ConvolutionPrimitiveTests: XCTestCase {
             XCTAssertEqual(shape.algorithm, .winograd)
             let primitive = try XCTUnwrap(ConvolutionPrimitive.cached(shape))
             XCTAssertTrue(primitive.implementation.hasPrefix("jit_wino"), primitive.implementation)
-            let w = conv.parameter("weight"), label = "case \(i)"
             func transposed(_ g: Tensor, _ m: Tensor) -> Tensor {
                 KernelTests.naiveConvInputGradient(g, m, inputShape: [2, t.c, t.h, t.w], stride: 1, padding: 1)
             }
-            let signed = randomTensor([2, t.c, t.h, t.w], seed: UInt64(240 + i))
-            let record = recordOf(conv, signed)
-            let g = randomTensor(record.output.shape, seed: UInt64(250 + i))
-            let scale = transposed(g, w.absolute).storage.map { abs($0) }.max() ?? 1
-            assertClose(conv.vjp(g, record)[0], transposed(g, w), rtol: 1e-4, atol: 1e-5 * scale, "W^T g, \(label)")
-            assertClose(conv.absoluteVJP(g, record)[0], transposed(g, w.absolute), rtol: 1e-4, atol: 1e-5 * scale,
-                        "|W|^T g, \(label)")
-            for x in [signed, signed.map { max($0, 0) }] {
-                let record = recordOf(conv, x)
-                let s = Tensor(shape: g.shape) { j in g.storage[j] / (abs(record.output.storage[j]) + relevanceEpsilon) }
-                let (d, a) = (transposed(s, w), transposed(s, w.absolute))
-                let expected = Tensor(shape: x.shape) { j in
-                    Float(Double(x.storage[j]) * Double(d.storage[j]) + Double(abs(x.storage[j])) * Double(a.storage[j]))
-                }
-                let scale = expected.storage.map { abs($0) }.max() ?? 1
-                assertClose(conv.absLRPContributions(relevance: g, record)[0], expected, rtol: 1e-4, atol: 1e-5 * scale,
-                            "contributions, \(record.nonnegativeInput ? "x >= 0" : "signed x"), \(label)")
-            }
+            let x = randomTensor([2, t.c, t.h, t.w], seed: UInt64(240 + i))
+            let g = randomTensor(recordOf(conv, x).output.shape, seed: UInt64(250 + i))
+            let scale = transposed(g, conv.parameter("weight").absolute).storage.map { abs($0) }.max() ?? 1
+            assertBackwardProductsMatchDirectLoops(conv, input: x, gradient: g, transposed: transposed, rtol: 1e-4,
+                                                   atol: 1e-5 * scale, "case \(i)")
         }
     }
 

@@ -123,28 +123,14 @@ final class KernelTests: XCTestCase {
                                   groups: t.g)
                 conv.setParameter("weight", randomTensor([t.o, t.c / t.g, t.k, t.k], seed: UInt64(120 + i)))
                 conv.setParameter("bias", randomTensor([t.o], seed: UInt64(130 + i)))
-                let w = conv.parameter("weight"), label = "budget \(budget), case \(i)"
                 func transposed(_ g: Tensor, _ m: Tensor) -> Tensor {
                     Self.naiveConvInputGradient(g, m, inputShape: [3, t.c, t.h, t.w], stride: 1, padding: t.p, dilation: t.d,
                                                 groups: t.g)
                 }
-                let signed = randomTensor([3, t.c, t.h, t.w], seed: UInt64(140 + i))
-                let record = recordOf(conv, signed)
-                let g = randomTensor(record.output.shape, seed: UInt64(150 + i))
-                assertClose(conv.vjp(g, record)[0], transposed(g, w), rtol: 1e-5, atol: 1e-5, "W^T g, \(label)")
-                assertClose(conv.absoluteVJP(g, record)[0], transposed(g, w.absolute), rtol: 1e-5, atol: 1e-5,
-                            "|W|^T g, \(label)")
-                for x in [signed, signed.map { max($0, 0) }] {
-                    let record = recordOf(conv, x)
-                    let s = Tensor(shape: g.shape) { j in g.storage[j] / (abs(record.output.storage[j]) + relevanceEpsilon) }
-                    let (d, a) = (transposed(s, w), transposed(s, w.absolute))
-                    let expected = Tensor(shape: x.shape) { j in
-                        Float(Double(x.storage[j]) * Double(d.storage[j]) + Double(abs(x.storage[j])) * Double(a.storage[j]))
-                    }
-                    let scale = expected.storage.map { abs($0) }.max() ?? 1
-                    assertClose(conv.absLRPContributions(relevance: g, record)[0], expected, rtol: 1e-4, atol: 1e-5 * scale,
-                                "contributions, \(record.nonnegativeInput ? "x >= 0" : "signed x"), \(label)")
-                }
+                let x = randomTensor([3, t.c, t.h, t.w], seed: UInt64(140 + i))
+                let g = randomTensor(recordOf(conv, x).output.shape, seed: UInt64(150 + i))
+                assertBackwardProductsMatchDirectLoops(conv, input: x, gradient: g, transposed: transposed, rtol: 1e-5, atol: 1e-5,
+                                                       "budget \(budget), case \(i)")
             }
         }
     }

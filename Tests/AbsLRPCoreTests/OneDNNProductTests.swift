@@ -123,6 +123,23 @@ final class OneDNNProductTests: XCTestCase {
         }
     }
 
+    /// The three kinds of product cut their halves the one way
+    /// (`TimableProduct.halves(along:where:)`): `n / 2` and the rest of their
+    /// size (a GEMM's rows, a matmul's rows, a convolution's images), nil
+    /// below 2 or, for oneDNN's, when a half has no primitive.
+    func testHalvesCutOneSizeInTwo() throws {
+        XCTAssertNil(GEMMShape(m: 1, n: 4, k: 4).halves)
+        let gemm = try XCTUnwrap(GEMMShape(m: 5, n: 4, k: 3).halves)
+        XCTAssertEqual([gemm.0, gemm.1], [GEMMShape(m: 2, n: 4, k: 3), GEMMShape(m: 3, n: 4, k: 3)])
+        let matmul = MatmulPrimitive.Shape(rows: 7, inFeatures: 64, outFeatures: 96, hasBias: true)
+        if MatmulPrimitive.cached(matmul) != nil {
+            let halves = try XCTUnwrap(matmul.halves)
+            XCTAssertEqual([halves.0.rows, halves.1.rows], [3, 4])
+        }
+        XCTAssertNil(MatmulPrimitive.Shape(rows: 1, inFeatures: 64, outFeatures: 96, hasBias: true).halves)
+        XCTAssertNil(GEMMShape(m: 6, n: 4, k: 3).halves(along: \.m) { $0.m != 3 }, "a half refused")
+    }
+
     /// `shape`'s primitive run (with its reorders) on NCHW `g` with the
     /// layer's weights in the primitive's layout.
     private func run(_ shape: ConvolutionShape, _ conv: Conv2d, _ g: Tensor) -> Tensor {

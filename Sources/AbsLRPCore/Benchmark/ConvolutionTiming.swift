@@ -7,14 +7,7 @@
 /// `concurrently`, on one inside (`DNNLEngine.execute`); its halves are its
 /// batch halves.
 extension ConvolutionShape: TimableProduct {
-    var halves: (ConvolutionShape, ConvolutionShape)? {
-        guard images >= 2 else { return nil }
-        var first = self, second = self
-        first.images = images / 2
-        second.images = images - first.images
-        guard ConvolutionPrimitive.cached(first) != nil, ConvolutionPrimitive.cached(second) != nil else { return nil }
-        return (first, second)
-    }
+    var halves: (ConvolutionShape, ConvolutionShape)? { halves(along: \.images) { ConvolutionPrimitive.cached($0) != nil } }
 
     func makeOperands() -> ConvolutionOperands { ConvolutionOperands(ConvolutionPrimitive.cached(self)!) }
 

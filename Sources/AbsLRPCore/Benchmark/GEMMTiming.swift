@@ -19,12 +19,7 @@ extension GEMMShape: TimableProduct {
         return [(slab, n / Self.slabColumns)] + (rest.n > 0 ? [(rest, 1)] : [])
     }
 
-    var halves: (GEMMShape, GEMMShape)? {
-        var top = self, bottom = self
-        top.m = m / 2
-        bottom.m = m - top.m
-        return top.m == 0 ? nil : (top, bottom)
-    }
+    var halves: (GEMMShape, GEMMShape)? { halves(along: \.m) }
 
     func makeOperands() -> GEMMOperands { GEMMOperands(self) }
 

@@ -9,14 +9,7 @@ import Foundation
 extension MatmulPrimitive.Shape: TimableProduct {
     var runsWholeOnAllCores: Bool { false }
 
-    var halves: (MatmulPrimitive.Shape, MatmulPrimitive.Shape)? {
-        guard rows >= 2 else { return nil }
-        var first = self, second = self
-        first.rows = rows / 2
-        second.rows = rows - first.rows
-        guard MatmulPrimitive.cached(first) != nil, MatmulPrimitive.cached(second) != nil else { return nil }
-        return (first, second)
-    }
+    var halves: (MatmulPrimitive.Shape, MatmulPrimitive.Shape)? { halves(along: \.rows) { MatmulPrimitive.cached($0) != nil } }
 
     func makeOperands() -> MatmulOperands { MatmulOperands(self) }
 

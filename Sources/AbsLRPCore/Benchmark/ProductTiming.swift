@@ -21,6 +21,18 @@ protocol TimableProduct: Hashable {
 
 extension TimableProduct {
     var runsWholeOnAllCores: Bool { true }
+
+    /// The `halves` of a product cut along one of its sizes (`size / 2` and
+    /// the rest; nil below 2), when `available` takes both (a oneDNN shape
+    /// needs its primitive).
+    func halves(along size: WritableKeyPath<Self, Int>, where available: (Self) -> Bool = { _ in true }) -> (Self, Self)? {
+        let whole = self[keyPath: size]
+        guard whole >= 2 else { return nil }
+        var first = self, second = self
+        first[keyPath: size] = whole / 2
+        second[keyPath: size] = whole - whole / 2
+        return available(first) && available(second) ? (first, second) : nil
+    }
 }
 
 /// Times products on both cores, each the faster of two ways of running it,
