@@ -5,19 +5,7 @@ import AbsLRPCore
 /// Decoding (against Pillow), preprocessing (against torchvision), PNG
 /// encoding, bad input, and heatmap rendering (against matplotlib).
 /// Fixtures: `Tests/Fixtures/images/` (see the README there and in `extra/`).
-final class ImagingTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUp() {
-        super.setUp()
-        directory = Fixtures.temporaryDirectory()
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(at: directory)
-        super.tearDown()
-    }
-
+final class ImagingTests: TemporaryFolderTestCase {
     // MARK: - Helpers
 
     private static let stems = [
@@ -79,7 +67,7 @@ final class ImagingTests: XCTestCase {
 
     /// A file in the temporary directory holding `bytes`.
     private func temporaryFile(_ name: String, _ bytes: [UInt8]) throws -> URL {
-        let url = directory.appendingPathComponent(name)
+        let url = parent.appendingPathComponent(name)
         try Data(bytes).write(to: url)
         return url
     }
@@ -120,10 +108,6 @@ final class ImagingTests: XCTestCase {
                        file: file, line: line)
     }
 
-    private func directoryContents() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-    }
-
     private func raw(_ name: String) throws -> [UInt8] {
         try [UInt8](Data(contentsOf: Fixtures.url("images/extra/\(name)")))
     }
@@ -149,7 +133,7 @@ final class ImagingTests: XCTestCase {
 
     func testFormatIsToldByContentNotName() throws {
         let png = try Data(contentsOf: fixtureURL("rgb_77x53"))
-        let misnamed = directory.appendingPathComponent("actually_png.jpg")
+        let misnamed = parent.appendingPathComponent("actually_png.jpg")
         try png.write(to: misnamed)
         XCTAssertEqual(try RGBImage.decode(contentsOf: misnamed), try RGBImage.decode(contentsOf: fixtureURL("rgb_77x53")))
     }
@@ -202,7 +186,7 @@ final class ImagingTests: XCTestCase {
     // MARK: - Decoding: bad input
 
     func testMissingFileIsFileNotFound() {
-        let url = directory.appendingPathComponent("nothing-here.png")
+        let url = parent.appendingPathComponent("nothing-here.png")
         XCTAssertEqual(decodeError(url), .fileNotFound(path: url.path))
         XCTAssertThrowsError(try RGBImage.probe(contentsOf: url)) {
             XCTAssertEqual($0 as? ImageDecodeError, .fileNotFound(path: url.path))
@@ -210,7 +194,7 @@ final class ImagingTests: XCTestCase {
     }
 
     func testDirectoryIsUnreadable() {
-        guard case .unreadable(_, let reason)? = decodeError(directory) else {
+        guard case .unreadable(_, let reason)? = decodeError(parent) else {
             return XCTFail("a directory should be .unreadable")
         }
         XCTAssertTrue(reason.contains("directory"), reason)
@@ -280,33 +264,33 @@ final class ImagingTests: XCTestCase {
 
     func testPNGEncoderRoundTripsRGB() throws {
         let image = patternImage(width: 31, height: 17)
-        let url = directory.appendingPathComponent("round.png")
+        let url = parent.appendingPathComponent("round.png")
         try image.writePNG(to: url)
         XCTAssertEqual(try RGBImage.decode(contentsOf: url), image)
         XCTAssertEqual(try RGBImage.probe(contentsOf: url).channels, 3)
-        XCTAssertEqual(try directoryContents(), ["round.png"], "no temporary file may remain")
+        XCTAssertEqual(try contents(parent), ["round.png"], "no temporary file may remain")
     }
 
     func testPNGEncoderWritesRGBAAndDecodingDropsAlpha() throws {
         let image = patternImage(width: 9, height: 12)
         let alpha: [UInt8] = (0..<(9 * 12)).map { (i: Int) -> UInt8 in i % 3 == 0 ? 0 : UInt8(i * 2) }
-        let url = directory.appendingPathComponent("alpha.png")
+        let url = parent.appendingPathComponent("alpha.png")
         try image.writePNG(to: url, alpha: alpha)
         XCTAssertEqual(try RGBImage.probe(contentsOf: url).channels, 4)
         XCTAssertEqual(try RGBImage.decode(contentsOf: url), image, "alpha is dropped, never composed")
     }
 
     func testWritePNGReplacesAnExistingFile() throws {
-        let url = directory.appendingPathComponent("out.png")
+        let url = parent.appendingPathComponent("out.png")
         try patternImage(width: 5, height: 5).writePNG(to: url)
         let second = RGBImage(width: 3, height: 2, filledWith: (9, 8, 7))
         try second.writePNG(to: url)
         XCTAssertEqual(try RGBImage.decode(contentsOf: url), second)
-        XCTAssertEqual(try directoryContents(), ["out.png"])
+        XCTAssertEqual(try contents(parent), ["out.png"])
     }
 
     func testWritePNGIntoMissingDirectoryFails() throws {
-        let url = directory.appendingPathComponent("missing/out.png")
+        let url = parent.appendingPathComponent("missing/out.png")
         XCTAssertThrowsError(try patternImage(width: 4, height: 4).writePNG(to: url)) { error in
             guard case let .cannotWrite(path, reason)? = error as? OutputError else {
                 return XCTFail("expected OutputError.cannotWrite, got \(error)")
@@ -314,7 +298,7 @@ final class ImagingTests: XCTestCase {
             XCTAssertEqual(path, url.path)
             XCTAssertTrue(reason.contains("No such file or directory"), reason)
         }
-        XCTAssertEqual(try directoryContents(), [])
+        XCTAssertEqual(try contents(parent), [])
     }
 
     func testWritePNGBelowARegularFileFails() throws {
@@ -323,17 +307,17 @@ final class ImagingTests: XCTestCase {
         XCTAssertThrowsError(try patternImage(width: 4, height: 4).writePNG(to: url)) { error in
             XCTAssertTrue("\(error)".contains("Not a directory"), "\(error)")
         }
-        XCTAssertEqual(try directoryContents(), ["file.txt"])
+        XCTAssertEqual(try contents(parent), ["file.txt"])
     }
 
     func testFailedRenameLeavesNoPartialFile() throws {
         // The PNG is encoded completely, then cannot replace a directory of the same name.
-        let url = directory.appendingPathComponent("taken.png")
+        let url = parent.appendingPathComponent("taken.png")
         try FileManager.default.createDirectory(at: url.appendingPathComponent("inside"), withIntermediateDirectories: true)
         XCTAssertThrowsError(try patternImage(width: 4, height: 4).writePNG(to: url)) { error in
             XCTAssertTrue("\(error)".contains("cannot move the finished file into place"), "\(error)")
         }
-        XCTAssertEqual(try directoryContents(), ["taken.png"], "the temporary file must be removed")
+        XCTAssertEqual(try contents(parent), ["taken.png"], "the temporary file must be removed")
     }
 
     // MARK: - Tensors and grey

@@ -1,19 +1,7 @@
 import XCTest
 import AbsLRPCore
 
-final class SafetensorsTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUp() {
-        super.setUp()
-        directory = Fixtures.temporaryDirectory()
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(at: directory)
-        super.tearDown()
-    }
-
+final class SafetensorsTests: TemporaryFolderTestCase {
     // MARK: - Helpers
 
     /// Little-endian bytes of `values`.
@@ -26,7 +14,7 @@ final class SafetensorsTests: XCTestCase {
     private func handMade(header: String, data: [UInt8] = [], headerLength: UInt64? = nil,
                           name: String = "hand.safetensors") -> URL {
         let json = Array(header.utf8)
-        let url = directory.appendingPathComponent(name)
+        let url = parent.appendingPathComponent(name)
         let bytes = littleEndian([headerLength ?? UInt64(json.count)]) + json + data
         XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: Data(bytes)))
         return url
@@ -198,7 +186,7 @@ final class SafetensorsTests: XCTestCase {
     // MARK: - Writing
 
     func testRoundTripOfFloatsIntegersAndMetadata() throws {
-        let url = directory.appendingPathComponent("round.safetensors")
+        let url = parent.appendingPathComponent("round.safetensors")
         let weight = Tensor(shape: [2, 3, 2]) { Float($0) * 0.25 - 1 }
         let special = Tensor(shape: [4], storage: [.infinity, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude])
         let scalar = Tensor(shape: [], storage: [3.5])
@@ -234,21 +222,21 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertEqual(positions, positions.sorted())
         XCTAssertEqual(bytes.count, 8 + headerLength + 4 * 8 + (12 + 4 + 1) * 4)
 
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["round.safetensors"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent.path), ["round.safetensors"])
     }
 
     func testWritingReplacesAnExistingFile() throws {
-        let url = directory.appendingPathComponent("model.safetensors")
+        let url = parent.appendingPathComponent("model.safetensors")
         try SafetensorsWriter.write(tensors: ["a": Tensor(shape: [100], repeating: 1)], to: url)
         try SafetensorsWriter.write(tensors: ["b": Tensor(shape: [1], repeating: 2)], to: url)
         let file = try SafetensorsFile(contentsOf: url)
         XCTAssertEqual(file.names, ["b"])
         XCTAssertEqual(try file.tensor("b").storage, [2])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["model.safetensors"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent.path), ["model.safetensors"])
     }
 
     func testWriterRejectsInconsistentInput() {
-        let url = directory.appendingPathComponent("bad.safetensors")
+        let url = parent.appendingPathComponent("bad.safetensors")
         let one = Tensor(shape: [1], repeating: 0)
         assertFails(try SafetensorsWriter.write(tensors: [:], integers: ["t": (shape: [2, 2], values: [1, 2, 3])], to: url),
                     mentioning: [url.path, "'t'", "3 values", "[2, 2]"]) {
@@ -277,22 +265,22 @@ final class SafetensorsTests: XCTestCase {
 
     func testUnwritableOutputPathLeavesNothingBehind() throws {
         // The parent "directory" is a regular file: nothing can be created there.
-        let blocker = directory.appendingPathComponent("not-a-directory")
+        let blocker = parent.appendingPathComponent("not-a-directory")
         XCTAssertTrue(FileManager.default.createFile(atPath: blocker.path, contents: Data([1])))
         let inside = blocker.appendingPathComponent("out.safetensors")
         assertWriteFails(try SafetensorsWriter.write(tensors: ["a": Tensor(shape: [2], repeating: 1)], to: inside),
                          mentioning: [inside.path, "cannot create a file in \(blocker.path)", "Not a directory"])
         assertWriteFails(try SafetensorsWriter.write(
-            tensors: [:], to: directory.appendingPathComponent("missing/out.safetensors")),
+            tensors: [:], to: parent.appendingPathComponent("missing/out.safetensors")),
                          mentioning: ["No such file or directory"])
 
         // The destination is a directory: all data is written, the final rename
         // fails, and the temporary file must be removed.
-        let occupied = directory.appendingPathComponent("occupied")
+        let occupied = parent.appendingPathComponent("occupied")
         try FileManager.default.createDirectory(at: occupied, withIntermediateDirectories: false)
         assertWriteFails(try SafetensorsWriter.write(tensors: ["a": Tensor(shape: [1000], repeating: 1)], to: occupied),
                          mentioning: [occupied.path, "cannot move the finished file into place"])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(),
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent.path).sorted(),
                        ["not-a-directory", "occupied"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: occupied.path), [])
     }
@@ -300,17 +288,17 @@ final class SafetensorsTests: XCTestCase {
     // MARK: - Errors on opening
 
     func testMissingFile() {
-        let url = directory.appendingPathComponent("absent.safetensors")
+        let url = parent.appendingPathComponent("absent.safetensors")
         assertFails(try SafetensorsFile(contentsOf: url), mentioning: [url.path, "not found"]) {
             $0 == .fileNotFound(path: url.path)
         }
-        assertFails(try SafetensorsFile(contentsOf: directory), mentioning: ["directory"]) {
+        assertFails(try SafetensorsFile(contentsOf: parent), mentioning: ["directory"]) {
             if case .unreadable = $0 { return true } else { return false }
         }
     }
 
     func testFileShorterThanTheLengthPrefix() {
-        let url = directory.appendingPathComponent("short.safetensors")
+        let url = parent.appendingPathComponent("short.safetensors")
         XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: Data([1, 0, 0, 0, 0])))
         assertFails(try SafetensorsFile(contentsOf: url), mentioning: [url.path, "5 bytes", "truncated"]) {
             $0 == .truncated(path: url.path, size: 5)
@@ -319,7 +307,7 @@ final class SafetensorsTests: XCTestCase {
 
     func testFileCutInTheDataSection() throws {
         let whole = try Data(contentsOf: Fixtures.url("reference/vgg_mini.weights.safetensors"))
-        let url = directory.appendingPathComponent("cut.safetensors")
+        let url = parent.appendingPathComponent("cut.safetensors")
         XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: whole.prefix(whole.count - 1000)))
         // The last tensor in the data section is the one cut.
         assertFails(try SafetensorsFile(contentsOf: url), mentioning: [url.path, "truncated", "data section holds only"]) {
@@ -414,7 +402,7 @@ final class SafetensorsTests: XCTestCase {
         }
         // UTF-16 JSON (with a byte-order mark), which JSONSerialization would decode.
         let utf16 = Array(#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#.data(using: .utf16)!)
-        let url = directory.appendingPathComponent("utf16.safetensors")
+        let url = parent.appendingPathComponent("utf16.safetensors")
         XCTAssertTrue(FileManager.default.createFile(atPath: url.path,
                                                      contents: Data(littleEndian([UInt64(utf16.count)]) + utf16 + [7])))
         assertFails(try SafetensorsFile(contentsOf: url), mentioning: ["UTF-8"]) {
