@@ -39,6 +39,8 @@ final class CompositeTests: XCTestCase {
         XCTAssertEqual(names[second], "WSquareRule", "the name map comes first")
         XCTAssertEqual(names[convolutions[2].name], "ZPlusRule")
         XCTAssertEqual(ruleNames(byName, network)[first], "GradientRule", "unmapped: the gradient, as in Zennit")
+        // no composites (it trapped): the gradient everywhere, as Zennit's
+        XCTAssertEqual(Set(ruleNames(MixedComposite([]), network).values), ["GradientRule"])
     }
 
     func testFamilyAbsLRPCompositesHoldTheReferencesChoices() {
