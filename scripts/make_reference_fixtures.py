@@ -95,7 +95,8 @@ FIXTURES = {
     # measured against PyTorch's own float64 evaluation, the float32
     # reference's input gradient reaches 0.72 of the golden bound here, but
     # 1.04x with Bottlenecks of widths 64/128, 4.2x with one channel per
-    # group and 8900x where a group is near-constant (another seed).
+    # group and 8900x where a group is near-constant (another seed); so the
+    # fixtures' input gradient is computed in float64 (`make`).
     "resnet_groupnorm_mini": (
         {"block": "basic", "layers": [1, 1, 1, 1], "channels": [64, 64, 64, 64], "norm_layer": "groupnorm",
          "num_classes": 10, "in_chans": 3}, [3, 64, 64], 18, 2),
@@ -198,10 +199,15 @@ def make(name, rules, relevancy_method):
     x = torch.randn([batch] + input_size, generator=gen)
 
     plain = copy.deepcopy(model)
-    xg = x.clone().requires_grad_(True)
-    logits = plain(xg)
+    logits = plain(x).detach()
     target = logits.argmax(-1)
-    logits[torch.arange(batch), target].sum().backward()
+    # The input gradient is PyTorch's in float64 (rounded to float32 when
+    # saved): in float32 the reference's own rounding took up to 0.72 of the
+    # golden bound on resnet_groupnorm_mini (GroupNorm's backward cancels),
+    # leaving a float32 port only the rest (Tests/Fixtures/README.md).
+    exact = copy.deepcopy(plain).double()
+    xg = x.double().requires_grad_(True)
+    exact(xg)[torch.arange(batch), target].sum().backward()
 
     reference_rule().apply(model)
     traces, results = record_traces(model)
@@ -212,7 +218,7 @@ def make(name, rules, relevancy_method):
     metadata = {"torch": torch.__version__, "timm": timm.__version__, "config": json.dumps(config), "seed": str(seed)}
     expected = {
         "input": x, "logits": logits.detach(), "target": target,
-        "input_gradient": xg.grad.detach(), "relevance": relevance,
+        "input_gradient": xg.grad.detach().float(), "relevance": relevance,
         "relevance_positive": results[0], "relevance_negative": results[1],
     }
     expected.update(traces)
