@@ -103,4 +103,52 @@ final class GAEErrorTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("draw -1"), "\(error)")
         }
     }
+
+    /// absLRP whose map is NaN for an input holding a masked (zero) entry:
+    /// R0 (the unmasked positives) and Rmos (the mosaics of random images)
+    /// stay finite, the masked steps' maps, explained on the masking's own
+    /// records, do not.
+    private final class NaNOnMaskedInputs: RecordedRelevancyMethod {
+        let absLRP: AbsLRP
+        let name = "nan-on-masked"
+        var classifier: Classifier { absLRP.classifier }
+        var explainsClassifierRecord: Bool { absLRP.explainsClassifierRecord }
+        init(_ classifier: Classifier) { absLRP = AbsLRP(classifier: classifier) }
+
+        private func poisoned(_ relevance: Tensor, if input: Tensor) -> Tensor {
+            input.storage.contains(0) ? relevance.map { _ in .nan } : relevance
+        }
+
+        func explain(_ x: Tensor, targets: [Int]?) throws -> Explanation {
+            var explanation = try absLRP.explain(x, targets: targets)
+            explanation.relevance = poisoned(explanation.relevance, if: x)
+            return explanation
+        }
+
+        func relevance(recorded tape: Tape, logits: Tensor, targets: [Int]) -> Tensor {
+            // the input before absLRP's passes release the records
+            let input = tape.record(for: classifier.network.operations[0]).inputs[0]
+            return poisoned(absLRP.relevance(recorded: tape, logits: logits, targets: targets), if: input)
+        }
+    }
+
+    /// A non-finite map of a masked step while R0 and Rmos are finite: the
+    /// run stops with the method's ``NonFiniteRelevanceError`` (no layer
+    /// made it: the model's forward and traced pass are finite), not a trap
+    /// and not NaN scores.
+    func testNonFiniteMaskedStepMapWhileR0AndRmosAreFinite() throws {
+        let method = NaNOnMaskedInputs(classifier)
+        let data = TinyModel.dataset(count: 4)
+        XCTAssertFalse(data.images.contains { $0.storage.contains(0) }, "the unmasked images must have no zero entry")
+        let evaluation = try GlobalAttributionEvaluation(classifier: classifier, methods: [method],
+                                                         configuration: GAEConfiguration(batchSize: 4, steps: 2))
+        XCTAssertThrowsError(try evaluation.run(on: data)) { error in
+            guard let error = error as? NonFiniteRelevanceError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.method, "nan-on-masked")
+            XCTAssertNil(error.layer)
+            XCTAssertEqual(error.pass, "method")
+            XCTAssertTrue(error.value.isNaN)
+            XCTAssertTrue("\(error)".contains("nan-on-masked produced nan relevance"), "\(error)")
+        }
+    }
 }
