@@ -536,4 +536,23 @@ final class KernelTests: XCTestCase {
             XCTAssertEqual(Double(twin.storage[r * n + j]), e, accuracy: 1e-4 * max(1, abs(e)))
         } }
     }
+
+    func testDerivedMatrixLoopsEqualTheTransformOfEachValue() {
+        // every case's vectorised loop against `transform` value by value, bit
+        // for bit, into another buffer and in place, on signed zeros, NaN and infinities
+        var source = randomTensor([1, 1037], seed: 33).storage
+        source[..<6] = [0, -0, .nan, .infinity, -.infinity, -1]
+        let cases: [WeightMatrix] = [.weight, .absolute, .rectifiedSum, .positive, .negative, .squared, .ones,
+                                     .gammaPositive(0.25), .gammaNegative(0.25)]
+        for matrix in cases {
+            let expected = source.map { matrix.transform($0).bitPattern }
+            var out = [Float](repeating: 7, count: source.count), inPlace = source
+            source.withUnsafeBufferPointer { s in
+                out.withUnsafeMutableBufferPointer { matrix.transform(s.baseAddress!, into: $0.baseAddress!, count: s.count) }
+            }
+            inPlace.withUnsafeMutableBufferPointer { matrix.transform($0.baseAddress!, into: $0.baseAddress!, count: $0.count) }
+            XCTAssertEqual(out.map(\.bitPattern), expected, "\(matrix)")
+            XCTAssertEqual(inPlace.map(\.bitPattern), expected, "\(matrix) in place")
+        }
+    }
 }

@@ -38,6 +38,24 @@ enum WeightMatrix: Hashable {
         case .gammaNegative(let gamma): return w + gamma * min(w, 0)
         }
     }
+
+    /// `out[i] = transform(source[i])` for `i < count` (`source` may be
+    /// `out`): the case is chosen once, outside the loop, so that each loop
+    /// is vectorised (a switch per value made deriving the large matrices of
+    /// ResNet-50's late layers 3% of its absLRP time).
+    func transform(_ source: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .weight: if UnsafePointer(out) != source { out.update(from: source, count: count) }
+        case .absolute: for i in 0..<count { out[i] = abs(source[i]) }
+        case .rectifiedSum: for i in 0..<count { out[i] = source[i] + abs(source[i]) }
+        case .positive: for i in 0..<count { out[i] = max(source[i], 0) }
+        case .negative: for i in 0..<count { out[i] = min(source[i], 0) }
+        case .squared: for i in 0..<count { out[i] = source[i] * source[i] }
+        case .ones: out.update(repeating: 1, count: count)
+        case .gammaPositive(let gamma): for i in 0..<count { out[i] = source[i] + gamma * max(source[i], 0) }
+        case .gammaNegative(let gamma): for i in 0..<count { out[i] = source[i] + gamma * min(source[i], 0) }
+        }
+    }
 }
 
 /// The derived matrices (`|W|`, `W + |W|`, ...) of one weight, for the products of the rules.
@@ -100,9 +118,7 @@ final class WeightMatrices: @unchecked Sendable {
             if let m = cached[key] { return m }
             let m = [Float](unsafeUninitializedCapacity: count) { a, initialized in
                 weight.storage.withUnsafeBufferPointer { rearrange($0.baseAddress!, a.baseAddress!) }
-                if matrix != .weight {
-                    for i in 0..<count { a[i] = matrix.transform(a[i]) }
-                }
+                matrix.transform(a.baseAddress!, into: a.baseAddress!, count: count)
                 initialized = count
             }
             cached[key] = m
@@ -132,7 +148,7 @@ final class WeightMatrices: @unchecked Sendable {
             weight.storage.withUnsafeBufferPointer { rearrange($0.baseAddress!, out) }
             guard matrix != .weight else { return }
             parallelChunks(count) { range in
-                for i in range { out[i] = matrix.transform(out[i]) }
+                matrix.transform(out + range.lowerBound, into: out + range.lowerBound, count: range.count)
             }
         }
         guard weight.count <= Self.cacheLimit else {
@@ -177,7 +193,7 @@ final class WeightMatrices: @unchecked Sendable {
             for first in Swift.stride(from: 0, to: rows, by: blockRows) {
                 let n = min(blockRows, rows - first), source = w.baseAddress! + first * cols
                 parallelChunks(n * cols) { range in
-                    for i in range { block.base[i] = matrix.transform(source[i]) }
+                    matrix.transform(source + range.lowerBound, into: block.base + range.lowerBound, count: range.count)
                 }
                 body(first..<(first + n), UnsafePointer(block.base), first == 0)
             }
