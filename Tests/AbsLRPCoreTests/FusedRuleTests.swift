@@ -203,4 +203,39 @@ final class ChainNormalisationTests: XCTestCase {
         assertClose(skipping, everyLayer, rtol: 1e-5, atol: 1e-9, "chain relevance")
         XCTAssertEqual(skipping.storage.reduce(0) { $0 + Double(abs($1)) }, 2, accuracy: 1e-5)  // 2 samples of mass 1
     }
+
+    /// A run of diagonal layers (`DiagonalPass`, chained piece by piece)
+    /// against the layers' passes one after the other, unnormalised, and the
+    /// last one's normalisation: bit for bit. 2 x 5 x 70 x 101 values: two
+    /// parallel chunks, pieces that end inside BatchNorm's planes, a last
+    /// piece shorter than the others.
+    func testARunOfDiagonalLayersGivesTheLayersValuesBitForBit() {
+        func batchNorm(_ name: String, seed: UInt64) -> BatchNorm2d {
+            let bn = BatchNorm2d(name: name, channels: 5)
+            bn.setParameter("weight", randomTensor([5], seed: seed))
+            bn.setParameter("bias", randomTensor([5], seed: seed + 1))
+            bn.setParameter("running_mean", randomTensor([5], seed: seed + 2))
+            bn.setParameter("running_var", randomTensor([5], seed: seed + 3).map { abs($0) + 0.1 })
+            return bn
+        }
+        let layers: [Layer] = [batchNorm("bn1", seed: 1), ReLU(name: "act"), Identity(name: "drop_block"),
+                               batchNorm("bn2", seed: 5), Dropout(name: "drop")]
+        var x = randomTensor([2, 5, 70, 101], seed: 9)
+        x.storage[..<3] = [0, -0, 1e-12]
+        let tape = Tape()
+        let y = Sequential(name: "run", layers).forward(x, ForwardContext(tape: tape))
+        let r = randomTensor(y.shape, seed: 10)
+        let rules = RuleMap(fallback: AbsLRPRule())
+        let context = BackwardContext(tape: tape, rules: rules)
+        var expected = r
+        for layer in layers.reversed() { expected = layer.propagate(expected, context, normalized: false)[0] }
+        expected.normalizeSum()
+        let run = context.backward(through: layers, r)
+        XCTAssertEqual(run.shape, x.shape)
+        XCTAssertEqual(run.storage.map(\.bitPattern), expected.storage.map(\.bitPattern))
+        // one layer alone: its own pass, normalised
+        let alone = context.backward(through: [layers[3]], r)
+        XCTAssertEqual(alone.storage.map(\.bitPattern),
+                       layers[3].propagate(r, context)[0].storage.map(\.bitPattern))
+    }
 }

@@ -55,11 +55,11 @@ public final class BatchNorm2d: Layer {
         return [channelAffine(s, (0..<channels).map { abs(g[$0]) / (v[$0] + eps).squareRoot() }, nil)]
     }
 
-    override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
+    override func absLRPDiagonalPass(_ record: Record) -> DiagonalPass? {
         let g = parameter("weight").storage, v = parameter("running_var").storage
         let alpha = scale, alphaAbs = (0..<channels).map { abs(g[$0]) / (v[$0] + eps).squareRoot() }
         let plane = record.inputs[0].shape[2] * record.inputs[0].shape[3], c = channels
-        return [diagonalContribution(r, record, planeSize: plane, Rule(alpha: alpha, alphaAbs: alphaAbs, channels: c))]
+        return DiagonalPass(record, planeSize: plane, Rule(alpha: alpha, alphaAbs: alphaAbs, channels: c))
     }
 
     /// `f(t[:, c] * alpha[c] + beta[c])` over an NCHW tensor, into a new tensor

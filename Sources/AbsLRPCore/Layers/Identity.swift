@@ -8,9 +8,7 @@ public final class Identity: Layer {
 
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g] }
 
-    override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        [diagonalContribution(r, record, PositivePartRule())]
-    }
+    override func absLRPDiagonalPass(_ record: Record) -> DiagonalPass? { DiagonalPass(record, PositivePartRule()) }
 }
 
 /// Dropout in evaluation mode: `y = x`. Relevance always takes the generic
@@ -18,9 +16,7 @@ public final class Identity: Layer {
 public final class Dropout: Layer {
     override public func apply(_ x: Tensor) -> Tensor { x }
     override public func vjp(_ g: Tensor, _ record: Record) -> [Tensor] { [g] }
-    override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        [diagonalContribution(r, record, PositivePartRule())]
-    }
+    override func absLRPDiagonalPass(_ record: Record) -> DiagonalPass? { DiagonalPass(record, PositivePartRule()) }
 }
 
 /// `nn.Flatten(1)`: (B, C, 1, 1) or (B, ...) to (B, prod(...)).

@@ -70,6 +70,16 @@ open class Layer: Operation {
         backward(r, context, normalized: true)
     }
 
+    /// This layer's absLRP contribution as a `DiagonalPass` over `record`
+    /// when its Jacobian is diagonal (ReLU, BatchNorm, identities), else nil.
+    func absLRPDiagonalPass(_ record: Record) -> DiagonalPass? { nil }
+
+    /// The diagonal pass (`absLRPDiagonalPass`) where there is one.
+    override open func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
+        guard let pass = absLRPDiagonalPass(record) else { return super.absLRPContributions(relevance: r, record) }
+        return [DiagonalPass.contribution(of: [pass], r)]
+    }
+
     /// `backward`, leaving a normalising rule's result unnormalised when `normalized` is false.
     open func backward(_ r: Tensor, _ context: BackwardContext, normalized: Bool) -> Tensor {
         let result = propagate(r, context, normalized: normalized)[0]
@@ -107,60 +117,6 @@ extension Array where Element == Tensor {
         self[i] = Tensor(shape: [0])
         return t
     }
-}
-
-extension Layer {
-    /// absLRP contributions of a layer with a diagonal Jacobian, in one pass:
-    ///
-    ///     c_i = (x_i d_i + |x_i| a_i) * R_i / (|y_i| + eps)
-    ///
-    /// where `d_i`, `a_i` are the layer's and its absolute twin's derivatives
-    /// at element `i`, and `rule.plane(k)(x_i) = x_i d_i + |x_i| a_i` for an
-    /// element of plane `k` (a `DiagonalRule`, whose per-plane function the
-    /// loop is specialised for, its constants taken once per plane; planes
-    /// are runs of `planeSize` consecutive values that share constants, such
-    /// as one channel of one image for BatchNorm; by default the whole tensor
-    /// is one plane).
-    func diagonalContribution<Rule: DiagonalRule>(_ r: Tensor, _ record: Record, planeSize: Int? = nil,
-                                                  _ rule: Rule) -> Tensor {
-        let x = record.inputs[0], y = record.output
-        precondition(x.count == r.count && y.count == r.count)
-        let plane = max(1, planeSize ?? r.count)
-        return r.storage.withUnsafeBufferPointer { rs in
-            x.storage.withUnsafeBufferPointer { xs in
-                y.storage.withUnsafeBufferPointer { ys in
-                    Tensor(shape: x.shape) { out in
-                        guard let rp = rs.baseAddress, let xp = xs.baseAddress, let yp = ys.baseAddress else { return }
-                        parallelChunks(rs.count) { range in
-                            var start = range.lowerBound
-                            while start < range.upperBound {
-                                let k = start / plane, end = min(range.upperBound, (k + 1) * plane)
-                                let weight = rule.plane(k)
-                                for i in start..<end {
-                                    out[i] = weight(xp[i]) * (rp[i] / (abs(yp[i]) + relevanceEpsilon))
-                                }
-                                start = end
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// `x d + |x| a` of a layer with a diagonal Jacobian, for the elements `x`
-/// of plane `k`: `plane(k)` (see `Layer.diagonalContribution`).
-protocol DiagonalRule {
-    associatedtype Plane: ElementwiseFunction
-    func plane(_ k: Int) -> Plane
-}
-
-/// A `DiagonalRule` with one function for every plane.
-protocol UniformDiagonalRule: DiagonalRule, ElementwiseFunction where Plane == Self {}
-
-extension UniformDiagonalRule {
-    func plane(_ k: Int) -> Self { self }
 }
 
 /// `r / (|y| + eps)`.

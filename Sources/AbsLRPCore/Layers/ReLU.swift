@@ -29,9 +29,7 @@ public final class ReLU: Layer {
         func callAsFunction(_ s: Float, _ x: Float) -> Float { x != 0 ? s : 0 }
     }
 
-    override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
-        [diagonalContribution(r, record, Rule())]
-    }
+    override func absLRPDiagonalPass(_ record: Record) -> DiagonalPass? { DiagonalPass(record, Rule()) }
 
     /// `x [x > 0] + |x| [x != 0]`: `2x` where `x > 0`, `|x|` elsewhere.
     private struct Rule: UniformDiagonalRule {

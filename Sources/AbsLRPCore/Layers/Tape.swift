@@ -183,18 +183,48 @@ extension BackwardContext {
     /// per-sample scale cancels (up to the `1e-9` in the denominators, far
     /// below float rounding at the masses relevance has). That saves two
     /// passes over the tensor per layer, a third of the memory traffic of
-    /// BatchNorm and ReLU.
+    /// BatchNorm and ReLU. A run of two or more such layers with diagonal
+    /// absLRP contributions (`Layer.absLRPDiagonalPass`: a ResNet block's
+    /// `act2`, `drop_block`, `bn2`) is one chained pass (`DiagonalPass`):
+    /// the values of the layers one after the other, without a tensor
+    /// between them.
     public func backward(through modules: [Module], _ r: Tensor) -> Tensor {
         let skips = traces == nil
+        /// Whether module `i`'s result goes unnormalised into a normalising consumer.
+        func unnormalized(_ i: Int) -> Bool {
+            guard skips, i > 0, let layer = modules[i] as? Layer, rules[layer].normalizesRelevance,
+                  let consumer = modules[i - 1] as? Layer else { return false }
+            return rules[consumer].normalizesRelevance
+        }
         var result = r
-        for i in modules.indices.reversed() {
-            if skips, i > 0, let layer = modules[i] as? Layer, rules[layer].normalizesRelevance,
-               let consumer = modules[i - 1] as? Layer, rules[consumer].normalizesRelevance {
-                result = layer.backward(result, self, normalized: false)
+        var i = modules.count - 1
+        while i >= 0 {
+            let run = skips ? diagonalRun(modules[...i]) : []
+            if run.count > 1 {
+                precondition(result.count == run[0].pass.count, "\(run[0].layer.name): backward got \(result.shape)")
+                result = DiagonalPass.contribution(of: run.map(\.pass), result)
+                run.forEach { finished(with: $0.layer) }
+                i -= run.count
+                if !unnormalized(i + 1) { result.normalizeSum() }
             } else {
-                result = modules[i].backward(result, self)
+                result = unnormalized(i) ? (modules[i] as! Layer).backward(result, self, normalized: false)
+                                         : modules[i].backward(result, self)
+                i -= 1
             }
         }
         return result
+    }
+
+    /// The layers at the end of `modules`, last first, whose rule is absLRP's
+    /// dividing one and whose contribution is a `DiagonalPass`, as long as
+    /// each but the last feeds a normalising rule (all of them do: absLRP's).
+    private func diagonalRun(_ modules: ArraySlice<Module>) -> [(layer: Layer, pass: DiagonalPass)] {
+        var run: [(layer: Layer, pass: DiagonalPass)] = []
+        for module in modules.reversed() {
+            guard let layer = module as? Layer, let rule = rules[layer] as? AbsLRPRule, rule.dividesRelevance,
+                  let pass = layer.absLRPDiagonalPass(tape.record(for: layer)) else { break }
+            run.append((layer, pass))
+        }
+        return run
     }
 }
