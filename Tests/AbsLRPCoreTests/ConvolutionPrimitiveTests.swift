@@ -1,24 +1,29 @@
 import XCTest
 @testable import AbsLRPCore
 
-/// Conv2d's backward products on oneDNN (`ConvolutionPrimitive`, Winograd
-/// F(4x4, 3x3) on 3x3 stride-1 layers with outputs of 28x28 and more)
-/// against direct loops; the shapes that stay on im2col + sgemm (strided,
-/// dilated, grouped, small outputs) are `KernelTests`'.
+/// Conv2d's backward products on oneDNN (`ConvolutionPrimitive`: Winograd
+/// F(4x4, 3x3) on 3x3 stride-1 layers with outputs of 14x14 and more,
+/// direct kernels on the other 1x1 and 3x3 ones, strided or small) against
+/// direct loops; the shapes that stay on im2col + sgemm (other kernels,
+/// dilated, grouped) are `KernelTests`'.
 final class ConvolutionPrimitiveTests: XCTestCase {
-    func testWinogradBackwardProductsMatchDirectLoops() throws {
-        let cases: [(c: Int, o: Int, h: Int, w: Int)] = [(16, 16, 28, 28), (8, 16, 30, 29)]
+    func testBackwardProductsOnOneDNNMatchDirectLoops() throws {
+        let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Int, algorithm: ConvolutionShape.Algorithm)] = [
+            (16, 16, 28, 28, 3, 1, 1, .winograd), (8, 16, 30, 29, 3, 1, 1, .winograd), (16, 16, 14, 14, 3, 1, 1, .winograd),
+            (16, 8, 7, 7, 3, 1, 1, .direct), (8, 16, 13, 14, 3, 2, 1, .direct), (16, 32, 9, 9, 1, 1, 0, .direct),
+            (32, 8, 10, 11, 1, 2, 0, .direct),
+        ]
         for (i, t) in cases.enumerated() {
-            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: 3, padding: 1)
-            conv.setParameter("weight", randomTensor([t.o, t.c, 3, 3], seed: UInt64(220 + i)))
+            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p)
+            conv.setParameter("weight", randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(220 + i)))
             conv.setParameter("bias", randomTensor([t.o], seed: UInt64(230 + i)))
-            let shape = ConvolutionShape(images: 2, channels: t.c, height: t.h, width: t.w, outChannels: t.o, outHeight: t.h,
-                                         outWidth: t.w, kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1)
-            XCTAssertEqual(shape.algorithm, .winograd)
-            let primitive = try XCTUnwrap(ConvolutionPrimitive.cached(shape))
-            XCTAssertTrue(primitive.implementation.hasPrefix("jit_wino"), primitive.implementation)
+            let calls = try XCTUnwrap(conv.convolutionCalls(images: 2, conv.geometry(height: t.h, width: t.w)),
+                                      "case \(i) runs on oneDNN")
+            XCTAssertEqual(calls[0].primitive.shape.algorithm, t.algorithm, "case \(i)")
+            let implementation = calls[0].primitive.implementation
+            XCTAssertEqual(implementation.hasPrefix("jit_wino"), t.algorithm == .winograd, implementation)
             func transposed(_ g: Tensor, _ m: Tensor) -> Tensor {
-                KernelTests.naiveConvInputGradient(g, m, inputShape: [2, t.c, t.h, t.w], stride: 1, padding: 1)
+                KernelTests.naiveConvInputGradient(g, m, inputShape: [2, t.c, t.h, t.w], stride: t.s, padding: t.p)
             }
             let x = randomTensor([2, t.c, t.h, t.w], seed: UInt64(240 + i))
             let g = randomTensor(recordOf(conv, x).output.shape, seed: UInt64(250 + i))

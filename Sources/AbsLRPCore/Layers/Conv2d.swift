@@ -1,5 +1,5 @@
 /// 2-D convolution (`nn.Conv2d`, any `groups`), computed as im2col + sgemm,
-/// its Winograd-shaped backward products on oneDNN (`convolutionCalls`).
+/// its 1x1 and 3x3 backward products on oneDNN (`convolutionCalls`).
 ///
 /// - input `x`: (B, C, H, W); output `y`: (B, O, OH, OW),
 ///   `OH = floor((H + 2p - d*(k - 1) - 1) / s) + 1` (likewise `OW`), `d` the dilation
@@ -89,20 +89,20 @@ public final class Conv2d: AffineLayer {
     /// small (16 MB cost ResNet-50 0.12 GB of peak memory at batch 4).
     static let callBudget = 1 << 20
 
-    /// Floats of Winograd's working memory one call may take (16 MB, per
+    /// Floats of Winograd's working memory one call may take (32 MB, per
     /// relevance pass): its transformed weights and tiles are 4x `W` and
-    /// 2.25x `g` and `dx` (VGG-16's 512-channel 28x28 layers: 58 MB for two
-    /// images, 37 MB for one of its 112x112 layers), which above this put
+    /// 2.25x `g` and `dx` (ResNet-50's 256-channel 14x14 layers: 20 MB for
+    /// four images; VGG-16's 256-channel 56x56 layers 24 MB for one image,
+    /// its 512-channel 28x28 layers 58 MB for two), which above this put
     /// the peak memory over its limits.
-    static let winogradBudget = 1 << 22
+    static let winogradBudget = 1 << 23
 
     /// The oneDNN calls that compute `M^T ⊛ g` for `images` images of `geo`
     /// (`ConvolutionPrimitive`: the first image of each call and its
     /// primitive, the last call smaller when the batch does not divide), or
-    /// nil where im2col + sgemm does: oneDNN's backward products pay only
-    /// with Winograd (its direct backward kernels ran no faster than
-    /// OpenBLAS on the column matrix here), within `winogradBudget`, on
-    /// weights the old path derives in one block.
+    /// nil where im2col + sgemm does: on the shapes
+    /// `ConvolutionShape.backwardRunsOnOneDNN` names, within
+    /// `winogradBudget`, on weights the old path derives in one block.
     func convolutionCalls(images: Int, _ geo: ConvGeometry) -> [(first: Int, primitive: ConvolutionPrimitive)]? {
         let perImage = max(inChannels * geo.height * geo.width, outChannels * geo.outputPixels)
         let n = max(1, min(images, Self.callBudget / perImage))
@@ -111,7 +111,7 @@ public final class Conv2d: AffineLayer {
                              outChannels: outChannels, outHeight: geo.outputHeight, outWidth: geo.outputWidth,
                              kernel: kernelSize, stride: stride, padding: padding, dilation: dilation, groups: groups)
         }
-        guard shape(n).algorithm == .winograd, parameter("weight").count <= WeightMatrices.blockValues,
+        guard shape(n).backwardRunsOnOneDNN, parameter("weight").count <= WeightMatrices.blockValues,
               let full = ConvolutionPrimitive.cached(shape(n)), full.scratchpadFloats <= Self.winogradBudget else { return nil }
         let rest = images % n
         guard let last = rest == 0 ? full : ConvolutionPrimitive.cached(shape(rest)) else { return nil }

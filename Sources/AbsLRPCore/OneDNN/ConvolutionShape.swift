@@ -15,12 +15,24 @@ struct ConvolutionShape: Hashable {
     var kernel, stride, padding, dilation, groups: Int
 
     /// Winograd F(4x4, 3x3) where oneDNN has it and it pays (measured on
-    /// this machine, batch 2 on one thread, docs/architecture.md
-    /// "Convolutions on oneDNN"): 3x3 stride 1 without dilation or groups on outputs
-    /// of at least 28x28, 2-3x faster than direct there (at 14x14 even, at
-    /// 7x7 twice as slow).
+    /// this machine, one thread, docs/benchmarks.md "Session 7
+    /// (relevance-pass kernels)"): 3x3 stride 1 without dilation or groups
+    /// on outputs of at least 14x14 (ResNet-50's 256-channel 14x14 layers at
+    /// batch 4: 7.4 ms against 9.9 ms for the sgemm alone), else direct (at
+    /// 7x7 Winograd is twice as slow as direct).
     var algorithm: Algorithm {
-        kernel == 3 && stride == 1 && dilation == 1 && groups == 1 && outHeight * outWidth >= 28 * 28 ? .winograd : .direct
+        kernel == 3 && stride == 1 && dilation == 1 && groups == 1 && outHeight * outWidth >= 14 * 14 ? .winograd : .direct
+    }
+
+    /// Whether Conv2d's backward products of this shape run on oneDNN
+    /// (`Conv2d.convolutionCalls`) rather than im2col + sgemm (+ col2im):
+    /// ungrouped, undilated 1x1 and 3x3 convolutions at any stride, where
+    /// oneDNN's Winograd, direct (`jit:avx512_core`) and 1x1
+    /// (`jit_1x1:avx512_core`) kernels with their reorders took 11-13% less
+    /// CPU time of ResNet-50's relevance than the sgemm path (the same
+    /// session's A/B); other kernels, dilations and groups were not measured.
+    var backwardRunsOnOneDNN: Bool {
+        groups == 1 && dilation == 1 && (kernel == 1 || kernel == 3)
     }
 
     var inputDimensions: [Int] { [images, channels, height, width] }
