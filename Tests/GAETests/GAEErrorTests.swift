@@ -104,19 +104,25 @@ final class GAEErrorTests: XCTestCase {
         }
     }
 
-    /// absLRP whose map is NaN for an input holding a masked (zero) entry:
-    /// R0 (the unmasked positives) and Rmos (the mosaics of random images)
-    /// stay finite, the masked steps' maps, explained on the masking's own
-    /// records, do not.
-    private final class NaNOnMaskedInputs: RecordedRelevancyMethod {
+    /// absLRP whose map is `value` (NaN or infinity) for the inputs `poisons`
+    /// picks and finite for the others; `recorded` picks GAE's path: R0, Rmos
+    /// and the masked steps' maps from the forwards the run records anyway
+    /// (``RecordedRelevancyMethod``), or each map from a call of its own.
+    private final class NonFiniteOn: RecordedRelevancyMethod {
         let absLRP: AbsLRP
-        let name = "nan-on-masked"
+        let name: String
+        let value: Float
+        let recorded: Bool
+        let poisons: (Tensor) -> Bool
         var classifier: Classifier { absLRP.classifier }
-        var explainsClassifierRecord: Bool { absLRP.explainsClassifierRecord }
-        init(_ classifier: Classifier) { absLRP = AbsLRP(classifier: classifier) }
+        var explainsClassifierRecord: Bool { recorded && absLRP.explainsClassifierRecord }
+        init(_ classifier: Classifier, name: String, value: Float, recorded: Bool = true, poisons: @escaping (Tensor) -> Bool) {
+            absLRP = AbsLRP(classifier: classifier)
+            (self.name, self.value, self.recorded, self.poisons) = (name, value, recorded, poisons)
+        }
 
         private func poisoned(_ relevance: Tensor, if input: Tensor) -> Tensor {
-            input.storage.contains(0) ? relevance.map { _ in .nan } : relevance
+            poisons(input) ? relevance.map { _ in self.value } : relevance
         }
 
         func explain(_ x: Tensor, targets: [Int]?) throws -> Explanation {
@@ -132,23 +138,82 @@ final class GAEErrorTests: XCTestCase {
         }
     }
 
-    /// A non-finite map of a masked step while R0 and Rmos are finite: the
-    /// run stops with the method's ``NonFiniteRelevanceError`` (no layer
-    /// made it: the model's forward and traced pass are finite), not a trap
-    /// and not NaN scores.
-    func testNonFiniteMaskedStepMapWhileR0AndRmosAreFinite() throws {
-        let method = NaNOnMaskedInputs(classifier)
-        let data = TinyModel.dataset(count: 4)
-        XCTAssertFalse(data.images.contains { $0.storage.contains(0) }, "the unmasked images must have no zero entry")
+    /// Runs `method` on `data` (4 images, one batch of one mosaic, 2 steps)
+    /// with its journal in a fresh --out folder and checks what a bad map
+    /// must give: the method's ``NonFiniteRelevanceError`` of `value` from
+    /// its own arithmetic (no layer made it: the model's forward and traced
+    /// pass are finite), not a trap and not NaN scores; and the run's output
+    /// whole or absent: the folder holds at most the journal, which holds
+    /// no batch and no torn record.
+    private func assertStopsWithNonFiniteRelevance(of method: NonFiniteOn, on data: TensorDataset,
+                                                   file: StaticString = #filePath, line: UInt = #line) throws {
+        let folder = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let journal = folder.appendingPathComponent(GAEJournal.fileName)
         let evaluation = try GlobalAttributionEvaluation(classifier: classifier, methods: [method],
                                                          configuration: GAEConfiguration(batchSize: 4, steps: 2))
-        XCTAssertThrowsError(try evaluation.run(on: data)) { error in
-            guard let error = error as? NonFiniteRelevanceError else { return XCTFail("\(error)") }
-            XCTAssertEqual(error.method, "nan-on-masked")
-            XCTAssertNil(error.layer)
-            XCTAssertEqual(error.pass, "method")
-            XCTAssertTrue(error.value.isNaN)
-            XCTAssertTrue("\(error)".contains("nan-on-masked produced nan relevance"), "\(error)")
+        XCTAssertThrowsError(try evaluation.run(on: data, journal: .start(journal)), file: file, line: line) { error in
+            guard let error = error as? NonFiniteRelevanceError else { return XCTFail("\(error)", file: file, line: line) }
+            XCTAssertEqual(error.method, method.name, file: file, line: line)
+            XCTAssertNil(error.layer, file: file, line: line)
+            XCTAssertEqual(error.pass, "method", file: file, line: line)
+            XCTAssertTrue(error.value.isNaN == method.value.isNaN && (error.value.isNaN || error.value == method.value),
+                          "\(error.value)", file: file, line: line)
+            XCTAssertTrue("\(error)".contains("\(method.name) produced \(method.value) relevance"), "\(error)",
+                          file: file, line: line)
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        XCTAssertTrue(Set(left).isSubset(of: [GAEJournal.fileName]), "\(left)", file: file, line: line)
+        if FileManager.default.fileExists(atPath: journal.path) {
+            let contents = try GAEJournal.read(journal)
+            XCTAssertEqual(contents.entries.count, 0, file: file, line: line)
+            XCTAssertEqual(contents.completeLength, try Data(contentsOf: journal).count, "a torn record", file: file, line: line)
+        }
+    }
+
+    /// Four images without a zero entry: a masked step's input holds one.
+    private func unmaskedImages() -> TensorDataset {
+        let data = TinyModel.dataset(count: 4)
+        XCTAssertFalse(data.images.contains { $0.storage.contains(0) }, "the unmasked images must have no zero entry")
+        return data
+    }
+
+    /// A non-finite map of a masked step (an input holding a masked, zero
+    /// entry) while R0 (the unmasked positives) and Rmos (the mosaics of
+    /// random images) are finite; the masked steps' maps are explained on
+    /// the masking's own records.
+    func testNonFiniteMaskedStepMapWhileR0AndRmosAreFinite() throws {
+        let data = unmaskedImages()
+        try assertStopsWithNonFiniteRelevance(of: NonFiniteOn(classifier, name: "nan-on-masked", value: .nan) {
+            $0.storage.contains(0)
+        }, on: data)
+    }
+
+    /// A non-finite R0 (the map of an unmasked positive: one of the data
+    /// set's images) while Rmos and the masked steps' maps are finite, on
+    /// both paths: from the masking's first recorded step, and from a call
+    /// of its own.
+    func testNonFiniteR0WhileRmosAndMaskedStepsAreFinite() throws {
+        let data = unmaskedImages()
+        for recorded in [true, false] {
+            try assertStopsWithNonFiniteRelevance(of: NonFiniteOn(classifier, name: "nan-r0", value: .nan, recorded: recorded) {
+                input in data.images.contains { $0.storage == input.storage }
+            }, on: data)
+        }
+    }
+
+    /// A non-finite Rmos (the map of a mosaic: no zero entry, and not one of
+    /// the data set's images) while R0 and the masked steps' maps are finite,
+    /// on both paths: from the mosaics' recorded forward, and from a call of
+    /// its own.
+    func testNonFiniteRmosWhileR0AndMaskedStepsAreFinite() throws {
+        let data = unmaskedImages()
+        for recorded in [true, false] {
+            try assertStopsWithNonFiniteRelevance(of: NonFiniteOn(classifier, name: "inf-rmos", value: .infinity,
+                                                                  recorded: recorded) { input in
+                !input.storage.contains(0) && !data.images.contains { $0.storage == input.storage }
+            }, on: data)
         }
     }
 }
