@@ -5,7 +5,8 @@ import XCTest
 /// F(4x4, 3x3) on 3x3 stride-1 layers with outputs of 14x14 and more,
 /// direct kernels on the other 1x1 and 3x3 ones, strided or small) against
 /// direct loops; the shapes that stay on im2col + sgemm (other kernels,
-/// dilated, grouped) are `KernelTests`'.
+/// dilated, grouped, and the plain ones past `Conv2d.scratchpadBudget`)
+/// are `KernelTests`'.
 final class ConvolutionPrimitiveTests: XCTestCase {
     func testBackwardProductsOnOneDNNMatchDirectLoops() throws {
         let cases: [(c: Int, o: Int, h: Int, w: Int, k: Int, s: Int, p: Int, algorithm: ConvolutionShape.Algorithm)] = [
@@ -30,6 +31,31 @@ final class ConvolutionPrimitiveTests: XCTestCase {
             let scale = transposed(g, conv.parameter("weight").absolute).storage.map { abs($0) }.max() ?? 1
             assertBackwardProductsMatchDirectLoops(conv, input: x, gradient: g, transposed: transposed, rtol: 1e-4,
                                                    atol: 1e-5 * scale, "case \(i)")
+        }
+    }
+
+    /// `Conv2d.scratchpadBudget` bounds the working memory of every kernel,
+    /// not Winograd's alone: a Winograd, a direct 3x3 and a 1x1 shape run on
+    /// oneDNN while their scratchpad fits the budget, and on im2col + sgemm
+    /// (no calls) one float below it.
+    func testScratchpadBudgetBoundsEveryKernel() throws {
+        let saved = Conv2d.scratchpadBudget
+        defer { Conv2d.scratchpadBudget = saved }
+        let cases: [(c: Int, o: Int, h: Int, k: Int, s: Int, p: Int, implementation: String)] = [
+            (16, 16, 28, 3, 1, 1, "jit_wino"), (16, 8, 7, 3, 1, 1, "jit:"), (8, 16, 13, 3, 2, 1, "jit:"),
+            (16, 32, 9, 1, 1, 0, "jit_1x1"),
+        ]
+        for (i, t) in cases.enumerated() {
+            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, stride: t.s, padding: t.p)
+            let geo = conv.geometry(height: t.h, width: t.h)
+            Conv2d.scratchpadBudget = saved
+            let calls = try XCTUnwrap(conv.convolutionCalls(images: 2, geo), "case \(i) runs on oneDNN")
+            let primitive = calls[0].primitive
+            XCTAssertTrue(primitive.implementation.hasPrefix(t.implementation), "case \(i): \(primitive.implementation)")
+            Conv2d.scratchpadBudget = primitive.scratchpadFloats
+            XCTAssertNotNil(conv.convolutionCalls(images: 2, geo), "case \(i) within the budget")
+            Conv2d.scratchpadBudget = primitive.scratchpadFloats - 1
+            XCTAssertNil(conv.convolutionCalls(images: 2, geo), "case \(i): scratchpad \(primitive.scratchpadFloats) floats")
         }
     }
 

@@ -69,28 +69,58 @@ final class KernelTests: XCTestCase {
         return Tensor(shape: inputShape, storage: dx.map { Float($0) })
     }
 
+    /// Runs `body` on each path a Conv2d backward product can take: oneDNN
+    /// where `convolutionCalls` gives calls (the default
+    /// `Conv2d.scratchpadBudget`), and im2col + sgemm for every shape (the
+    /// budget below zero: the path of a plain 1x1 or 3x3 layer whose oneDNN
+    /// scratchpad or weights are too large, as of every other layer).
+    /// `body(onOneDNN)` is told which; the budget is restored after.
+    static func onEachBackwardPath(_ body: (_ onOneDNN: Bool) -> Void) {
+        let saved = Conv2d.scratchpadBudget
+        defer { Conv2d.scratchpadBudget = saved }
+        for onOneDNN in [true, false] {
+            Conv2d.scratchpadBudget = onOneDNN ? saved : -1
+            body(onOneDNN)
+        }
+    }
+
+    /// Fails unless `conv`'s backward products on `images` images of `geo`
+    /// take the path `onOneDNN` names (oneDNN for the plain 1x1 and 3x3
+    /// shapes, im2col + sgemm for the others and with the budget below zero).
+    static func assertBackwardPath(_ conv: Conv2d, images: Int, _ geo: ConvGeometry, onOneDNN: Bool, _ label: String,
+                                   file: StaticString = #filePath, line: UInt = #line) {
+        let plain = conv.groups == 1 && conv.dilation == 1 && [1, 3].contains(conv.kernelSize)
+        XCTAssertEqual(conv.convolutionCalls(images: images, geo) != nil, onOneDNN && plain,
+                       "on oneDNN, \(label)", file: file, line: line)
+    }
+
     func testConv2dCutInSlabsOrGroupsOfImagesMatchesDirectLoops() {
         // Column budgets that cut these shapes in slabs of 1 or 3 output rows,
-        // or put 1 or 2 images side by side, in both directions.
+        // or put 1 or 2 images side by side, in both directions; the plain
+        // 1x1 and 3x3 backward products on oneDNN and on im2col + sgemm.
         let saved = Conv2d.columnBudget
         defer { Conv2d.columnBudget = saved }
         let cases: [(k: Int, s: Int, p: Int, d: Int)] = [(3, 1, 1, 1), (3, 2, 1, 1), (1, 1, 0, 1), (1, 2, 0, 1), (3, 1, 2, 2), (3, 2, 3, 3)]
-        for budget in [40, 200, 2000, 5000] {
-            Conv2d.columnBudget = budget
-            for (i, t) in cases.enumerated() {
-                let conv = Conv2d(name: "c", inChannels: 3, outChannels: 4, kernelSize: t.k, stride: t.s, padding: t.p, dilation: t.d)
-                conv.setParameter("weight", randomTensor([4, 3, t.k, t.k], seed: UInt64(40 + i)))
-                conv.setParameter("bias", randomTensor([4], seed: UInt64(50 + i)))
-                let x = randomTensor([3, 3, 11, 13], seed: UInt64(60 + i))
-                let y = conv.apply(x), label = "budget \(budget), case \(i)"
-                assertClose(y, Self.naiveConv(x, conv.parameter("weight"), conv.parameter("bias"), stride: t.s, padding: t.p,
-                                              dilation: t.d),
-                            rtol: 1e-5, atol: 1e-5, "forward, \(label)")
-                let g = randomTensor(y.shape, seed: UInt64(70 + i))
-                assertClose(conv.vjp(g, recordOf(conv, x))[0],
-                            Self.naiveConvInputGradient(g, conv.parameter("weight"), inputShape: x.shape, stride: t.s, padding: t.p,
-                                                        dilation: t.d),
-                            rtol: 1e-5, atol: 1e-5, "input gradient, \(label)")
+        Self.onEachBackwardPath { onOneDNN in
+            for budget in [40, 200, 2000, 5000] {
+                Conv2d.columnBudget = budget
+                for (i, t) in cases.enumerated() {
+                    let conv = Conv2d(name: "c", inChannels: 3, outChannels: 4, kernelSize: t.k, stride: t.s, padding: t.p,
+                                      dilation: t.d)
+                    conv.setParameter("weight", randomTensor([4, 3, t.k, t.k], seed: UInt64(40 + i)))
+                    conv.setParameter("bias", randomTensor([4], seed: UInt64(50 + i)))
+                    let x = randomTensor([3, 3, 11, 13], seed: UInt64(60 + i))
+                    let y = conv.apply(x), label = "budget \(budget), case \(i), on oneDNN \(onOneDNN)"
+                    Self.assertBackwardPath(conv, images: 3, conv.geometry(height: 11, width: 13), onOneDNN: onOneDNN, label)
+                    assertClose(y, Self.naiveConv(x, conv.parameter("weight"), conv.parameter("bias"), stride: t.s, padding: t.p,
+                                                  dilation: t.d),
+                                rtol: 1e-5, atol: 1e-5, "forward, \(label)")
+                    let g = randomTensor(y.shape, seed: UInt64(70 + i))
+                    assertClose(conv.vjp(g, recordOf(conv, x))[0],
+                                Self.naiveConvInputGradient(g, conv.parameter("weight"), inputShape: x.shape, stride: t.s,
+                                                            padding: t.p, dilation: t.d),
+                                rtol: 1e-5, atol: 1e-5, "input gradient, \(label)")
+                }
             }
         }
     }
@@ -106,7 +136,8 @@ final class KernelTests: XCTestCase {
     /// (`x >= 0`). Kernels 1/2/3/7, paddings 0 up to past `d (k - 1)`,
     /// dilations 1-3, groups, 3 images; budgets that cut the column matrix
     /// in slabs of 1 or a few output rows (halo rows at both ends) or put
-    /// 1 to 3 images side by side.
+    /// 1 to 3 images side by side; the plain 1x1 and 3x3 ones on oneDNN and
+    /// on im2col + sgemm (`onEachBackwardPath`).
     func testStrideOneBackwardProductsMatchDirectLoops() {
         let saved = Conv2d.columnBudget
         defer { Conv2d.columnBudget = saved }
@@ -116,21 +147,25 @@ final class KernelTests: XCTestCase {
             (4, 4, 1, 10, 9, 3, 2, 2), (2, 3, 1, 11, 12, 3, 0, 3), (6, 4, 2, 8, 9, 3, 1, 1), (6, 3, 3, 7, 8, 3, 2, 2),
             (3, 3, 1, 9, 10, 3, 3, 3), (3, 2, 1, 8, 8, 5, 2, 1), (2, 4, 1, 7, 8, 3, 1, 1),
         ]
-        for budget in [40, 200, 2000, 1 << 20] {
-            Conv2d.columnBudget = budget
-            for (i, t) in cases.enumerated() {
-                let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, padding: t.p, dilation: t.d,
-                                  groups: t.g)
-                conv.setParameter("weight", randomTensor([t.o, t.c / t.g, t.k, t.k], seed: UInt64(120 + i)))
-                conv.setParameter("bias", randomTensor([t.o], seed: UInt64(130 + i)))
-                func transposed(_ g: Tensor, _ m: Tensor) -> Tensor {
-                    Self.naiveConvInputGradient(g, m, inputShape: [3, t.c, t.h, t.w], stride: 1, padding: t.p, dilation: t.d,
-                                                groups: t.g)
+        Self.onEachBackwardPath { onOneDNN in
+            for budget in [40, 200, 2000, 1 << 20] {
+                Conv2d.columnBudget = budget
+                for (i, t) in cases.enumerated() {
+                    let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, padding: t.p, dilation: t.d,
+                                      groups: t.g)
+                    conv.setParameter("weight", randomTensor([t.o, t.c / t.g, t.k, t.k], seed: UInt64(120 + i)))
+                    conv.setParameter("bias", randomTensor([t.o], seed: UInt64(130 + i)))
+                    func transposed(_ g: Tensor, _ m: Tensor) -> Tensor {
+                        Self.naiveConvInputGradient(g, m, inputShape: [3, t.c, t.h, t.w], stride: 1, padding: t.p, dilation: t.d,
+                                                    groups: t.g)
+                    }
+                    let label = "budget \(budget), case \(i), on oneDNN \(onOneDNN)"
+                    Self.assertBackwardPath(conv, images: 3, conv.geometry(height: t.h, width: t.w), onOneDNN: onOneDNN, label)
+                    let x = randomTensor([3, t.c, t.h, t.w], seed: UInt64(140 + i))
+                    let g = randomTensor(recordOf(conv, x).output.shape, seed: UInt64(150 + i))
+                    assertBackwardProductsMatchDirectLoops(conv, input: x, gradient: g, transposed: transposed, rtol: 1e-5,
+                                                           atol: 1e-5, label)
                 }
-                let x = randomTensor([3, t.c, t.h, t.w], seed: UInt64(140 + i))
-                let g = randomTensor(recordOf(conv, x).output.shape, seed: UInt64(150 + i))
-                assertBackwardProductsMatchDirectLoops(conv, input: x, gradient: g, transposed: transposed, rtol: 1e-5, atol: 1e-5,
-                                                       "budget \(budget), case \(i)")
             }
         }
     }

@@ -89,20 +89,24 @@ public final class Conv2d: AffineLayer {
     /// small (16 MB cost ResNet-50 0.12 GB of peak memory at batch 4).
     static let callBudget = 1 << 20
 
-    /// Floats of Winograd's working memory one call may take (32 MB, per
-    /// relevance pass): its transformed weights and tiles are 4x `W` and
-    /// 2.25x `g` and `dx` (ResNet-50's 256-channel 14x14 layers: 20 MB for
-    /// four images; VGG-16's 256-channel 56x56 layers 24 MB for one image,
-    /// its 512-channel 28x28 layers 58 MB for two), which above this put
-    /// the peak memory over its limits.
-    static let winogradBudget = 1 << 23
+    /// Floats of oneDNN working memory (the primitive's scratchpad,
+    /// `ConvolutionPrimitive.scratchpadFloats`) one call may take, whatever
+    /// its kernel (Winograd, direct or 1x1): 32 MB, per relevance pass and
+    /// per core a batch runs on. Winograd's is the large one: its
+    /// transformed weights and tiles are 4x `W` and 2.25x `g` and `dx`
+    /// (ResNet-50's 256-channel 14x14 layers: 20 MB for four images;
+    /// VGG-16's 256-channel 56x56 layers 24 MB for one image, its
+    /// 512-channel 28x28 layers 58 MB for two), which above this put the
+    /// peak memory over its limits. A shape whose primitive needs more runs
+    /// on im2col + sgemm; tests set it below zero to run every product there.
+    nonisolated(unsafe) static var scratchpadBudget = 1 << 23
 
     /// The oneDNN calls that compute `M^T ⊛ g` for `images` images of `geo`
     /// (`ConvolutionPrimitive`: the first image of each call and its
     /// primitive, the last call smaller when the batch does not divide), or
     /// nil where im2col + sgemm does: on the shapes
     /// `ConvolutionShape.backwardRunsOnOneDNN` names, within
-    /// `winogradBudget`, on weights the old path derives in one block.
+    /// `scratchpadBudget`, on weights the old path derives in one block.
     func convolutionCalls(images: Int, _ geo: ConvGeometry) -> [(first: Int, primitive: ConvolutionPrimitive)]? {
         let perImage = max(inChannels * geo.height * geo.width, outChannels * geo.outputPixels)
         let n = max(1, min(images, Self.callBudget / perImage))
@@ -112,7 +116,7 @@ public final class Conv2d: AffineLayer {
                              kernel: kernelSize, stride: stride, padding: padding, dilation: dilation, groups: groups)
         }
         guard shape(n).backwardRunsOnOneDNN, parameter("weight").count <= WeightMatrices.blockValues,
-              let full = ConvolutionPrimitive.cached(shape(n)), full.scratchpadFloats <= Self.winogradBudget else { return nil }
+              let full = ConvolutionPrimitive.cached(shape(n)), full.scratchpadFloats <= Self.scratchpadBudget else { return nil }
         let rest = images % n
         guard let last = rest == 0 ? full : ConvolutionPrimitive.cached(shape(rest)) else { return nil }
         return Swift.stride(from: 0, to: images, by: n).map { ($0, $0 + n <= images ? full : last) }
