@@ -14,7 +14,8 @@ extension GAEConfiguration {
     ///
     /// where `model(B)` is the model family's ``MemoryEstimate`` for a batch of
     /// `B` images (weights, their derived copies, the activations one
-    /// recording keeps; the largest pass is the batch's forward, the largest
+    /// recording keeps, the scratchpads of the oneDNN calls that may run at
+    /// once: ``MemoryEstimate/concurrentCalls``; the largest pass is the batch's forward, the largest
     /// recorded ones the `2M = B / 2` masked inputs of a step, recorded as
     /// two batches of `M` at once, one per order), and the second
     /// term the images held at once: the batch, its mosaics and both orders'

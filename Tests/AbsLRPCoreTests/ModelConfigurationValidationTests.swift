@@ -123,6 +123,21 @@ final class ModelConfigurationValidationTests: XCTestCase {
         }
     }
 
+    /// Convolutional networks count the oneDNN scratchpad of each call that
+    /// may run at once (`Conv2d.scratchpadBudget` floats, two calls with two
+    /// cores or more); ViTs, whose only convolution (16x16 patches) stays on
+    /// im2col + sgemm, none.
+    func testTheMemoryEstimateCountsTheOneDNNScratchpads() throws {
+        for (name, scratch) in [("resnet50", Conv2d.scratchpadBudget), ("vgg16", Conv2d.scratchpadBudget), ("vit_base_patch16_224", 0)] {
+            let c = try ModelConfiguration(timmName: name)
+            let estimate = c.architecture.memoryEstimate(height: c.inputSize[1], width: c.inputSize[2])
+            XCTAssertEqual(estimate.scratchpadPerCall, scratch, name)
+            let withoutScratch = MemoryEstimate(parameters: estimate.parameters, activationsPerImage: estimate.activationsPerImage)
+            XCTAssertEqual(estimate.bytes(batch: 4) - withoutScratch.bytes(batch: 4), 4 * scratch * min(2, parallelWidth), name)
+        }
+        XCTAssertEqual(MemoryEstimate.concurrentCalls, min(2, parallelWidth))
+    }
+
     /// timm's anti-aliased ResNets: the 2x2 average pools halve rounding down
     /// where the 1x1/2 shortcuts round up, so only sizes that stay even run
     /// (timm fails on the others in the residual addition); blur pools need

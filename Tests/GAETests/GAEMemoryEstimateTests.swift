@@ -27,6 +27,18 @@ final class GAEMemoryEstimateTests: XCTestCase {
         XCTAssertEqual(configuration.estimatedBytes(model: model, methods: 3, keptExtremes: Int.max), Int.max, "saturates")
     }
 
+    /// The tiny ResNet's 3x3 backward products run on oneDNN: the estimate
+    /// holds 32 MiB of scratchpad per oneDNN call that may run at once.
+    func testEstimateCountsTheOneDNNScratchpadOfEachConcurrentCall() {
+        let model = TinyModel.classifier().configuration
+        let estimate = model.architecture.memoryEstimate(height: 16, width: 16)
+        let withoutScratch = MemoryEstimate(parameters: estimate.parameters, activationsPerImage: estimate.activationsPerImage)
+        let configuration = GAEConfiguration(batchSize: 8, steps: 3)
+        XCTAssertEqual(configuration.estimatedBytes(model: model, methods: 2, keptExtremes: 0)
+                           - withoutScratch.bytes(batch: 8) - 4 * 768 * (8 + 2 + 12),
+                       (32 << 20) * min(2, parallelWidth))
+    }
+
     func testEstimateGrowsWithBatchAndSteps() {
         let model = TinyModel.classifier().configuration
         func estimate(_ batch: Int, _ steps: Int) -> Int {

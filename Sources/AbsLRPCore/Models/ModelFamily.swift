@@ -85,22 +85,36 @@ public protocol ModelFamilyConfiguration: Codable, Sendable, Equatable {
     var inChannels: Int { get }
 }
 
-/// Values a model needs, in float32 values: parameters and buffers, and the
-/// activations one image records on the tape.
+/// Values a model needs, in float32 values: parameters and buffers, the
+/// activations one image records on the tape, and the working memory
+/// (scratchpad) each oneDNN call may take.
 public struct MemoryEstimate: Sendable, Equatable {
     public var parameters: Int
     public var activationsPerImage: Int
+    /// Floats of oneDNN working memory one call may take: `Conv2d.scratchpadBudget`
+    /// for networks whose 1x1 and 3x3 backward products run on oneDNN
+    /// (`ConvolutionShape.backwardRunsOnOneDNN`), else 0.
+    public var scratchpadPerCall: Int
 
-    public init(parameters: Int, activationsPerImage: Int) {
+    public init(parameters: Int, activationsPerImage: Int, scratchpadPerCall: Int = 0) {
         self.parameters = parameters; self.activationsPerImage = activationsPerImage
+        self.scratchpadPerCall = scratchpadPerCall
     }
+
+    /// oneDNN calls that may run at once: one per body of `concurrently`
+    /// (the two relevance passes, GAE's two orders or its batch and
+    /// mosaics), which runs two at once with two cores or more; a call runs
+    /// its own threads and takes one scratchpad.
+    public static var concurrentCalls: Int { min(2, parallelWidth) }
 
     /// Bytes for a batch of `batch` images: weights, their derived copies
     /// (|W| and W + |W| cached or derived per product, at most twice the
-    /// weights), and the activations.
+    /// weights), the activations, and the scratchpads of the oneDNN calls
+    /// that may run at once.
     public func bytes(batch: Int = 1) -> Int {
         let weights = Saturating.multiply(parameters, 3)
-        return Saturating.multiply(Saturating.add(weights, Saturating.multiply(activationsPerImage, batch)), 4)
+        let scratch = Saturating.multiply(scratchpadPerCall, Self.concurrentCalls)
+        return Saturating.multiply(Saturating.sum([weights, Saturating.multiply(activationsPerImage, batch), scratch]), 4)
     }
 }
 

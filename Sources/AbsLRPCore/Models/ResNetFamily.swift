@@ -69,7 +69,8 @@ public enum ResNetFamily: ModelFamily {
             let r = c.reduction(afterStage: stage), stagePixels = pixels / Saturating.multiply(r, r) + 1
             activations = Saturating.add(activations, Saturating.product([stagePixels, planes * c.blocks[stage].expansion, 12, blocks]))
         }
-        return MemoryEstimate(parameters: parameters, activationsPerImage: activations)
+        return MemoryEstimate(parameters: parameters, activationsPerImage: activations,
+                              scratchpadPerCall: Conv2d.scratchpadBudget)
     }
 
     public static var absLRPComposite: any Composite { ResNet.absLRPComposite }

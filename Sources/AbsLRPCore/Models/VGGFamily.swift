@@ -45,7 +45,8 @@ public enum VGGFamily: ModelFamily {
         parameters = Saturating.sum([parameters, Saturating.multiply(channels * 49 + 1, hidden),
                                      Saturating.multiply(hidden + 1, 4096), Saturating.multiply(4096 + 1, c.numClasses)])
         activations = Saturating.add(activations, Saturating.product([max(pixels, 49), hidden + 4096, 2]))
-        return MemoryEstimate(parameters: parameters, activationsPerImage: activations)
+        return MemoryEstimate(parameters: parameters, activationsPerImage: activations,
+                              scratchpadPerCall: Conv2d.scratchpadBudget)
     }
 
     public static var absLRPComposite: any Composite { VGG.absLRPComposite }
