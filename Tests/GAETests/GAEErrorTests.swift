@@ -216,4 +216,42 @@ final class GAEErrorTests: XCTestCase {
             }, on: data)
         }
     }
+
+    /// A non-finite R0 in the second of three batches: the run stops with
+    /// the method's ``NonFiniteRelevanceError``, its journal keeps the first
+    /// batch's entry as an uninterrupted run wrote it and nothing of the
+    /// second (no torn record), and resuming it with a finite absLRP (same
+    /// name, so the same fingerprint) evaluates the last two batches and
+    /// ends with the uninterrupted run's results and journal.
+    func testALaterBatchFailingKeepsTheEarlierBatchesJournalledAndTheRunResumable() throws {
+        let folder = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let (uninterrupted, journal) = (folder.appendingPathComponent("whole.gae"), folder.appendingPathComponent(GAEJournal.fileName))
+        let data = TinyModel.dataset(count: 12)  // three batches of 4, one mosaic each
+        let configuration = GAEConfiguration(batchSize: 4, steps: 2)
+        let finite = try GlobalAttributionEvaluation(classifier: classifier, methods: [AbsLRP(classifier: classifier)],
+                                                     configuration: configuration)
+        let whole = try finite.run(on: data, journal: .start(uninterrupted))
+        let entries = try GAEJournal.read(uninterrupted).entries
+        XCTAssertEqual(entries.count, 3)
+        XCTAssertFalse(entries[1].results.isEmpty, "the second batch has a positive, whose R0 is the poisoned map")
+        let second = entries[1].batch.indices.map { data.images[$0].storage }
+        let failing = NonFiniteOn(classifier, name: "abslrp", value: .nan) { input in second.contains(input.storage) }
+        let poisoned = try GlobalAttributionEvaluation(classifier: classifier, methods: [failing], configuration: configuration)
+        XCTAssertThrowsError(try poisoned.run(on: data, journal: .start(journal))) { error in
+            XCTAssertEqual((error as? NonFiniteRelevanceError)?.method, "abslrp", "\(error)")
+        }
+        let kept = try GAEJournal.read(journal)
+        XCTAssertEqual(kept.entries.map(\.batch), [entries[0].batch])
+        XCTAssertEqual(kept.entries.map(\.results), [entries[0].results])
+        XCTAssertEqual(kept.completeLength, try Data(contentsOf: journal).count, "a torn record")
+        let resumed = try finite.run(on: data, journal: .resume(journal))
+        XCTAssertEqual(resumed.batches, whole.batches)
+        XCTAssertEqual(resumed.results, whole.results)
+        XCTAssertEqual(resumed.summary, whole.summary)
+        let journalled = try GAEJournal.read(journal).entries
+        XCTAssertEqual(journalled.map(\.batch), entries.map(\.batch))
+        XCTAssertEqual(journalled.map(\.results), entries.map(\.results))
+    }
 }
