@@ -26,7 +26,7 @@ extension GAEConfiguration {
     /// per method), held when it is written or read back as pictures, their
     /// bytes copied for encoding and their base64 text twice (the encoder's
     /// and the line's), 7 + 7 + 2 · 10 bytes a pixel. The journal's entries
-    /// hold no pictures in memory, and it is read mapped, one record at a time,
+    /// hold no pictures in memory, and it is read in blocks, one record at a time,
     /// so its size (which grows with the run) does not count.
     public func estimatedBytes(model: ModelConfiguration, methods: Int, keptExtremes k: Int) -> Int {
         let (c, h, w) = (model.inputSize[0], model.inputSize[1], model.inputSize[2])

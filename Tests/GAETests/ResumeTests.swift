@@ -265,6 +265,27 @@ final class ResumeTests: XCTestCase {
 
     /// The random baseline restarts its stream at each batch, so two shards
     /// merged give what one run gives for it too.
+    /// A journal cut or appended to by another process while it is read
+    /// (two runs on one folder): `corruptJournal` naming the change, not a
+    /// fault (it was mapped once, and a cut was a SIGBUS on the next record).
+    func testAJournalChangedWhileItIsReadIsRefused() throws {
+        _ = try evaluate(.start(journalURL))
+        let complete = try Data(contentsOf: journalURL)
+        let ends = recordEnds(complete)
+        for (change, length) in [("cut", ends[0]), ("appended to", complete.count + 100)] {
+            try complete.write(to: journalURL)
+            var read = 0
+            XCTAssertThrowsError(try GAEJournal.read(journalURL, pictures: true) { _ in true } each: { _ in
+                read += 1
+                if read == 1 { XCTAssertEqual(truncate(self.journalURL.path, off_t(length)), 0) }
+            }, change) { error in
+                XCTAssertEqual(error as? GAEError, .corruptJournal(
+                    path: journalURL.path, reason: "it changed from \(complete.count) to \(length) bytes while it was read "
+                        + "(another process is writing it)"), change)
+            }
+        }
+    }
+
     func testRandomBaselineIsTheSameInShardsAndInOneRun() throws {
         let whole = try evaluate(nil)
         let parts = try (0..<2).map { try evaluate(nil, shard: Shard(index: $0, count: 2)) }

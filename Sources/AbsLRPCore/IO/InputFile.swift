@@ -9,16 +9,14 @@ import Foundation
 /// "NSCocoaErrorDomain error 256". (Images are checked the same way by
 /// `CImageIO`, which opens them itself.)
 public enum InputFile {
-    /// The bytes of the regular file at `url`; `mapped` memory-maps them.
+    /// The bytes of the regular file at `url`, read (``InputFileReader``),
+    /// never mapped, so a file cut by another process meanwhile is an error,
+    /// not a fault.
     /// - Throws: ``InputFileError``; each reader wraps it in its own typed
     ///   error, which names the file and what it was read as.
-    public static func contents(of url: URL, mapped: Bool = false) throws -> Data {
-        try requireRegularFile(url)
-        do {
-            return try Data(contentsOf: url, options: mapped ? .alwaysMapped : [])
-        } catch {
-            throw InputFileError.unreadable(reason: reason(error))
-        }
+    public static func contents(of url: URL) throws -> Data {
+        let file = try InputFileReader(url)
+        return try file.bytes(0..<file.size)
     }
 
     /// Throws ``InputFileError`` unless `url` names a regular file (links followed).
@@ -63,6 +61,8 @@ public enum InputFileError: Error, Equatable, CustomStringConvertible {
     case notRegular(kind: String)
     /// A regular file that cannot be read (no permission, I/O error): the system's reason.
     case unreadable(reason: String)
+    /// The file's length changed from `from` to `to` bytes while it was read.
+    case changedSize(from: Int, to: Int)
 
     public var description: String {
         switch self {
@@ -70,6 +70,8 @@ public enum InputFileError: Error, Equatable, CustomStringConvertible {
         case .directory: return "it is a directory, not a file"
         case let .notRegular(kind): return "it is a \(kind), not a regular file"
         case let .unreadable(reason): return reason
+        case let .changedSize(from, to):
+            return "it changed from \(from) to \(to) bytes while it was read (another process is writing it)"
         }
     }
 }

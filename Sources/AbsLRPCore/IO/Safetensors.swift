@@ -31,10 +31,12 @@ public enum SafetensorsDType: String, CaseIterable, Sendable {
 
 /// A safetensors file, validated when opened and read tensor by tensor.
 ///
-/// The file is memory-mapped, not read: opening costs the header only, and
-/// each accessor converts straight from the mapping into the returned array,
-/// so a tensor is copied once. Do not modify or truncate the file while a
-/// value of this type (or a copy of it) is alive.
+/// The file stays open, never mapped (``InputFileReader``): opening reads
+/// the header only, and each accessor reads its tensor in blocks of 1 MB,
+/// converting each into the returned array, so a tensor is copied once and
+/// the file's pages are never part of the process's memory. A file that
+/// another process cuts while a value of this type is alive gives
+/// `SafetensorsError.unreadable` naming the change, not a fault.
 ///
 /// Opening checks what the format's own library (`safetensors`,
 /// `Metadata::validate`) checks, without reading tensor data: the header's
@@ -71,7 +73,7 @@ public struct SafetensorsFile: Sendable {
     }
 
     private let entries: [String: Entry]
-    private let contents: Data
+    private let file: InputFileReader
 
     /// Opens and validates the safetensors file at `path`.
     public init(path: String) throws {
@@ -81,26 +83,29 @@ public struct SafetensorsFile: Sendable {
     /// Opens and validates the safetensors file at `url` (a file URL).
     public init(contentsOf url: URL) throws {
         let path = url.path
-        let contents: Data
+        let file: InputFileReader
         do {
-            contents = try InputFile.contents(of: url, mapped: true)
+            file = try InputFileReader(url)
         } catch InputFileError.missing {
             throw SafetensorsError.fileNotFound(path: path)
         } catch {
             throw SafetensorsError.unreadable(path: path, reason: "\(error)")
         }
+        func read(_ range: Range<Int>) throws -> Data {
+            do { return try file.bytes(range) } catch { throw SafetensorsError.unreadable(path: path, reason: "\(error)") }
+        }
 
-        guard contents.count >= 8 else { throw SafetensorsError.truncated(path: path, size: contents.count) }
-        let headerLength = contents.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard file.size >= 8 else { throw SafetensorsError.truncated(path: path, size: file.size) }
+        let headerLength = try read(0..<8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(Self.maximumHeaderLength) else {
             throw SafetensorsError.headerTooLarge(path: path, headerLength: headerLength, limit: Self.maximumHeaderLength)
         }
         let dataStart = 8 + Int(headerLength)
-        guard dataStart <= contents.count else {
-            throw SafetensorsError.headerPastEnd(path: path, headerLength: Int(headerLength), fileSize: contents.count)
+        guard dataStart <= file.size else {
+            throw SafetensorsError.headerPastEnd(path: path, headerLength: Int(headerLength), fileSize: file.size)
         }
 
-        let headerBytes = contents.subdata(in: 8..<dataStart)
+        let headerBytes = try read(8..<dataStart)
         guard headerBytes.first == UInt8(ascii: "{"), String(data: headerBytes, encoding: .utf8) != nil else {
             throw SafetensorsError.invalidHeader(path: path, reason: "the header is not UTF-8 JSON starting with '{'")
         }
@@ -115,9 +120,9 @@ public struct SafetensorsFile: Sendable {
         }
 
         self.url = url
-        self.contents = contents
+        self.file = file
         self.metadata = try Self.parseMetadata(header["__metadata__"], path: path)
-        self.entries = try Self.parseEntries(header, dataStart: dataStart, dataSize: contents.count - dataStart, path: path)
+        self.entries = try Self.parseEntries(header, dataStart: dataStart, dataSize: file.size - dataStart, path: path)
         self.names = entries.keys.sorted()
     }
 
@@ -134,17 +139,16 @@ public struct SafetensorsFile: Sendable {
     /// convert exactly; F64, I64 and I32 round to the nearest float.
     public func tensor(_ name: String) throws -> Tensor {
         let entry = try entry(name)
-        let values: [Float] = withBytes(of: entry) { bytes in
-            switch entry.dtype {
-            case .f32: return decode(bytes, as: UInt32.self) { Float(bitPattern: $0) }
-            case .f16:
-                return float16Values.withUnsafeBufferPointer { table in decode(bytes, as: UInt16.self) { table[Int($0)] } }
-            case .bf16: return decode(bytes, as: UInt16.self) { Float(bitPattern: UInt32($0) << 16) }
-            case .f64: return decode(bytes, as: UInt64.self) { Float(Double(bitPattern: $0)) }
-            case .i64: return decode(bytes, as: Int64.self) { Float($0) }
-            case .i32: return decode(bytes, as: Int32.self) { Float($0) }
-            case .u8: return decode(bytes, as: UInt8.self) { Float($0) }
-            }
+        let values: [Float]
+        switch entry.dtype {
+        case .f32: values = try decode(entry, as: UInt32.self) { Float(bitPattern: $0) }
+        case .f16:
+            values = try float16Values.withUnsafeBufferPointer { table in try decode(entry, as: UInt16.self) { table[Int($0)] } }
+        case .bf16: values = try decode(entry, as: UInt16.self) { Float(bitPattern: UInt32($0) << 16) }
+        case .f64: values = try decode(entry, as: UInt64.self) { Float(Double(bitPattern: $0)) }
+        case .i64: values = try decode(entry, as: Int64.self) { Float($0) }
+        case .i32: values = try decode(entry, as: Int32.self) { Float($0) }
+        case .u8: values = try decode(entry, as: UInt8.self) { Float($0) }
         }
         return Tensor(shape: entry.shape, storage: values)
     }
@@ -152,19 +156,17 @@ public struct SafetensorsFile: Sendable {
     /// The values of integer tensor `name` (I64, I32 or U8), flattened in C order.
     public func integers(_ name: String) throws -> [Int] {
         let entry = try entry(name, accepting: [.i64, .i32, .u8])
-        return withBytes(of: entry) { bytes in
-            switch entry.dtype {
-            case .i64: return decode(bytes, as: Int64.self) { Int($0) }
-            case .i32: return decode(bytes, as: Int32.self) { Int($0) }
-            default: return decode(bytes, as: UInt8.self) { Int($0) }
-            }
+        switch entry.dtype {
+        case .i64: return try decode(entry, as: Int64.self) { Int($0) }
+        case .i32: return try decode(entry, as: Int32.self) { Int($0) }
+        default: return try decode(entry, as: UInt8.self) { Int($0) }
         }
     }
 
     /// The raw bytes of U8 tensor `name` (e.g. decoded image pixels), flattened in C order.
     public func bytes(_ name: String) throws -> [UInt8] {
         let entry = try entry(name, accepting: [.u8])
-        return withBytes(of: entry) { Array($0) }
+        return try decode(entry, as: UInt8.self) { $0 }
     }
 
     // MARK: - Lookup
@@ -188,9 +190,33 @@ public struct SafetensorsFile: Sendable {
             .prefix(5).map(\.0)
     }
 
-    private func withBytes<Result>(of entry: Entry, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
-        contents.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[entry.bytes])) }
+    /// The little-endian `Raw` words of `entry`, each converted by
+    /// `convert`, into a new array: read in blocks of `decodeBlock` bytes.
+    /// - Throws: `SafetensorsError.unreadable` when the file cannot be read
+    ///   or was cut since it was opened.
+    private func decode<Raw: FixedWidthInteger, Element>(_ entry: Entry, as _: Raw.Type,
+                                                         _ convert: (Raw) -> Element) throws -> [Element] {
+        let count = entry.bytes.count / MemoryLayout<Raw>.size, wordsPerBlock = Self.decodeBlock / MemoryLayout<Raw>.size
+        var block = [Raw](repeating: 0, count: min(count, wordsPerBlock))
+        return try [Element](unsafeUninitializedCapacity: count) { values, initialized in
+            while initialized < count {
+                let n = min(wordsPerBlock, count - initialized)
+                try block.withUnsafeMutableBytes { words in
+                    do {
+                        try file.read(at: entry.bytes.lowerBound + initialized * MemoryLayout<Raw>.size,
+                                      into: UnsafeMutableRawBufferPointer(rebasing: words[0..<(n * MemoryLayout<Raw>.size)]))
+                    } catch {
+                        throw SafetensorsError.unreadable(path: url.path, reason: "\(error)")
+                    }
+                }
+                for i in 0..<n { values[initialized + i] = convert(Raw(littleEndian: block[i])) }
+                initialized += n
+            }
+        }
     }
+
+    /// Bytes one read of ``decode(_:as:_:)`` takes: 1 MB.
+    private static let decodeBlock = 1 << 20
 
     // MARK: - Header parsing
 
@@ -306,21 +332,6 @@ public struct SafetensorsFile: Sendable {
 /// a table lookup converts F16 several times faster than `Float(Float16)`,
 /// which has no hardware path on baseline x86_64.
 private let float16Values: [Float] = (0...UInt16.max).map { Float(Float16(bitPattern: $0)) }
-
-/// Converts little-endian `Raw` words from unaligned `bytes` into a new array.
-@inline(__always)
-private func decode<Raw: FixedWidthInteger, Element>(
-    _ bytes: UnsafeRawBufferPointer, as _: Raw.Type, _ convert: (Raw) -> Element
-) -> [Element] {
-    let stride = MemoryLayout<Raw>.size
-    let count = bytes.count / stride
-    return [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
-        for i in 0..<count {
-            buffer[i] = convert(Raw(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* stride, as: Raw.self)))
-        }
-        initialized = count
-    }
-}
 
 // MARK: - Writing
 

@@ -22,7 +22,7 @@ enum GzipReader {
     ///   larger than `limit`.
     static func read(_ url: URL, limit: Int = maximumSize) throws -> [UInt8] {
         let data: Data
-        do { data = try InputFile.contents(of: url, mapped: true) } catch {
+        do { data = try InputFile.contents(of: url) } catch {
             throw GAEError.invalidDataset(path: url.path, reason: "cannot read it: \(error)")
         }
         guard data.count <= limit else { throw tooLarge(url, limit) }

@@ -151,29 +151,33 @@ public final class GAEJournal {
         return (fingerprint, entries, length)
     }
 
-    /// Reads the journal at `url` record by record (mapped, so the file is
-    /// never copied whole into memory), handing `each` the batch entries
-    /// whose skeleton (decoded without pictures) `decodesWhole` accepts,
-    /// decoded with their pictures when `pictures` is true.
+    /// Reads the journal at `url` record by record (``JournalLines``: in
+    /// blocks, so the file is never held whole in memory, and never mapped,
+    /// so one cut by another process meanwhile is an error, not a fault),
+    /// handing `each` the batch entries whose skeleton (decoded without
+    /// pictures) `decodesWhole` accepts, decoded with their pictures when
+    /// `pictures` is true.
     /// - Returns: the fingerprint and the byte length of the complete records.
-    private static func read(_ url: URL, pictures: Bool, decodesWhole: (Entry) -> Bool,
-                             each: (Entry) -> Void) throws -> (fingerprint: GAERunFingerprint?, completeLength: Int) {
-        let data: Data
-        do { data = try InputFile.contents(of: url, mapped: true) } catch {
-            throw GAEError.corruptJournal(path: url.path, reason: "\(error)")
-        }
+    /// - Throws: ``GAEError/corruptJournal(path:reason:)`` also when the file
+    ///   changed size while it was read (another process writing it).
+    static func read(_ url: URL, pictures: Bool, decodesWhole: (Entry) -> Bool,
+                     each: (Entry) -> Void) throws -> (fingerprint: GAERunFingerprint?, completeLength: Int) {
+        func unreadable(_ error: Error) -> GAEError { GAEError.corruptJournal(path: url.path, reason: "\(error)") }
+        var lines: JournalLines
+        do { lines = JournalLines(try InputFileReader(url)) } catch { throw unreadable(error) }
         let skeletons = JSONDecoder()
         skeletons.userInfo[Entry.skipsPictures] = true
         func entry(_ json: Data) throws -> Entry {
             let skeleton = try skeletons.decode(Entry.self, from: json)
             return pictures && decodesWhole(skeleton) ? try JSONDecoder().decode(Entry.self, from: json) : skeleton
         }
-        var fingerprint: GAERunFingerprint?, start = data.startIndex, number = 0
-        while start < data.endIndex {
+        var fingerprint: GAERunFingerprint?, completeLength = 0, number = 0
+        while true {
             number += 1
-            guard let newline = data[start...].firstIndex(of: UInt8(ascii: "\n")) else { break }  // torn: no newline
-            let record = data[start..<newline]
-            let isLast = newline + 1 == data.endIndex
+            let next: (line: Data, end: Int)?
+            do { next = try lines.next() } catch { throw unreadable(error) }
+            guard let (record, end) = next else { break }  // torn: no newline
+            let isLast = end == lines.size
             do {
                 let json = try payload(of: record)
                 if number == 1 {
@@ -188,9 +192,10 @@ public final class GAEJournal {
                 if isLast { break }
                 throw GAEError.corruptJournal(path: url.path, reason: "record \(number) is not a \(number == 1 ? "fingerprint" : "batch"): \(error)")
             }
-            start = newline + 1
+            completeLength = end
         }
-        return (fingerprint, start - data.startIndex)
+        do { try lines.file.requireUnchangedSize() } catch { throw unreadable(error) }
+        return (fingerprint, completeLength)
     }
 
     /// Writes a new journal holding only `fingerprint` (whole, through a
@@ -219,6 +224,41 @@ public final class GAEJournal {
         let json = record.dropFirst(prefix)
         guard CRC32.of(json) == stored else { throw BadRecord(reason: "checksum mismatch") }
         return Data(json)
+    }
+}
+
+/// The lines of a journal, read in blocks of 64 KB: at most one record and
+/// one block are held at once.
+private struct JournalLines {
+    let file: InputFileReader
+    /// The file's bytes from the start of the next line up to `readEnd`.
+    private var pending = Data()
+    private var readEnd = 0
+    private static let block = 1 << 16
+
+    init(_ file: InputFileReader) { self.file = file }
+
+    /// The file's length when it was opened.
+    var size: Int { file.size }
+
+    /// The next line without its newline, and the file offset after its
+    /// newline; nil when no newline follows (the file ends, or ends in a
+    /// line without one).
+    /// - Throws: ``InputFileError`` when the file cannot be read or was cut.
+    mutating func next() throws -> (line: Data, end: Int)? {
+        var searched = 0
+        while true {
+            if let newline = pending[(pending.startIndex + searched)...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Data(pending[pending.startIndex..<newline])
+                pending = Data(pending[(newline + 1)...])
+                return (line, readEnd - pending.count)
+            }
+            guard readEnd < file.size else { return nil }
+            searched = pending.count
+            let count = min(Self.block, file.size - readEnd)
+            pending += try file.bytes(readEnd..<(readEnd + count))
+            readEnd += count
+        }
     }
 }
 
