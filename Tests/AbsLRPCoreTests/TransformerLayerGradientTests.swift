@@ -108,6 +108,41 @@ final class TransformerLayerGradientTests: XCTestCase {
         return op.backward2(r, BackwardContext(tape: tape, rules: RuleMap(fallback: AbsLRPRule())))
     }
 
+    /// Checks the product of two inputs `op` at `(a, b)` against `f` in
+    /// Double: the forward, both VJPs against central differences, the
+    /// detached VJP (equal to the VJP), the absolute twin's VJPs times the
+    /// inputs' signs against those of `twin` (the twin as a function of the
+    /// signed inputs, such as `|c q| @ |k|^T`), and the absLRP relevance of
+    /// both inputs against ``absLRPReference`` (`batch` images).
+    /// - Returns: the record and the VJPs, for checks of their shapes.
+    @discardableResult
+    static func assertProductOfTwo(_ op: BinaryOperation, _ a: Tensor, _ b: Tensor, gradient g: Tensor, batch: Int,
+                                   _ f: ([Double], [Double]) -> [Double], twin: ([Double], [Double]) -> [Double],
+                                   _ label: String, file: StaticString = #filePath, line: UInt = #line)
+        -> (record: Record, vjp: [Tensor]) {
+        let (a0, b0, g0) = (doubles(a), doubles(b), doubles(g))
+        let record = Record(inputs: [a, b], output: op.apply(a, b))
+        assertMatches(record.output, f(a0, b0), "\(label): forward", file: file, line: line)
+        let vjp = op.vjp(g, record)
+        assertMatches(vjp[0], numericVJP({ f($0, b0) }, at: a0, g0), "\(label): VJP for the first input", file: file, line: line)
+        assertMatches(vjp[1], numericVJP({ f(a0, $0) }, at: b0, g0), "\(label): VJP for the second input", file: file, line: line)
+        XCTAssertEqual(op.detachedVJP(g, record), vjp, "\(label): detached VJP", file: file, line: line)
+        let absolute = op.absoluteVJP(g, record)
+        assertMatches(absolute[0] * a.map(signum), numericVJP({ twin($0, b0) }, at: a0, g0),
+                      "\(label): twin's VJP for the first input * its sign", file: file, line: line)
+        assertMatches(absolute[1] * b.map(signum), numericVJP({ twin(a0, $0) }, at: b0, g0),
+                      "\(label): twin's VJP for the second input * its sign", file: file, line: line)
+        let n = a0.count
+        let expected = absLRPReference({ x in f(Array(x[..<n]), Array(x[n...])) },
+                                       detached: { x in f(Array(x[..<n]), Array(x[n...])) },
+                                       twinAtAbs: { x in twin(Array(x[..<n]), Array(x[n...])) },
+                                       inputs: [a0, b0], relevance: g0, batch: batch)
+        let (ra, rb) = absLRP(op, a, b, g)
+        assertMatches(ra, expected[0], "\(label): absLRP relevance of the first input", file: file, line: line)
+        assertMatches(rb, expected[1], "\(label): absLRP relevance of the second input", file: file, line: line)
+        return (record, vjp)
+    }
+
     // MARK: - Double references of the functions
 
     /// LayerNorm over rows of `c`, with the statistics of `statsFrom` (of `x` when nil).
@@ -300,32 +335,12 @@ final class TransformerLayerGradientTests: XCTestCase {
             let op = QKMultiply(name: "qk", scale: Float(c))
             let q = Self.awayFromZero([2, 2, m, d], seed: 11), k = Self.awayFromZero([2, 2, n, d], seed: 12)
             let g = Self.normal([2, 2, m, n], seed: 13)
-            let (q0, k0, g0) = (Self.doubles(q), Self.doubles(k), Self.doubles(g))
             func f(_ q: [Double], _ k: [Double]) -> [Double] {
                 Self.product(q.map { c * $0 }, k, count: count, m: m, n: n, k: d, transposeB: true)
             }
             // the twin |c q| @ |k|^T, as a function of (q, k)
             func twinOf(_ q: [Double], _ k: [Double]) -> [Double] { f(q.map { abs($0) * (c < 0 ? -1 : 1) }, k.map(abs)) }
-            let record = Record(inputs: [q, k], output: op.apply(q, k))
-            Self.assertMatches(record.output, f(q0, k0), "c q @ k^T forward, c = \(c)")
-            let vjp = op.vjp(g, record)
-            Self.assertMatches(vjp[0], Self.numericVJP({ f($0, k0) }, at: q0, g0), "c q @ k^T VJP for q, c = \(c)")
-            Self.assertMatches(vjp[1], Self.numericVJP({ f(q0, $0) }, at: k0, g0), "c q @ k^T VJP for k, c = \(c)")
-            XCTAssertEqual(op.detachedVJP(g, record), vjp)
-            let twin = op.absoluteVJP(g, record)
-            Self.assertMatches(twin[0] * q.map(signum), Self.numericVJP({ twinOf($0, k0) }, at: q0, g0),
-                               "|c q| @ |k|^T VJP for q * sign(q), c = \(c)")
-            Self.assertMatches(twin[1] * k.map(signum), Self.numericVJP({ twinOf(q0, $0) }, at: k0, g0),
-                               "|c q| @ |k|^T VJP for k * sign(k), c = \(c)")
-
-            let expected = Self.absLRPReference(
-                { v in f(Array(v[..<q0.count]), Array(v[q0.count...])) },
-                detached: { v in f(Array(v[..<q0.count]), Array(v[q0.count...])) },
-                twinAtAbs: { v in twinOf(Array(v[..<q0.count]), Array(v[q0.count...])) },
-                inputs: [q0, k0], relevance: g0, batch: 2)
-            let (rq, rk) = Self.absLRP(op, q, k, g)
-            Self.assertMatches(rq, expected[0], "c q @ k^T absLRP relevance of q, c = \(c)")
-            Self.assertMatches(rk, expected[1], "c q @ k^T absLRP relevance of k, c = \(c)")
+            Self.assertProductOfTwo(op, q, k, gradient: g, batch: 2, f, twin: twinOf, "c q @ k^T, c = \(c)")
         }
     }
 
@@ -334,28 +349,8 @@ final class TransformerLayerGradientTests: XCTestCase {
         let op = AttentionVMultiply(name: "av")
         let a = Self.awayFromZero([2, 2, m, n], seed: 14), v = Self.awayFromZero([2, 2, n, d], seed: 15)
         let g = Self.normal([2, 2, m, d], seed: 16)
-        let (a0, v0, g0) = (Self.doubles(a), Self.doubles(v), Self.doubles(g))
         func f(_ a: [Double], _ v: [Double]) -> [Double] { Self.product(a, v, count: count, m: m, n: d, k: n) }
-        let record = Record(inputs: [a, v], output: op.apply(a, v))
-        Self.assertMatches(record.output, f(a0, v0), "a @ v forward")
-        let vjp = op.vjp(g, record)
-        Self.assertMatches(vjp[0], Self.numericVJP({ f($0, v0) }, at: a0, g0), "a @ v VJP for a")
-        Self.assertMatches(vjp[1], Self.numericVJP({ f(a0, $0) }, at: v0, g0), "a @ v VJP for v")
-        XCTAssertEqual(op.detachedVJP(g, record), vjp)
-        let twin = op.absoluteVJP(g, record)
-        Self.assertMatches(twin[0] * a.map(signum), Self.numericVJP({ f($0.map(abs), v0.map(abs)) }, at: a0, g0),
-                           "|a| @ |v| VJP for a * sign(a)")
-        Self.assertMatches(twin[1] * v.map(signum), Self.numericVJP({ f(a0.map(abs), $0.map(abs)) }, at: v0, g0),
-                           "|a| @ |v| VJP for v * sign(v)")
-
-        let expected = Self.absLRPReference(
-            { x in f(Array(x[..<a0.count]), Array(x[a0.count...])) },
-            detached: { x in f(Array(x[..<a0.count]), Array(x[a0.count...])) },
-            twinAtAbs: { x in f(x[..<a0.count].map(abs), x[a0.count...].map(abs)) },
-            inputs: [a0, v0], relevance: g0, batch: 2)
-        let (ra, rv) = Self.absLRP(op, a, v, g)
-        Self.assertMatches(ra, expected[0], "a @ v absLRP relevance of a")
-        Self.assertMatches(rv, expected[1], "a @ v absLRP relevance of v")
+        Self.assertProductOfTwo(op, a, v, gradient: g, batch: 2, f, twin: { f($0.map(abs), $1.map(abs)) }, "a @ v")
     }
 
     /// Part `part` of a fused (B, T, 3*H*D) projection as (B, H, T, D), by index loops.
@@ -375,7 +370,6 @@ final class TransformerLayerGradientTests: XCTestCase {
         let (batch, heads, tokens, d) = (2, 3, 5, 4)
         let c = -0.35
         let qkv = Self.awayFromZero([batch, tokens, 3 * heads * d], seed: 31)
-        let qkv0 = Self.doubles(qkv)
         func part(_ x: [Double], _ p: Int) -> [Double] { Self.fusedPart(x, batch: batch, heads: heads, tokens: tokens, d: d, part: p) }
         func fused(_ p: Int) -> HeadOperand { .fused(heads: heads, parts: 3, part: p) }
         let count = batch * heads
@@ -388,30 +382,15 @@ final class TransformerLayerGradientTests: XCTestCase {
         func twinQK(_ x: [Double], _ y: [Double]) -> [Double] {
             Self.product(part(x, 0).map { abs(c * $0) }, part(y, 1).map(abs), count: count, m: tokens, n: tokens, k: d, transposeB: true)
         }
-        let g = Self.normal([batch, heads, tokens, tokens], seed: 33), g0 = Self.doubles(g)
-        let qkRecord = Record(inputs: [qkv, qkv], output: qk.apply(qkv, qkv))
+        let g = Self.normal([batch, heads, tokens, tokens], seed: 33)
+        let (qkRecord, qkVJP) = Self.assertProductOfTwo(qk, qkv, qkv, gradient: g, batch: batch, fqk, twin: twinQK,
+                                                        "fused (c q) @ k^T")
         XCTAssertEqual(qkRecord.output.shape, [batch, heads, tokens, tokens])
-        Self.assertMatches(qkRecord.output, fqk(qkv0, qkv0), "fused (c q) @ k^T forward")
-        let qkVJP = qk.vjp(g, qkRecord), qkTwin = qk.absoluteVJP(g, qkRecord)
         XCTAssertEqual(qkVJP[0].shape, qkv.shape)
-        Self.assertMatches(qkVJP[0], Self.numericVJP({ fqk($0, qkv0) }, at: qkv0, g0), "fused q @ k^T VJP for q")
-        Self.assertMatches(qkVJP[1], Self.numericVJP({ fqk(qkv0, $0) }, at: qkv0, g0), "fused q @ k^T VJP for k")
-        Self.assertMatches(qkTwin[0] * qkv.map(signum), Self.numericVJP({ twinQK($0, qkv0) }, at: qkv0, g0),
-                           "fused |c q| @ |k|^T VJP for q * sign")
-        Self.assertMatches(qkTwin[1] * qkv.map(signum), Self.numericVJP({ twinQK(qkv0, $0) }, at: qkv0, g0),
-                           "fused |c q| @ |k|^T VJP for k * sign")
-        let n = qkv0.count
-        let qkExpected = Self.absLRPReference({ x in fqk(Array(x[..<n]), Array(x[n...])) },
-                                              detached: { x in fqk(Array(x[..<n]), Array(x[n...])) },
-                                              twinAtAbs: { x in twinQK(Array(x[..<n]), Array(x[n...])) },
-                                              inputs: [qkv0, qkv0], relevance: g0, batch: batch)
-        let (rq, rk) = Self.absLRP(qk, qkv, qkv, g)
-        Self.assertMatches(rq, qkExpected[0], "fused q @ k^T absLRP relevance of q")
-        Self.assertMatches(rk, qkExpected[1], "fused q @ k^T absLRP relevance of k")
 
         // a @ v, v from part 2 of the second input, written as (B, T, H*D)
         let av = AttentionVMultiply(name: "av", v: fused(2))
-        let a = Self.awayFromZero([batch, heads, tokens, tokens], seed: 32), a0 = Self.doubles(a)
+        let a = Self.awayFromZero([batch, heads, tokens, tokens], seed: 32)
         /// Per-head products, then (B, H, T, D) -> (B, T, H*D).
         func fav(_ a: [Double], _ x: [Double]) -> [Double] {
             let p = Self.product(a, part(x, 2), count: count, m: tokens, n: d, k: tokens)
@@ -421,26 +400,11 @@ final class TransformerLayerGradientTests: XCTestCase {
             } } } }
             return y
         }
-        let gv = Self.normal([batch, tokens, heads * d], seed: 34), gv0 = Self.doubles(gv)
-        let avRecord = Record(inputs: [a, qkv], output: av.apply(a, qkv))
+        let gv = Self.normal([batch, tokens, heads * d], seed: 34)
+        let (avRecord, avVJP) = Self.assertProductOfTwo(av, a, qkv, gradient: gv, batch: batch, fav,
+                                                        twin: { fav($0.map(abs), $1.map(abs)) }, "fused a @ v")
         XCTAssertEqual(avRecord.output.shape, [batch, tokens, heads * d])
-        Self.assertMatches(avRecord.output, fav(a0, qkv0), "fused a @ v forward")
-        let avVJP = av.vjp(gv, avRecord), avTwin = av.absoluteVJP(gv, avRecord)
         XCTAssertEqual(avVJP[1].shape, qkv.shape)
-        Self.assertMatches(avVJP[0], Self.numericVJP({ fav($0, qkv0) }, at: a0, gv0), "fused a @ v VJP for a")
-        Self.assertMatches(avVJP[1], Self.numericVJP({ fav(a0, $0) }, at: qkv0, gv0), "fused a @ v VJP for v")
-        Self.assertMatches(avTwin[0] * a.map(signum), Self.numericVJP({ fav($0.map(abs), qkv0.map(abs)) }, at: a0, gv0),
-                           "fused |a| @ |v| VJP for a * sign(a)")
-        Self.assertMatches(avTwin[1] * qkv.map(signum), Self.numericVJP({ fav(a0.map(abs), $0.map(abs)) }, at: qkv0, gv0),
-                           "fused |a| @ |v| VJP for v * sign(v)")
-        let m = a0.count
-        let avExpected = Self.absLRPReference({ x in fav(Array(x[..<m]), Array(x[m...])) },
-                                              detached: { x in fav(Array(x[..<m]), Array(x[m...])) },
-                                              twinAtAbs: { x in fav(x[..<m].map(abs), x[m...].map(abs)) },
-                                              inputs: [a0, qkv0], relevance: gv0, batch: batch)
-        let (ra, rv) = Self.absLRP(av, a, qkv, gv)
-        Self.assertMatches(ra, avExpected[0], "fused a @ v absLRP relevance of a")
-        Self.assertMatches(rv, avExpected[1], "fused a @ v absLRP relevance of v")
     }
 
     /// The sgemm-batched products against explicit triple loops, on odd
