@@ -72,13 +72,17 @@ let package = Package(
             path: "Sources/FuzzMain"
         ),
         .target(
+            name: "TestFixtures",
+            path: "Tests/TestFixtures"
+        ),
+        .target(
             name: "FigureTesting",
             dependencies: ["AbsLRPCore"],
             path: "Tests/FigureTesting"
         ),
         .testTarget(
             name: "AbsLRPCoreTests",
-            dependencies: ["AbsLRPCore", "FigureTesting"]
+            dependencies: ["AbsLRPCore", "FigureTesting", "TestFixtures"]
         ),
         .testTarget(
             name: "DeploymentTests",
@@ -91,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GAETests",
-            dependencies: ["GAE", "AbsLRPCore", "FigureTesting"]
+            dependencies: ["GAE", "AbsLRPCore", "FigureTesting", "TestFixtures"]
         ),
         .testTarget(
             name: "FuzzRegressionTests",

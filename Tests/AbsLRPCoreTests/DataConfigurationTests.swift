@@ -1,5 +1,6 @@
 import XCTest
 @testable import AbsLRPCore
+import TestFixtures
 
 /// The `pretrained_cfg` input fields: every field read or refused by name,
 /// wrong types quoted, statistics defaults for any channel count, and

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import AbsLRPCore
+import TestFixtures
 
 /// The explain pipeline behind `abslrp explain`: outputs written whole, and a
 /// clear error for each bad input before any work is lost.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import AbsLRPCore
+import TestFixtures
 
 /// Targets of `abslrp explain`: lists of classes and the top K, one picture
 /// per (image, target) under names that carry image, model, method and

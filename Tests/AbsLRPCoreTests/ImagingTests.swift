@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import AbsLRPCore
+import TestFixtures
 
 /// Decoding (against Pillow), preprocessing (against torchvision), PNG
 /// encoding, bad input, and heatmap rendering (against matplotlib).

@@ -1,5 +1,6 @@
 import XCTest
 @testable import AbsLRPCore
+import TestFixtures
 
 /// Model construction from presets and configuration files, and strict weight loading.
 final class ModelConfigurationAndWeightsTests: XCTestCase {

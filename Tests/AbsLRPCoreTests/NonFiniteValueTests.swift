@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import AbsLRPCore
+import TestFixtures
 
 /// NaN and infinity are refused where they enter (input tensors, a
 /// configuration's statistics) with the tensor or field named, and relevance

@@ -1,5 +1,6 @@
 import XCTest
 @testable import AbsLRPCore
+import TestFixtures
 
 /// Both pipelines against their peers: Pillow's resampling byte for byte,
 /// timm's eval transform byte for byte (so within 2e-3 after normalising,

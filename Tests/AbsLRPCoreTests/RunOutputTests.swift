@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import AbsLRPCore
+import TestFixtures
 
 /// Whole-run outputs: a run's files appear together on commit or not at all,
 /// beside (or over) an earlier run's, through the one atomic-write helper.

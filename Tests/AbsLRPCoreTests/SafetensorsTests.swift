@@ -1,5 +1,6 @@
 import XCTest
 import AbsLRPCore
+import TestFixtures
 
 final class SafetensorsTests: TemporaryFolderTestCase {
     // MARK: - Helpers

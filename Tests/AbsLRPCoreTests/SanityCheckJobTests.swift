@@ -1,5 +1,6 @@
 import XCTest
 import AbsLRPCore
+import TestFixtures
 
 /// `abslrp check`'s pipeline in the library: from a tensor file to
 /// `report.json`, the figures and the page, with the model left as it was.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import AbsLRPCore
+import TestFixtures
 
 /// Staging folders left by killed runs are removed by the next run, and
 /// nothing else is: not a live run's, not another output's, not a link.

@@ -1,5 +1,6 @@
 import XCTest
 import AbsLRPCore
+import TestFixtures
 
 /// Files written by `scripts/export_timm.py` (timm's hub layout: F16/BF16
 /// `model.safetensors` + `config.json` with `model_args` and `pretrained_cfg`)

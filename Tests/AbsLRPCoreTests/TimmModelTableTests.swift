@@ -1,5 +1,6 @@
 import XCTest
 @testable import AbsLRPCore
+import TestFixtures
 
 /// The shipped timm table (scripts/generate_timm_table.py): every supported
 /// name builds with timm's state-dict shapes, every refused name says what

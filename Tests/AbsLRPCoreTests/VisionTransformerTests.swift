@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 @testable import AbsLRPCore
+import TestFixtures
 
 /// The Vision Transformer against the reference implementation's golden
 /// outputs (`Tests/Fixtures/reference/vit_mini.*`: timm 1.0.11 ViT, 32x32

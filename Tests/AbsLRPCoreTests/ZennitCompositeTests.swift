@@ -1,5 +1,6 @@
 import XCTest
 import AbsLRPCore
+import TestFixtures
 
 /// Zennit 0.5.1's standard composites against Zennit itself on the same timm
 /// weights (`scripts/make_zennit_fixtures.py`, `Tests/Fixtures/zennit`):

@@ -2,6 +2,7 @@ import AbsLRPCore
 import Foundation
 import XCTest
 @testable import GAE
+import TestFixtures
 
 /// The four data-set kinds: image folder, IDX (gzipped or not), CSV, safetensors.
 final class DatasetTests: XCTestCase {

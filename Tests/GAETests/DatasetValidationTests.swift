@@ -2,6 +2,7 @@ import AbsLRPCore
 import Foundation
 import XCTest
 @testable import GAE
+import TestFixtures
 
 /// Data-set files whose sizes, headers or compression are wrong are refused
 /// with the file named, before anything is allocated from their numbers.

@@ -2,6 +2,7 @@ import AbsLRPCore
 import Foundation
 import XCTest
 @testable import GAE
+import TestFixtures
 
 /// Bad input gives a clear, typed error.
 final class GAEErrorTests: XCTestCase {

@@ -2,6 +2,7 @@ import AbsLRPCore
 import Foundation
 import XCTest
 @testable import GAE
+import TestFixtures
 
 /// The run's machinery on a tiny random model: reproducibility, pairings,
 /// sharding and merging, progress.

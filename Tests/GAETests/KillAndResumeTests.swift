@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import GAE
+import TestFixtures
 
 /// The built `abslrp` killed with SIGKILL in the middle of `evaluate`, then
 /// resumed: the kill loses at most the batch in progress, and the resumed

@@ -2,6 +2,7 @@ import AbsLRPCore
 import Foundation
 import XCTest
 @testable import GAE
+import TestFixtures
 
 /// Labels that are never silently wrong: ImageFolder folders mapped to the
 /// model's class names, integers or sorted order; CSV labels by index or

@@ -2,6 +2,7 @@ import AbsLRPCore
 import Foundation
 import XCTest
 @testable import GAE
+import TestFixtures
 
 /// results.json / results.csv, summaries, pictures and progress lines.
 final class ResultsTests: XCTestCase {

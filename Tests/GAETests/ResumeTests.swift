@@ -2,6 +2,7 @@ import AbsLRPCore
 import Foundation
 import XCTest
 @testable import GAE
+import TestFixtures
 
 /// `--resume` in the library: the journal records every batch, a resumed run
 /// (after a clean stop, a torn last record, a cut anywhere) equals an

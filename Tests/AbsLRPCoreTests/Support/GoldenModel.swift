@@ -1,5 +1,6 @@
 import XCTest
 import AbsLRPCore
+import TestFixtures
 
 /// One model fixture of `Tests/Fixtures/reference`: its configuration,
 /// weights and the reference's outputs.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestFixtures
 
 /// A test case that works in a fresh temporary folder (`parent`), made
 /// before each test and removed after it, with `out` inside it as the

@@ -1,25 +1,7 @@
 import AbsLRPCore
 import Foundation
 import GAE
-
-/// Paths of the golden files in `Tests/Fixtures` and the GAE fixtures' pieces.
-enum Fixtures {
-    /// `Tests/Fixtures`, found from this source file so tests need no bundle.
-    static let root: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()   // Support
-        .deletingLastPathComponent()   // GAETests
-        .deletingLastPathComponent()   // Tests
-        .appendingPathComponent("Fixtures")
-
-    static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
-
-    /// A fresh empty temporary folder; the caller removes it.
-    static func temporaryDirectory() -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gae-tests-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-}
+import TestFixtures
 
 /// One GAE fixture (`reference/gae_*_b{4,8}`): the model, the data set (the
 /// `.expected` file itself holds `input` and `label`), the reference's batch
