@@ -248,9 +248,7 @@ final class GAEErrorTests: XCTestCase {
         XCTAssertEqual(kept.entries.map(\.results), [entries[0].results])
         XCTAssertEqual(kept.completeLength, try Data(contentsOf: journal).count, "a torn record")
         let resumed = try finite.run(on: data, journal: .resume(journal))
-        XCTAssertEqual(resumed.batches, whole.batches)
-        XCTAssertEqual(resumed.results, whole.results)
-        XCTAssertEqual(resumed.summary, whole.summary)
+        assertSameOutcome(resumed, whole)
         let journalled = try GAEJournal.read(journal).entries
         XCTAssertEqual(journalled.map(\.batch), entries.map(\.batch))
         XCTAssertEqual(journalled.map(\.results), entries.map(\.results))

@@ -18,15 +18,6 @@ final class GAERunTests: XCTestCase {
         return try gae.run(on: dataset, progress: progress)
     }
 
-    /// Everything but the timing.
-    private func assertSameOutcome(_ a: GAEReport, _ b: GAEReport, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(a.settings, b.settings, "settings", file: file, line: line)
-        XCTAssertEqual(a.batches, b.batches, "batches", file: file, line: line)
-        XCTAssertEqual(a.results, b.results, "results", file: file, line: line)
-        XCTAssertEqual(a.summary, b.summary, "summary", file: file, line: line)
-        XCTAssertEqual(a.throughput.images, b.throughput.images, "images", file: file, line: line)
-    }
-
     func testRunCoversWholeBatchesOnly() throws {
         let report = try evaluate()
         XCTAssertEqual(report.batches.map(\.batch), [0, 1, 2])  // 26 images: 3 batches of 8, 2 left out

@@ -33,16 +33,6 @@ final class ResumeTests: XCTestCase {
     /// The pictures the last `evaluate` kept.
     private var extremes = ExtremeMaps(k: 2)
 
-    /// Everything but the seconds, compared exactly.
-    private func assertSameOutcome(_ a: GAEReport, _ b: GAEReport, _ message: String = "",
-                                   file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(a.settings, b.settings, "settings \(message)", file: file, line: line)
-        XCTAssertEqual(a.batches, b.batches, "batches \(message)", file: file, line: line)
-        XCTAssertEqual(a.results, b.results, "results \(message)", file: file, line: line)
-        XCTAssertEqual(a.summary, b.summary, "summary \(message)", file: file, line: line)
-        XCTAssertEqual(a.throughput.images, b.throughput.images, "images \(message)", file: file, line: line)
-    }
-
     /// The pictures kept of `report`'s results, per method best and worst.
     private func keptPictures(_ report: GAEReport) -> [ExtremeMaps.Picture] {
         report.settings.methods.flatMap { method in
