@@ -97,7 +97,8 @@ final class KernelTests: XCTestCase {
     func testConv2dCutInSlabsOrGroupsOfImagesMatchesDirectLoops() {
         // Column budgets that cut these shapes in slabs of 1 or 3 output rows,
         // or put 1 or 2 images side by side, in both directions; the plain
-        // 1x1 and 3x3 backward products on oneDNN and on im2col + sgemm.
+        // 1x1 and 3x3 backward products (W^T g, |W|^T g and absLRP's
+        // contributions, strided ones included) on oneDNN and on im2col + sgemm.
         let saved = Conv2d.columnBudget
         defer { Conv2d.columnBudget = saved }
         let cases: [(k: Int, s: Int, p: Int, d: Int)] = [(3, 1, 1, 1), (3, 2, 1, 1), (1, 1, 0, 1), (1, 2, 0, 1), (3, 1, 2, 2), (3, 2, 3, 3)]
@@ -116,10 +117,11 @@ final class KernelTests: XCTestCase {
                                                   dilation: t.d),
                                 rtol: 1e-5, atol: 1e-5, "forward, \(label)")
                     let g = randomTensor(y.shape, seed: UInt64(70 + i))
-                    assertClose(conv.vjp(g, recordOf(conv, x))[0],
-                                Self.naiveConvInputGradient(g, conv.parameter("weight"), inputShape: x.shape, stride: t.s,
-                                                            padding: t.p, dilation: t.d),
-                                rtol: 1e-5, atol: 1e-5, "input gradient, \(label)")
+                    func transposed(_ g: Tensor, _ m: Tensor) -> Tensor {
+                        Self.naiveConvInputGradient(g, m, inputShape: x.shape, stride: t.s, padding: t.p, dilation: t.d)
+                    }
+                    assertBackwardProductsMatchDirectLoops(conv, input: x, gradient: g, transposed: transposed, rtol: 1e-5,
+                                                           atol: 1e-5, label)
                 }
             }
         }
