@@ -84,6 +84,17 @@ final class DatasetValidationTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("larger than 19 bytes"), "\(error)")
         }
     }
+
+    /// A file larger than the limit (here a sparse 16 GiB one) is refused
+    /// from its size, before any of it is read into memory.
+    func testAFileLargerThanTheLimitIsRefusedBeforeItIsRead() throws {
+        let url = folder.appendingPathComponent("huge.idx")
+        try Data().write(to: url)
+        XCTAssertEqual(truncate(url.path, 1 << 34), 0)
+        XCTAssertThrowsError(try GzipReader.read(url, limit: 1000)) { error in
+            XCTAssertTrue("\(error)".contains("larger than 1000 bytes"), "\(error)")
+        }
+    }
 }
 
 /// Safetensors data sets: labels of rank 1, finite inputs, no empty tensors.

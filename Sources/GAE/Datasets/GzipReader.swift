@@ -21,11 +21,12 @@ enum GzipReader {
     ///   missing or unreadable, its gzip stream is damaged or cut, or it is
     ///   larger than `limit`.
     static func read(_ url: URL, limit: Int = maximumSize) throws -> [UInt8] {
+        func unreadable(_ error: Error) -> GAEError { .invalidDataset(path: url.path, reason: "cannot read it: \(error)") }
+        let file: InputFileReader
+        do { file = try InputFileReader(url) } catch { throw unreadable(error) }
+        guard file.size <= limit else { throw tooLarge(url, limit) }  // before reading it
         let data: Data
-        do { data = try InputFile.contents(of: url) } catch {
-            throw GAEError.invalidDataset(path: url.path, reason: "cannot read it: \(error)")
-        }
-        guard data.count <= limit else { throw tooLarge(url, limit) }
+        do { data = try file.bytes(0..<file.size) } catch { throw unreadable(error) }
         guard data.count >= 2, data[data.startIndex] == 0x1F, data[data.startIndex + 1] == 0x8B else {
             return [UInt8](data)
         }
