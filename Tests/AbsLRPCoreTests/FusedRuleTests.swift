@@ -173,6 +173,23 @@ final class FusedRuleTests: XCTestCase {
         XCTAssertTrue(Tensor(shape: [4], storage: [0, -0.0, 3, .nan]).isNonnegative)
         XCTAssertFalse(Tensor(shape: [33], storage: Array(repeating: 1, count: 32) + [-1e-30]).isNonnegative)
     }
+
+    /// The blockwise scan with its early exit against the naive loop: one
+    /// negative value (or -0 / NaN, which do not count) in each place of a
+    /// tensor long enough for two cores' shares of several blocks each.
+    func testSignTestOfLargeTensorsMatchesNaiveLoop() {
+        let n = (1 << 16) + 4099
+        for position in [0, 15, 16, 4095, 4096, 40000, n / 2, n / 2 + 1, n - 17, n - 1] {
+            for special: Float in [-1e-30, -0.0, .nan, -.infinity] {
+                var values = [Float](repeating: 0.5, count: n)
+                values[position] = special
+                XCTAssertEqual(Tensor(shape: [n], storage: values).isNonnegative, !values.contains { $0 < 0 },
+                               "value \(special) at \(position)")
+            }
+        }
+        XCTAssertTrue(Tensor(shape: [n], storage: [Float](repeating: 0, count: n)).isNonnegative)
+        XCTAssertTrue(Tensor(shape: [0], storage: []).isNonnegative)
+    }
 }
 
 /// Skipping the normalisation between layers of a chain

@@ -326,6 +326,23 @@ final class TransformerLayerGradientTests: XCTestCase {
         Self.assertMatches(Self.absLRP(layer, x, g), expected[0], "GELU absLRP relevance")
     }
 
+    /// The four maps of the GELU kernel (`cvm_gelu`) over a tensor of several
+    /// parallel parts and a vector tail, against naive Double loops of the
+    /// formulas (signs mixed, tails of |x| up to about 6).
+    func testGELUMapsOfLargeTensorsMatchNaiveLoops() {
+        let layer = GELU(name: "act")
+        let n = 3 * 8192 + 13
+        let x = Self.normal([n], seed: 31, scale: 2), v = Self.normal([n], seed: 32)
+        let (x0, v0) = (Self.doubles(x), Self.doubles(v))
+        func derivative(_ t: Double) -> Double { 0.5 * (1 + erf(t / 2.0.squareRoot())) + t * exp(-t * t / 2) / (2 * Double.pi).squareRoot() }
+        let record = Record(inputs: [x], output: layer.apply(x))
+        Self.assertMatches(record.output, x0.map(Self.gelu), "GELU forward")
+        Self.assertMatches(layer.vjp(v, record)[0], zip(x0, v0).map { derivative($0) * $1 }, "GELU VJP")
+        Self.assertMatches(layer.absoluteVJP(v, record)[0], zip(x0, v0).map { derivative(abs($0)) * $1 }, "GELU twin VJP")
+        Self.assertMatches(layer.absLRPContributions(v, record)[0],
+                           zip(x0, v0).map { $0 * derivative($0) * $1 + abs($0) * derivative(abs($0)) * $1 }, "GELU contribution")
+    }
+
     // MARK: - Attention products
 
     /// `(c q) @ k^T` with the attention's scale and without it (c = 1).

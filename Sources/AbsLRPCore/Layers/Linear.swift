@@ -87,11 +87,11 @@ public final class Linear: AffineLayer {
     override func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
         let (rows, inFeatures, outFeatures) = (g.count / self.outFeatures, self.inFeatures, self.outFeatures)
         let weight = parameter("weight")
+        guard outFeatures > 0 else { return matrices.map { _ in Tensor(shape: inputShape) } }  // no product: zeros
         return matrices.map { matrix in
-            var out = Tensor(shape: inputShape)
-            g.storage.withUnsafeBufferPointer { gs in
-                out.storage.withUnsafeMutableBufferPointer { os in
-                    let c = os.baseAddress!
+            // the first block's product (beta 0) writes every value: no zeroing pass first
+            Tensor(shape: inputShape) { c in
+                g.storage.withUnsafeBufferPointer { gs in
                     // out[rows, in] = g[rows, out] · M[out, in], accumulated over blocks of `out`
                     let product = { (block: Range<Int>, m: UnsafePointer<Float>, first: Bool) in
                         sgemm(m: rows, n: inFeatures, k: block.count, a: gs.baseAddress! + block.lowerBound,
@@ -100,7 +100,6 @@ public final class Linear: AffineLayer {
                     weightMatrices.forEachBlock(matrix, of: weight, rows: outFeatures, blockValues: Self.backwardBlockValues, product)
                 }
             }
-            return out
         }
     }
 }

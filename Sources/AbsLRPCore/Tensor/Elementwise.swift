@@ -152,29 +152,55 @@ func absoluteSum(_ p: UnsafePointer<Float>, _ range: Range<Int>) -> Double {
     return total
 }
 
+/// Values per block of `holdsNegative`'s scan (16 KB).
+private let nonnegativeBlock = 1 << 12
+
+/// Whether some `p[i] < 0` over `range`, checked once per `nonnegativeBlock`
+/// values (a compare per 16 lanes in between).
+@inline(__always)
+private func holdsNegative(_ p: UnsafePointer<Float>, _ range: Range<Int>) -> Bool {
+    var i = range.lowerBound
+    while i < range.upperBound {
+        let end = min(i + nonnegativeBlock, range.upperBound)
+        var lanes = SIMDMask<SIMD16<Int32>>()
+        while i + 16 <= end {
+            lanes .|= UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) .< 0
+            i += 16
+        }
+        var negative = any(lanes)
+        while i < end {
+            negative = negative || p[i] < 0
+            i += 1
+        }
+        if negative { return true }
+    }
+    return false
+}
+
 /// `sign(x)` with `sign(0) = 0`, as PyTorch's `abs` backward uses it.
 @inlinable
 public func signum(_ x: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) }
 
 extension Tensor {
     /// Whether no value is negative (`-0` and NaN count as nonnegative).
+    /// Each core's share is compared 16 values at a time, in blocks of
+    /// `nonnegativeBlock`, and the scan stops at the first block holding a
+    /// negative value: a signed tensor (every linear layer's input in a
+    /// Vision Transformer) is decided in its first block, a nonnegative one
+    /// (a ReLU's output) read once.
     public var isNonnegative: Bool {
         storage.withUnsafeBufferPointer { values in
             guard let base = values.baseAddress else { return true }
             let chunks = max(1, min(parallelWidth, values.count >> 15))
-            var negatives = [Int](repeating: 0, count: chunks)
-            negatives.withUnsafeMutableBufferPointer { counts in
+            var negative = [Bool](repeating: false, count: chunks)
+            negative.withUnsafeMutableBufferPointer { found in
                 parallelChunks(chunks, minimumChunk: 1) { range in
                     for c in range {
-                        var n = 0
-                        for i in (c * values.count / chunks)..<((c + 1) * values.count / chunks) {
-                            n &+= base[i] < 0 ? 1 : 0
-                        }
-                        counts[c] = n
+                        found[c] = holdsNegative(base, (c * values.count / chunks)..<((c + 1) * values.count / chunks))
                     }
                 }
             }
-            return negatives.allSatisfy { $0 == 0 }
+            return !negative.contains(true)
         }
     }
 

@@ -1,6 +1,7 @@
 #ifndef CVECTORMATH_H
 #define CVECTORMATH_H
 
+#include "gelu.h"
 #include "maxpool.h"
 
 /// Elementwise `y[i] = erff(x[i])` for `i < n`, on glibc's vector math
