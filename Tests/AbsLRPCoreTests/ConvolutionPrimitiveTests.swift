@@ -34,6 +34,28 @@ final class ConvolutionPrimitiveTests: XCTestCase {
         }
     }
 
+    /// Weights above `WeightMatrices.cacheLimit` values (ResNet-50's
+    /// 256-channel 3x3 layers) are moved into the primitive's layout and
+    /// derived for each call instead of cached: a direct 3x3 and a 1x1 shape
+    /// with such weights against direct loops.
+    func testBackwardProductsOfWeightsTooLargeToCacheMatchDirectLoops() throws {
+        let cases: [(c: Int, o: Int, h: Int, k: Int, p: Int)] = [(176, 176, 2, 3, 1), (520, 520, 1, 1, 0)]
+        for (i, t) in cases.enumerated() {
+            let conv = Conv2d(name: "c", inChannels: t.c, outChannels: t.o, kernelSize: t.k, padding: t.p, bias: false)
+            conv.setParameter("weight", randomTensor([t.o, t.c, t.k, t.k], seed: UInt64(270 + i)))
+            XCTAssertGreaterThan(conv.parameter("weight").count, WeightMatrices.cacheLimit, "case \(i)")
+            XCTAssertNotNil(conv.convolutionCalls(images: 1, conv.geometry(height: t.h, width: t.h)), "case \(i) runs on oneDNN")
+            func transposed(_ g: Tensor, _ m: Tensor) -> Tensor {
+                KernelTests.naiveConvInputGradient(g, m, inputShape: [1, t.c, t.h, t.h], stride: 1, padding: t.p)
+            }
+            let x = randomTensor([1, t.c, t.h, t.h], seed: UInt64(280 + i))
+            let g = randomTensor(recordOf(conv, x).output.shape, seed: UInt64(290 + i))
+            let scale = transposed(g, conv.parameter("weight").absolute).storage.map { abs($0) }.max() ?? 1
+            assertBackwardProductsMatchDirectLoops(conv, input: x, gradient: g, transposed: transposed, rtol: 1e-4,
+                                                   atol: 1e-5 * scale, "case \(i)")
+        }
+    }
+
     /// `Conv2d.scratchpadBudget` bounds the working memory of every kernel,
     /// not Winograd's alone: a Winograd, a direct 3x3 and a 1x1 shape run on
     /// oneDNN while their scratchpad fits the budget, and on im2col + sgemm
