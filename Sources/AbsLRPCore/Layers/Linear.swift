@@ -21,7 +21,9 @@ public final class Linear: AffineLayer {
     /// `forEachBatchPart`'s parts, one per core, each part's rows one
     /// oneDNN matmul on its own core (`MatmulPrimitive`: the weights read in
     /// place, the bias added inside the product; 5% less CPU time than
-    /// OpenBLAS's sgemm on ViT-B's shapes, docs/benchmarks.md session 6).
+    /// OpenBLAS's sgemm in parts on ViT-B's shapes on an AMD EPYC, the same
+    /// on an Intel Xeon, 9% less than OpenBLAS on all cores there:
+    /// docs/benchmarks.md, sessions 6 and 8).
     /// A single row (a classifier head at batch 1), or a shape oneDNN has no
     /// fast matmul for, is an sgemm into rows pre-filled with the bias
     /// (`beta = 1`; OpenBLAS threaded for the single row, so no OpenMP
