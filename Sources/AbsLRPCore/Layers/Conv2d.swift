@@ -130,38 +130,60 @@ public final class Conv2d: AffineLayer {
                                     rearrange: primitive.prepareWeights, body)
     }
 
-    /// `M^T ⊛ g` (oneDNN's backward data) at the input's shape, `g` or
-    /// `S = g / (|y| + 1e-9)` formed per call of `convolutionCalls`;
-    /// `finish(b, image)` on each image once complete. nil where oneDNN refuses the shape.
+    /// `M^T ⊛ S` (oneDNN's backward data) at the input's shape, `S` being
+    /// `g` or `g / (|y| + 1e-9)`, multiplied by `x` elementwise with an `x`;
+    /// per call of `convolutionCalls`. With the primitive's channel-blocked
+    /// layouts the ratio is formed as `S` is blocked and the product with
+    /// `x` taken as the result is unblocked (`ChannelBlocks`), else `S` is
+    /// gathered in NCHW for oneDNN's reorders. nil where oneDNN refuses the shape.
     private func convolutionBackwardProduct(_ g: Tensor, dividedBy y: Tensor?, inputShape: [Int], matrix: WeightMatrix,
-                                            finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor? {
+                                            times x: Tensor?) -> Tensor? {
         let b = inputShape[0]
         let geo = geometry(height: inputShape[2], width: inputShape[3])
         precondition(g.shape == [b, outChannels, geo.outputHeight, geo.outputWidth], "\(name): gradient \(g.shape) for input \(inputShape)")
         guard let calls = convolutionCalls(images: b, geo) else { return nil }
-        let (inImage, outImage) = (inChannels * geo.height * geo.width, outChannels * geo.outputPixels)
+        let (inImage, outImage, inPixels) = (inChannels * geo.height * geo.width, outChannels * geo.outputPixels, geo.height * geo.width)
         let ratio = RatioGather(y: y)
         let chunk = calls[0].primitive.shape.images
-        let gathered = Scratch(count: y == nil ? 0 : chunk * outImage)
+        let gathered = Scratch(count: y == nil || calls[0].primitive.operandBlock != nil ? 0 : chunk * outImage)
         defer { gathered.free() }
-        return ratio.withDenominators { ys in
+        return withValues(of: x) { xs in
+        ratio.withDenominators { ys in
             g.storage.withUnsafeBufferPointer { gs in
                 Tensor(shape: inputShape) { dx in
                     for (first, primitive) in calls {
                         let n = primitive.shape.images, offset = first * outImage
-                        var rhs = gs.baseAddress! + offset
-                        if let ys {
-                            ratio.gather(rhs, ys + offset, rows: n * outChannels, count: geo.outputPixels,
-                                         sourceStride: geo.outputPixels, into: gathered.base, stride: geo.outputPixels)
-                            rhs = UnsafePointer(gathered.base)
+                        let (source, target) = (gs.baseAddress! + offset, dx + first * inImage)
+                        guard ys != nil || xs != nil else {
+                            withWeights(matrix, for: primitive) { w in primitive.run(source, weights: w, into: target) }
+                            continue
                         }
                         withWeights(matrix, for: primitive) { w in
-                            primitive.run(rhs, weights: w, into: dx + first * inImage)
+                            primitive.run(writingOperand: { operand in
+                                guard let ys = ys.map({ $0 + offset }) else { return primitive.reorderOperand(source, into: operand) }
+                                if let block = primitive.operandBlock {
+                                    ChannelBlocks.blockRatio(source, dividedBy: ys, images: n, channels: outChannels,
+                                                             pixels: geo.outputPixels, block: block, into: operand)
+                                } else {
+                                    ratio.gather(source, ys, rows: n * outChannels, count: geo.outputPixels,
+                                                 sourceStride: geo.outputPixels, into: gathered.base, stride: geo.outputPixels)
+                                    primitive.reorderOperand(gathered.base, into: operand)
+                                }
+                            }, weights: w, readingResult: { result in
+                                guard let xs = xs.map({ $0 + first * inImage }) else { return primitive.reorderResult(result, into: target) }
+                                if let block = primitive.resultBlock {
+                                    ChannelBlocks.unblockProduct(result, times: xs, images: n, channels: inChannels,
+                                                                 pixels: inPixels, block: block, into: target)
+                                } else {
+                                    primitive.reorderResult(result, into: target)
+                                    for j in 0..<n { multiply(target + j * inImage, by: xs + j * inImage, count: inImage) }
+                                }
+                            })
                         }
-                        for j in first..<(first + n) { finish(j, dx + j * inImage) }
                     }
                 }
             }
+        }
         }
     }
 
@@ -273,7 +295,7 @@ public final class Conv2d: AffineLayer {
     override func backwardProducts(_ g: Tensor, inputShape: [Int], matrices: [WeightMatrix]) -> [Tensor] {
         var outputs: [Tensor] = []
         for matrix in matrices {
-            outputs.append(backwardProduct(g, inputShape: inputShape, matrix: matrix) { _, _ in })
+            outputs.append(backwardProduct(g, inputShape: inputShape, matrix: matrix))
         }
         return outputs
     }
@@ -291,38 +313,31 @@ public final class Conv2d: AffineLayer {
     override public func absLRPContributions(relevance r: Tensor, _ record: Record) -> [Tensor] {
         let x = record.inputs[0], y = record.output
         if record.nonnegativeInput { return [rectifiedContribution(r, dividedBy: y, x)] }
-        let d = backwardProduct(r, dividedBy: y, inputShape: x.shape, matrix: .weight) { _, _ in }
-        let a = backwardProduct(r, dividedBy: y, inputShape: x.shape, matrix: .absolute) { _, _ in }
+        let d = backwardProduct(r, dividedBy: y, inputShape: x.shape, matrix: .weight)
+        let a = backwardProduct(r, dividedBy: y, inputShape: x.shape, matrix: .absolute)
         return [fusedContribution(x, detached: d, absolute: a)]
     }
 
     /// `x * col2im((W + |W|)^T S)`, `S` being `v`, or `v / (|y| + 1e-9)` with `y`.
     private func rectifiedContribution(_ v: Tensor, dividedBy y: Tensor?, _ x: Tensor) -> Tensor {
-        x.storage.withUnsafeBufferPointer { xs in
-            let imageSize = x.sampleCount
-            return backwardProduct(v, dividedBy: y, inputShape: x.shape, matrix: .rectifiedSum) { index, image in
-                let xp = xs.baseAddress! + index * imageSize
-                parallelChunks(imageSize) { range in
-                    for k in range { image[k] *= xp[k] }
-                }
-            }
-        }
+        backwardProduct(v, dividedBy: y, inputShape: x.shape, matrix: .rectifiedSum, times: x)
     }
 
-    /// `M^T · g` at the input's shape; `finish(b, image)` is called on each
-    /// image of the result once it is complete. With `dividedBy: y` the
+    /// `M^T · g` at the input's shape, each image of it multiplied
+    /// elementwise by its image of `x` once complete, with an `x` (the
+    /// input, `rectifiedContribution`'s last step). With `dividedBy: y` the
     /// right-hand side is `g / (|y| + 1e-9)` (`y` of `g`'s shape), formed
     /// as each slab of it is gathered. A stride-1 convolution whose
     /// transpose is a convolution (`transposeGeometry`) runs as one
     /// (`transposedConvolution`), the others as `col2im(M^T · g)`
     /// (`foldedBackwardProduct`).
     private func backwardProduct(_ g: Tensor, dividedBy y: Tensor? = nil, inputShape: [Int], matrix: WeightMatrix,
-                                 finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
-        if let dx = convolutionBackwardProduct(g, dividedBy: y, inputShape: inputShape, matrix: matrix, finish: finish) { return dx }
+                                 times x: Tensor? = nil) -> Tensor {
+        if let dx = convolutionBackwardProduct(g, dividedBy: y, inputShape: inputShape, matrix: matrix, times: x) { return dx }
         if let transpose = transposeGeometry(outputHeight: g.shape[2], outputWidth: g.shape[3]) {
-            return transposedConvolution(g, dividedBy: y, inputShape: inputShape, matrix: matrix, transpose, finish: finish)
+            return transposedConvolution(g, dividedBy: y, inputShape: inputShape, matrix: matrix, transpose, times: x)
         }
-        return foldedBackwardProduct(g, dividedBy: y, inputShape: inputShape, matrix: matrix, finish: finish)
+        return foldedBackwardProduct(g, dividedBy: y, inputShape: inputShape, matrix: matrix, times: x)
     }
 
     /// The convolution that is this one's transpose, over an output `g` of
@@ -379,7 +394,7 @@ public final class Conv2d: AffineLayer {
     /// output rows reads rows `top - p' ..< bottom - p' + d (kh - 1)` of `S`
     /// (the halo), which with a `y` are divided into a buffer first.
     private func transposedConvolution(_ g: Tensor, dividedBy y: Tensor?, inputShape: [Int], matrix: WeightMatrix,
-                                       _ geo: ConvGeometry, finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+                                       _ geo: ConvGeometry, times x: Tensor?) -> Tensor {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let (oh, ow, l, pixels, imageSize) = (geo.height, geo.width, geo.height * geo.width, h * w, inChannels * h * w)
         precondition(geo.outputHeight == h && geo.outputWidth == w, "\(name): gradient \(g.shape) for input \(inputShape)")
@@ -392,6 +407,7 @@ public final class Conv2d: AffineLayer {
         let ratio = RatioGather(y: y)
         var output = Tensor(shape: inputShape, filling: { _ in })
         withTransposedKernel(matrix) { kernel in
+        withValues(of: x) { xs in
         ratio.withDenominators { ys in
         g.storage.withUnsafeBufferPointer { gs in
             output.storage.withUnsafeMutableBufferPointer { os in
@@ -432,9 +448,10 @@ public final class Conv2d: AffineLayer {
                             }
                         }
                     }
-                    for j in 0..<n { finish(first + j, base + j * imageSize) }
+                    if let xs { for j in 0..<n { multiply(base + j * imageSize, by: xs + (first + j) * imageSize, count: imageSize) } }
                 }
             }
+        }
         }
         }
         }
@@ -444,7 +461,7 @@ public final class Conv2d: AffineLayer {
     /// `col2im(M^T · g)`, cut as in the forward (`Tiling`), for
     /// `backwardProduct`.
     private func foldedBackwardProduct(_ g: Tensor, dividedBy y: Tensor?, inputShape: [Int], matrix: WeightMatrix,
-                                       finish: (Int, UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+                                       times x: Tensor?) -> Tensor {
         let (b, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let geo = geometry(height: h, width: w)
         let (oh, ow, l, p, imageSize) = (geo.outputHeight, geo.outputWidth, geo.outputPixels, patchSize, inChannels * h * w)
@@ -459,6 +476,7 @@ public final class Conv2d: AffineLayer {
         let ratio = RatioGather(y: y)
         // col2im accumulates, so its images start at zero; the other paths write every value
         var output = isPointwise ? Tensor(shape: inputShape, filling: { _ in }) : Tensor(shape: inputShape)
+        withValues(of: x) { xs in
         ratio.withDenominators { ys in
         g.storage.withUnsafeBufferPointer { gs in
             output.storage.withUnsafeMutableBufferPointer { os in
@@ -500,12 +518,27 @@ public final class Conv2d: AffineLayer {
                             }
                         }
                     }
-                    for j in 0..<n { finish(first + j, base + j * imageSize) }
+                    if let xs { for j in 0..<n { multiply(base + j * imageSize, by: xs + (first + j) * imageSize, count: imageSize) } }
                 }
             }
         }
         }
+        }
         return output
+    }
+}
+
+/// `body(base address of t's values)`, nil without a `t`.
+private func withValues<T>(of t: Tensor?, _ body: (UnsafePointer<Float>?) -> T) -> T {
+    guard let t else { return body(nil) }
+    return t.storage.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
+/// `image[k] *= x[k]` for `k < count`, in parallel: an image of
+/// `rectifiedContribution`'s result times its image of the input.
+private func multiply(_ image: UnsafeMutablePointer<Float>, by x: UnsafePointer<Float>, count: Int) {
+    parallelChunks(count) { range in
+        for k in range { image[k] *= x[k] }
     }
 }
 
@@ -515,10 +548,7 @@ private struct RatioGather {
     let y: Tensor?
 
     /// `body(base address of y's values)`, nil without a `y`.
-    func withDenominators<T>(_ body: (UnsafePointer<Float>?) -> T) -> T {
-        guard let y else { return body(nil) }
-        return y.storage.withUnsafeBufferPointer { body($0.baseAddress) }
-    }
+    func withDenominators<T>(_ body: (UnsafePointer<Float>?) -> T) -> T { withValues(of: y, body) }
 
     /// `out[r * stride + i] = g[r * sourceStride + i] (/ (|y[r * sourceStride + i]| + eps))`
     /// for `r < rows`, `i < count`; rows in parallel.

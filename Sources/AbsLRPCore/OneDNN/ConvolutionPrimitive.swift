@@ -23,6 +23,9 @@ final class ConvolutionPrimitive: @unchecked Sendable {
     private let operandLayout, resultLayout: dnnl_memory_desc_t
     /// NCHW -> the operand's (`g`'s) layout, the result's layout -> NCHW, OIHW -> `weightsLayout`; nil where equal.
     private let operandReorder, resultReorder, weightsReorder: DNNLMemory.Reorder?
+    /// Channels per block `b` where the operand's (result's) layout is
+    /// oneDNN's `nChw<b>c` (16 or 8), which `ChannelBlocks` writes (reads); nil for other layouts.
+    let operandBlock, resultBlock: Int?
     /// Floats of the primitive's working memory, allocated by each call
     /// (`DNNLEngine.userScratchpad`: calls on several threads never share
     /// it). Winograd's holds the transformed weights (4x `W`) and the
@@ -66,6 +69,8 @@ final class ConvolutionPrimitive: @unchecked Sendable {
         operandReorder = DNNLMemory.equal(plainOperand, operandLayout) ? nil : DNNLMemory.Reorder(from: plainOperand, to: operandLayout)
         resultReorder = DNNLMemory.equal(plainResult, resultLayout) ? nil : DNNLMemory.Reorder(from: resultLayout, to: plainResult)
         weightsReorder = DNNLMemory.equal(plainWeights, weightsLayout) ? nil : DNNLMemory.Reorder(from: plainWeights, to: weightsLayout)
+        operandBlock = DNNLMemory.channelBlock(of: operandLayout, shape.outputDimensions)
+        resultBlock = DNNLMemory.channelBlock(of: resultLayout, shape.inputDimensions)
         var p: dnnl_primitive_t?
         DNNLEngine.check(dnnl_primitive_create(&p, pd), "creating a convolution")
         primitive = p!
@@ -91,6 +96,32 @@ final class ConvolutionPrimitive: @unchecked Sendable {
         if let operandReorder, let blockedOperand { operandReorder.run(g, blockedOperand.base) }
         runInLayouts(blockedOperand.map { UnsafePointer($0.base) } ?? g, weights: weights, into: blockedResult?.base ?? dx)
         if let resultReorder, let blockedResult { resultReorder.run(UnsafePointer(blockedResult.base), dx) }
+    }
+
+    /// `run` with the operand and the result in the primitive's own
+    /// layouts, through buffers of this call: `writeOperand(g')` fills
+    /// `operandCount` floats, `readResult(dx')` reads `resultCount` floats
+    /// (in `nChw<b>c` where `operandBlock` / `resultBlock` say so; the
+    /// caller fuses its own pass into the copy, `ChannelBlocks`).
+    func run(writingOperand writeOperand: (UnsafeMutablePointer<Float>) -> Void, weights: UnsafePointer<Float>,
+             readingResult readResult: (UnsafePointer<Float>) -> Void) {
+        let operand = Scratch(count: operandCount), result = Scratch(count: resultCount)
+        defer { operand.free(); result.free() }
+        writeOperand(operand.base)
+        runInLayouts(operand.base, weights: weights, into: result.base)
+        readResult(result.base)
+    }
+
+    /// The NCHW `g` into `out` in the operand's layout (`operandCount` floats).
+    func reorderOperand(_ g: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        guard let operandReorder else { return out.update(from: g, count: operandCount) }
+        operandReorder.run(g, out)
+    }
+
+    /// The result `dx` in its layout into the NCHW `out`.
+    func reorderResult(_ dx: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        guard let resultReorder else { return out.update(from: dx, count: resultCount) }
+        resultReorder.run(dx, out)
     }
 
     /// Floats of `g` and of `dx` in the primitive's own layouts.

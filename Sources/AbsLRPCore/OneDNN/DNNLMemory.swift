@@ -38,6 +38,16 @@ enum DNNLMemory {
         return dnnl_memory_desc_equal(&a, &b) != 0
     }
 
+    /// `b` where `md` is the NCHW tensor `dims` in the channel-blocked
+    /// layout `nChw<b>c` (b = 16 or 8, channels zero-padded to a multiple
+    /// of `b`), nil otherwise.
+    static func channelBlock(of md: dnnl_memory_desc_t, _ dims: [Int]) -> Int? {
+        guard dims.count == 4 else { return nil }
+        if equal(md, descriptor(dims, dnnl_nChw16c)) { return 16 }
+        if equal(md, descriptor(dims, dnnl_nChw8c)) { return 8 }
+        return nil
+    }
+
     /// `body(memory)` with a memory object of layout `md` over `pointer`.
     static func withMemory<T>(_ md: dnnl_memory_desc_t, _ pointer: UnsafeRawPointer, _ body: (dnnl_memory_t) -> T) -> T {
         var md = md
