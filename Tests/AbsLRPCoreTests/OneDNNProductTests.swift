@@ -14,16 +14,23 @@ final class OneDNNProductTests: XCTestCase {
         return (same, strided)
     }
 
-    /// Conv2d's forward stays im2col + sgemm; the backward-data primitive a
-    /// product names computes, bit for bit, what the layer computes: the
-    /// benchmark times the layer's own code path.
+    /// The forward's products are the layer's oneDNN forward calls (im2col
+    /// GEMMs for the strided layer) and the
+    /// backward-data primitive a product names computes, bit for bit, what
+    /// the layer computes: the benchmark times the layer's own code path.
     func testTheTimedPrimitiveIsTheLayersOwn() throws {
         let (same, strided) = layers()
         let x = randomTensor([2, 16, 28, 28], seed: 42)
         for conv in [same, strided] {
             let y = conv.apply(x)
             let record = Record(inputs: [x], output: y)
-            XCTAssertTrue(conv.forwardMatrixProducts(record).allSatisfy { if case .gemm = $0 { true } else { false } })
+            let forward = conv.forwardMatrixProducts(record)
+            if conv === strided {
+                // a strided 3x3 layer keeps im2col + sgemm (ConvolutionShape.forwardAlgorithm)
+                XCTAssertTrue(forward.allSatisfy { if case .gemm = $0 { true } else { false } }, "\(forward)")
+            } else {
+                XCTAssertEqual(maxDifference(runForward(forward, conv, x), y), 0, "\(conv.name): forward")
+            }
             // where Conv2d keeps im2col for the backward too, its GEMMs are named (ProductCountTests)
             guard case .convolution(let b)? = conv.backwardMatrixProducts(record).first else { continue }
             XCTAssertEqual(conv.backwardMatrixProducts(record).count, 1)
@@ -55,7 +62,8 @@ final class OneDNNProductTests: XCTestCase {
     /// A VGG of 16-channel 3x3 convolutions on 28x28 inputs (in_chans 16, no
     /// pools), counted by hand as direct products, with the share its
     /// Winograd convolutions take: both features convolutions' backward
-    /// products (the forward is im2col + sgemm); pre_logits' 7x7 and 1x1
+    /// products (the forward's Winograd calls are not in the share, which
+    /// counts the passes); pre_logits' 7x7 and 1x1
     /// convolutions and the head are direct.
     func testCountKeepsDirectProductsAndNamesTheWinogradShare() {
         let classifier = Classifier(configuration: ModelConfiguration(
@@ -149,6 +157,29 @@ final class OneDNNProductTests: XCTestCase {
         conv.parameter("weight").storage.withUnsafeBufferPointer { primitive.prepareWeights($0.baseAddress!, into: weights.base) }
         return g.storage.withUnsafeBufferPointer { a in
             Tensor(shape: shape.inputDimensions) { c in primitive.run(a.baseAddress!, weights: weights.base, into: c) }
+        }
+    }
+
+    /// The forward products `products` (one per part of the batch, in
+    /// order) run as their primitives on `x` with the layer's weights.
+    private func runForward(_ products: [MatrixProduct], _ conv: Conv2d, _ x: Tensor) -> Tensor {
+        let geo = conv.geometry(height: x.shape[2], width: x.shape[3])
+        let (inImage, outImage) = (x.sampleCount, conv.outChannels * geo.outputPixels)
+        return Tensor(shape: [x.shape[0], conv.outChannels, geo.outputHeight, geo.outputWidth]) { y in
+            var image = 0
+            for product in products {
+                guard case .forwardConvolution(let shape) = product, let primitive = ConvolutionForwardPrimitive.cached(shape) else {
+                    return XCTFail("\(product) is not a oneDNN forward convolution")
+                }
+                let weights = Scratch(count: primitive.weightsCount)
+                defer { weights.free() }
+                conv.parameter("weight").storage.withUnsafeBufferPointer { primitive.prepareWeights($0.baseAddress!, into: weights.base) }
+                x.storage.withUnsafeBufferPointer { xs in
+                    primitive.run(xs.baseAddress! + image * inImage, weights: weights.base, bias: nil, into: y + image * outImage)
+                }
+                image += shape.convolution.images
+            }
+            XCTAssertEqual(image, x.shape[0])
         }
     }
 

@@ -32,3 +32,32 @@ final class ConvolutionOperands {
         result = SyntheticOperand(count: primitive.resultCount)
     }
 }
+
+/// A oneDNN forward convolution primitive (Conv2d's forward on the layers
+/// `ConvolutionShape.forwardAlgorithm` names) timed the same way: the
+/// primitive itself on operands in its own layouts, bias included.
+extension ConvolutionForwardPrimitive.Shape: TimableProduct {
+    var halves: (Self, Self)? { halves(along: \.convolution.images) { ConvolutionForwardPrimitive.cached($0) != nil } }
+
+    func makeOperands() -> ConvolutionForwardOperands { ConvolutionForwardOperands(ConvolutionForwardPrimitive.cached(self)!) }
+
+    func run(_ operands: ConvolutionForwardOperands) {
+        operands.primitive.runInLayouts(operands.source.base, weights: operands.weights.base, bias: operands.bias?.base,
+                                        into: operands.destination.base)
+    }
+}
+
+/// A forward primitive and its source (`x`), weights, bias and destination (`y`) in its own layouts.
+final class ConvolutionForwardOperands {
+    let primitive: ConvolutionForwardPrimitive
+    let source, weights, destination: SyntheticOperand
+    let bias: SyntheticOperand?
+
+    init(_ primitive: ConvolutionForwardPrimitive) {
+        self.primitive = primitive
+        source = SyntheticOperand(count: primitive.sourceCount)
+        weights = SyntheticOperand(count: primitive.weightsCount)
+        destination = SyntheticOperand(count: primitive.destinationCount)
+        bias = primitive.shape.hasBias ? SyntheticOperand(count: primitive.shape.convolution.outChannels) : nil
+    }
+}

@@ -30,6 +30,8 @@ enum MatrixProduct: Hashable, CustomStringConvertible {
     case gemm(GEMMShape)
     /// A oneDNN backward-data convolution (one of Conv2d's calls, `images` of the batch).
     case convolution(ConvolutionShape)
+    /// A oneDNN forward convolution (one of Conv2d's forward calls, `images` of a batch part).
+    case forwardConvolution(ConvolutionForwardPrimitive.Shape)
     /// A oneDNN matmul (one of Linear's forward calls, a part of the batch's rows).
     case matmul(MatmulPrimitive.Shape)
 
@@ -39,28 +41,36 @@ enum MatrixProduct: Hashable, CustomStringConvertible {
     var flop: Double {
         switch self {
         case .gemm(let shape): shape.flop
-        case .convolution(let c):
-            2 * Double(c.images * c.outChannels * c.outHeight * c.outWidth) * Double(c.channels / c.groups * c.kernel * c.kernel)
+        case .convolution(let c): c.flop
+        case .forwardConvolution(let f): f.convolution.flop
         case .matmul(let m): 2 * Double(m.rows) * Double(m.inFeatures) * Double(m.outFeatures)
         }
     }
 
     /// Whether its kernel multiplies less than the direct product (oneDNN's Winograd).
     var isWinograd: Bool {
-        if case .convolution(let c) = self { return c.algorithm == .winograd }
-        return false
+        switch self {
+        case .convolution(let c): c.algorithm == .winograd
+        case .forwardConvolution(let f): f.algorithm == .winograd
+        case .gemm, .matmul: false
+        }
     }
 
     var description: String {
         switch self {
         case .gemm(let shape): shape.description
-        case .convolution(let c):
-            "conv backward data \(c.algorithm == .winograd ? "winograd" : "direct") "
-                + "\(c.images)x\(c.channels)x\(c.height)x\(c.width) -> \(c.outChannels)x\(c.outHeight)x\(c.outWidth), "
-                + "\(c.kernel)x\(c.kernel)/\(c.stride) pad \(c.padding)\(c.dilation > 1 ? " dilation \(c.dilation)" : "")"
-                + "\(c.groups > 1 ? " groups \(c.groups)" : "")"
+        case .convolution(let c): "conv backward data \(c.algorithm == .winograd ? "winograd" : "direct") \(c.geometryDescription)"
+        case .forwardConvolution(let f):
+            "conv forward \(f.algorithm == .winograd ? "winograd" : "direct") \(f.convolution.geometryDescription)\(f.hasBias ? " + bias" : "")"
         case .matmul(let m): "matmul x[\(m.rows)x\(m.inFeatures)] W^T -> \(m.outFeatures) on one thread"
         }
+    }
+}
+
+extension ConvolutionShape {
+    /// `2 * images * O * OH * OW * (C/G) * kh * kw`, either direction.
+    var flop: Double {
+        2 * Double(images * outChannels * outHeight * outWidth) * Double(channels / groups * kernel * kernel)
     }
 }
 
@@ -91,10 +101,20 @@ extension MatrixProductLayer where Self: AffineLayer {
 }
 
 extension Conv2d: MatrixProductLayer {
-    /// Per group (`G` groups), `W_g[O/G, K] · cols[K, B*OH*OW]` with
+    /// As `apply` computes it: per part of the batch (`forEachBatchPart`,
+    /// run here to hand out the same parts with the same threads) the
+    /// oneDNN forward calls where `forwardCalls` has them; otherwise, per
+    /// group (`G` groups), `W_g[O/G, K] · cols[K, B*OH*OW]` with
     /// `K = (C/G)*kh*kw`, all images' columns side by side.
     func forwardMatrixProducts(_ record: Record) -> [MatrixProduct] {
-        forwardGEMMs(record).map(MatrixProduct.gemm)
+        let lock = NSLock()
+        var parts: [(first: Int, products: [MatrixProduct])?] = []
+        forEachBatchPart(record.inputs[0].shape[0]) { part in
+            let calls = forwardCalls(images: part.count, geometry(record), hasBias: hasBias)
+            lock.withLock { parts.append(calls.map { (part.lowerBound, $0.map { .forwardConvolution($0.primitive.shape) }) }) }
+        }
+        guard parts.allSatisfy({ $0 != nil }) else { return forwardGEMMs(record).map(MatrixProduct.gemm) }
+        return parts.compactMap { $0 }.sorted { $0.first < $1.first }.flatMap(\.products)
     }
 
     /// The forward's GEMMs, one per group.

@@ -105,7 +105,7 @@ extension ProductTiming {
             switch product {
             case .gemm(let shape):
                 for slab in shape.slabs { counts[.gemm(slab.shape), default: 0] += slab.count }
-            case .convolution, .matmul:
+            case .convolution, .forwardConvolution, .matmul:
                 counts[product, default: 0] += 1
             }
         }
@@ -119,6 +119,9 @@ extension ProductTiming {
             case .convolution(let shape):
                 (seconds, onAllCores) = self.seconds(shape, work, rounds: rounds)
                 kernel = "oneDNN \(shape.implementation)"
+            case .forwardConvolution(let shape):
+                (seconds, onAllCores) = self.seconds(shape, work, rounds: rounds)
+                kernel = "oneDNN \(ConvolutionForwardPrimitive.cached(shape)!.implementation)"
             case .matmul(let shape):
                 (seconds, onAllCores) = self.seconds(shape, work, rounds: rounds)
                 kernel = "oneDNN \(MatmulPrimitive.cached(shape)!.implementation)"

@@ -90,7 +90,8 @@ public final class Conv2d: AffineLayer {
     static let callBudget = 1 << 20
 
     /// Floats of oneDNN working memory (the primitive's scratchpad,
-    /// `ConvolutionPrimitive.scratchpadFloats`) one call may take, whatever
+    /// `ConvolutionPrimitive.scratchpadFloats`, or a forward's,
+    /// `ConvolutionForwardPrimitive.scratchpadFloats`) one call may take, whatever
     /// its kernel (Winograd, direct or 1x1): 32 MB, per relevance pass and
     /// per core a batch runs on. Winograd's is the large one: its
     /// transformed weights and tiles are 4x `W` and 2.25x `g` and `dx`
@@ -108,17 +109,33 @@ public final class Conv2d: AffineLayer {
     /// `ConvolutionShape.backwardRunsOnOneDNN` names, within
     /// `scratchpadBudget`, on weights the old path derives in one block.
     func convolutionCalls(images: Int, _ geo: ConvGeometry) -> [(first: Int, primitive: ConvolutionPrimitive)]? {
+        let n = imagesPerCall(images, geo)
+        guard convolutionShape(images: n, geo).backwardRunsOnOneDNN, parameter("weight").count <= WeightMatrices.blockValues,
+              let full = ConvolutionPrimitive.cached(convolutionShape(images: n, geo)),
+              full.scratchpadFloats <= Self.scratchpadBudget else { return nil }
+        return oneDNNCalls(images: images, of: n, full) { ConvolutionPrimitive.cached(convolutionShape(images: $0, geo)) }
+    }
+
+    /// Images of one oneDNN call on `geo`, of `images`: as many as keep its
+    /// input and output within `callBudget` (at least one).
+    private func imagesPerCall(_ images: Int, _ geo: ConvGeometry) -> Int {
         let perImage = max(inChannels * geo.height * geo.width, outChannels * geo.outputPixels)
-        let n = max(1, min(images, Self.callBudget / perImage))
-        func shape(_ count: Int) -> ConvolutionShape {
-            ConvolutionShape(images: count, channels: inChannels, height: geo.height, width: geo.width,
-                             outChannels: outChannels, outHeight: geo.outputHeight, outWidth: geo.outputWidth,
-                             kernel: kernelSize, stride: stride, padding: padding, dilation: dilation, groups: groups)
-        }
-        guard shape(n).backwardRunsOnOneDNN, parameter("weight").count <= WeightMatrices.blockValues,
-              let full = ConvolutionPrimitive.cached(shape(n)), full.scratchpadFloats <= Self.scratchpadBudget else { return nil }
+        return max(1, min(images, Self.callBudget / perImage))
+    }
+
+    /// The geometry of a oneDNN call on `count` images of `geo`.
+    private func convolutionShape(images count: Int, _ geo: ConvGeometry) -> ConvolutionShape {
+        ConvolutionShape(images: count, channels: inChannels, height: geo.height, width: geo.width,
+                         outChannels: outChannels, outHeight: geo.outputHeight, outWidth: geo.outputWidth,
+                         kernel: kernelSize, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+
+    /// `images` cut into calls of `n` images, each with its first image and
+    /// primitive: `full`, and for a smaller last call (the images do not
+    /// divide) `primitive(rest)`; nil where that one is refused.
+    private func oneDNNCalls<P>(images: Int, of n: Int, _ full: P, _ primitive: (Int) -> P?) -> [(first: Int, primitive: P)]? {
         let rest = images % n
-        guard let last = rest == 0 ? full : ConvolutionPrimitive.cached(shape(rest)) else { return nil }
+        guard let last = rest == 0 ? full : primitive(rest) else { return nil }
         return Swift.stride(from: 0, to: images, by: n).map { ($0, $0 + n <= images ? full : last) }
     }
 
@@ -233,10 +250,52 @@ public final class Conv2d: AffineLayer {
         return x.storage.withUnsafeBufferPointer { xs in
             Tensor(shape: [b, outChannels, geo.outputHeight, geo.outputWidth]) { ys in
                 forEachBatchPart(b) { images in
+                    guard !convolutionForward(xs.baseAddress!, images, geo, matrix, bias: bias, into: ys) else { return }
                     product(xs.baseAddress!, images, geo, matrix, of: weight, bias: bias, into: ys)
                 }
             }
         }
+    }
+
+    /// The oneDNN calls of the forward of `images` images of `geo`
+    /// (`ConvolutionForwardPrimitive`: the first image of each call and its
+    /// primitive, the last call smaller when the images do not divide), or
+    /// nil where im2col + sgemm computes it (`ConvolutionShape.forwardAlgorithm`;
+    /// direct where Winograd's working memory would pass `scratchpadBudget`).
+    func forwardCalls(images: Int, _ geo: ConvGeometry, _ matrix: WeightMatrix = .weight,
+                      hasBias: Bool) -> [(first: Int, primitive: ConvolutionForwardPrimitive)]? {
+        let n = imagesPerCall(images, geo)
+        guard let choice = convolutionShape(images: n, geo).forwardAlgorithm else { return nil }
+        // Winograd's weights are transformed: the derived matrices' transforms, elementwise on `W`, cannot follow
+        guard matrix == .weight || choice == .direct else { return nil }
+        for algorithm in choice == .winograd ? [choice, .direct] : [choice] {
+            func primitive(_ count: Int) -> ConvolutionForwardPrimitive? {
+                ConvolutionForwardPrimitive.cached(.init(convolution: convolutionShape(images: count, geo), algorithm: algorithm,
+                                                         hasBias: hasBias))
+            }
+            guard let full = primitive(n), full.scratchpadFloats <= Self.scratchpadBudget else { continue }
+            return oneDNNCalls(images: images, of: n, full, primitive)
+        }
+        return nil
+    }
+
+    /// `M ⊛ x + bias` of the images `images` of `x` into their images of `y`
+    /// on oneDNN (`forwardCalls`); false, nothing written, where im2col + sgemm computes it.
+    private func convolutionForward(_ x: UnsafePointer<Float>, _ images: Range<Int>, _ geo: ConvGeometry, _ matrix: WeightMatrix,
+                                    bias: [Float]?, into y: UnsafeMutablePointer<Float>) -> Bool {
+        guard let calls = forwardCalls(images: images.count, geo, matrix, hasBias: bias != nil) else { return false }
+        let (inImage, outImage) = (inChannels * geo.height * geo.width, outChannels * geo.outputPixels)
+        (bias ?? []).withUnsafeBufferPointer { bs in
+            for (first, primitive) in calls {
+                let image = images.lowerBound + first
+                weightMatrices.withPrepared(matrix, of: parameter("weight"), layout: primitive.shape, count: primitive.weightsCount,
+                                            rearrange: primitive.prepareWeights) { w in
+                    primitive.run(x + image * inImage, weights: w, bias: bias == nil ? nil : bs.baseAddress,
+                                  into: y + image * outImage)
+                }
+            }
+        }
+        return true
     }
 
     /// `product` of the images `images` of `x` into their images of `y`.
